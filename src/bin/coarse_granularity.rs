@@ -1,0 +1,71 @@
+//! coarse_granularity: ten threads, one mutex, held around each thread's whole loop.
+//!
+//! What the lecture wants you to see: this is fast, but only because the threads run one after
+//! another: each takes the lock once, does its two million increments and leaves. Almost no
+//! context switches and no parallelism at all. Compare fine_granularity.
+
+use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
+
+use clap::Parser;
+use oslab::race::{self, Program, RaceArgs, Var, Work};
+
+/// Ten threads increment a counter, each holding one mutex around its whole loop.
+///
+/// The lecture's granularity.c built with -D COARSE_GRAINED: NUM_THREADS 10 × NUM_STEPS 2000000,
+/// `lock; for (...) ++var; unlock;`. Large critical sections: few context switches, no
+/// parallelism.
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    after_help = "Example: coarse_granularity --threads 2   (then fine_granularity --threads 2)"
+)]
+struct Args {
+    #[command(flatten)]
+    race: RaceArgs,
+}
+
+struct Coarse {
+    lock: Mutex<()>,
+    var: Var,
+}
+
+impl Program for Coarse {
+    fn var(&self) -> &Var {
+        &self.var
+    }
+
+    fn step(&self, delta: i32) {
+        self.var.add(delta); // ++var; only ever called with the lock held, below
+    }
+
+    fn thread_body(&self, steps: u64, delta: i32, work: &Work<'_>) {
+        // pthread_mutex_lock(&lock);  once, around the whole loop
+        let _locked = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        work.run(steps, |n| {
+            for _ in 0..n {
+                self.step(delta);
+            }
+        });
+        // pthread_mutex_unlock(&lock);
+    }
+}
+
+const DEMO: race::Demo = race::Demo {
+    name: "coarse_granularity",
+    variant: "one mutex around each thread's whole loop",
+    threads: 10,
+    steps: 2_000_000,
+    racy: false,
+    explain_switches: true,
+    lesson: "a large critical section means few context switches but no parallelism: the threads run one after another",
+    compare: "perf stat -e context-switches coarse_granularity; will-it-scale pthread_mutex1 vs pthread_mutex2 (one lock vs a lock per task)",
+};
+
+fn main() -> ExitCode {
+    let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
+    race::run(&DEMO, &args.race, || Coarse {
+        lock: Mutex::new(()),
+        var: Var::new(),
+    })
+}

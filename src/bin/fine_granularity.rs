@@ -1,0 +1,62 @@
+//! fine_granularity: ten threads, one mutex, taken and released around every increment.
+//!
+//! What the lecture wants you to see: it is many times slower than coarse_granularity, and the
+//! context switches say why: with a short critical section the lock changes hands constantly,
+//! and every thread that finds it taken sleeps in the kernel and must be woken again.
+
+use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
+
+use clap::Parser;
+use oslab::race::{self, Program, RaceArgs, Var};
+
+/// Ten threads increment a counter, taking one mutex around each increment.
+///
+/// The lecture's granularity.c built with -D FINE_GRAINED: NUM_THREADS 10 × NUM_STEPS 2000000,
+/// `for (...) { lock; ++var; unlock; }`. Short critical sections: the lock changes hands
+/// constantly, and the analysis counts the context switches that costs.
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    after_help = "Example: fine_granularity --threads 2 --steps 200000"
+)]
+struct Args {
+    #[command(flatten)]
+    race: RaceArgs,
+}
+
+struct Fine {
+    lock: Mutex<()>,
+    var: Var,
+}
+
+impl Program for Fine {
+    fn var(&self) -> &Var {
+        &self.var
+    }
+
+    fn step(&self, delta: i32) {
+        // pthread_mutex_lock(&lock); ++var; pthread_mutex_unlock(&lock);  every single step
+        let _locked = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.var.add(delta);
+    }
+}
+
+const DEMO: race::Demo = race::Demo {
+    name: "fine_granularity",
+    variant: "one mutex around each ++var",
+    threads: 10,
+    steps: 2_000_000,
+    racy: false,
+    explain_switches: true,
+    lesson: "a short critical section means the lock changes hands constantly: more context switches and handovers than useful work",
+    compare: "perf stat -e context-switches fine_granularity; will-it-scale pthread_mutex1_threads -t 2",
+};
+
+fn main() -> ExitCode {
+    let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
+    race::run(&DEMO, &args.race, || Fine {
+        lock: Mutex::new(()),
+        var: Var::new(),
+    })
+}

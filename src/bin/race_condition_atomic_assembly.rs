@@ -1,0 +1,61 @@
+//! race_condition_atomic_assembly: the atomic increment written as the instruction itself.
+//!
+//! What the lecture wants you to see: "atomic" is not magic in the compiler, it is one x86
+//! instruction with a `lock` prefix, which makes the CPU own the cache line for the whole
+//! read-modify-write. Same result, same cost, as race_condition_atomic.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use oslab::race::{self, Program, RaceArgs, Var};
+use oslab::sys::{lock_dec, lock_inc};
+
+/// Two threads increment a shared counter with the instruction `lock inc`: nothing is lost.
+///
+/// The lecture's race_condition_atomic_assembly.c: `asm volatile("lock incl %0" : "+m" (var))`.
+/// The asm lives in oslab::sys::lock_inc, with the reason it is sound. See it in the binary:
+/// objdump -d target/release/race_condition_atomic_assembly | grep 'lock inc'
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    after_help = "Example: race_condition_atomic_assembly --trials 5"
+)]
+struct Args {
+    #[command(flatten)]
+    race: RaceArgs,
+}
+
+struct Assembly {
+    var: Var,
+}
+
+impl Program for Assembly {
+    fn var(&self) -> &Var {
+        &self.var
+    }
+
+    fn step(&self, delta: i32) {
+        // asm volatile("lock incl %0" : "+m" (var));   (lock decl for --decrement)
+        if delta > 0 {
+            lock_inc(self.var.atomic());
+        } else {
+            lock_dec(self.var.atomic());
+        }
+    }
+}
+
+const DEMO: race::Demo = race::Demo {
+    name: "race_condition_atomic_assembly",
+    variant: "inline asm lock inc",
+    threads: 2,
+    steps: 1_000_000,
+    racy: false,
+    explain_switches: false,
+    lesson: "the lock prefix makes one instruction atomic: this is what atomic_fetch_add compiles to, at the same cost",
+    compare: "objdump -d target/release/race_condition_atomic_assembly | grep 'lock inc'; stress-ng --atomic 2 --metrics-brief -t 3",
+};
+
+fn main() -> ExitCode {
+    let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
+    race::run(&DEMO, &args.race, || Assembly { var: Var::new() })
+}

@@ -1,0 +1,162 @@
+//! Every demo binary, its chapter and its concept in one line: what `oslab list` prints, what
+//! `oslab tour` runs (with small parameters) and what `oslab compare` groups into families.
+//! A test checks that this list and `src/bin/` agree.
+
+use serde::Serialize;
+
+/// The course's chapters, in lecture order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Chapter {
+    Processes,
+    Threads,
+    Synchronisation,
+    Scheduling,
+    Signals,
+}
+
+impl Chapter {
+    /// The chapter's heading.
+    pub fn title(self) -> &'static str {
+        match self {
+            Chapter::Processes => "processes",
+            Chapter::Threads => "threads",
+            Chapter::Synchronisation => "synchronisation",
+            Chapter::Scheduling => "scheduling",
+            Chapter::Signals => "signals",
+        }
+    }
+}
+
+/// One demo binary.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Demo {
+    /// The binary's name, as in `src/bin/<name>.rs`.
+    pub name: &'static str,
+    pub chapter: Chapter,
+    /// The concept, in one line.
+    pub concept: &'static str,
+    /// The flags `oslab tour` runs it with: small, non-interactive.
+    pub tour: &'static [&'static str],
+}
+
+/// A family: demos that are variants of one program, compared side by side.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Family {
+    pub name: &'static str,
+    /// What the comparison shows.
+    pub about: &'static str,
+    pub members: &'static [&'static str],
+    /// Flags every member gets in `oslab compare` (before the user's own).
+    pub args: &'static [&'static str],
+}
+
+/// Every demo that exists, in lecture order.
+pub const DEMOS: &[Demo] = &[
+    Demo {
+        name: "race_condition",
+        chapter: Chapter::Synchronisation,
+        concept: "two threads ++var with no protection: updates are lost",
+        tour: &["--steps", "1000000"],
+    },
+    Demo {
+        name: "race_condition_atomic",
+        chapter: Chapter::Synchronisation,
+        concept: "the same increments as one atomic read-modify-write (fetch_add): none lost",
+        tour: &["--steps", "200000"],
+    },
+    Demo {
+        name: "race_condition_atomic_assembly",
+        chapter: Chapter::Synchronisation,
+        concept: "the atomic increment written by hand: inline asm `lock inc`",
+        tour: &["--steps", "200000"],
+    },
+    Demo {
+        name: "race_condition_spinlock",
+        chapter: Chapter::Synchronisation,
+        concept: "a test-and-set spinlock around ++var: waiting threads burn CPU",
+        tour: &["--steps", "200000"],
+    },
+    Demo {
+        name: "race_condition_mutex",
+        chapter: Chapter::Synchronisation,
+        concept: "a mutex around ++var: waiting threads sleep in the kernel",
+        tour: &["--steps", "200000"],
+    },
+    Demo {
+        name: "coarse_granularity",
+        chapter: Chapter::Synchronisation,
+        concept: "one lock around each thread's whole loop: few switches, no parallelism",
+        tour: &["--steps", "200000"],
+    },
+    Demo {
+        name: "fine_granularity",
+        chapter: Chapter::Synchronisation,
+        concept: "one lock around each increment: parallel in name, switches in practice",
+        tour: &["--steps", "20000"],
+    },
+];
+
+/// The families `oslab compare` knows.
+pub const FAMILIES: &[Family] = &[
+    Family {
+        name: "race",
+        about: "the cost of each fix for a lost update: none, atomic, asm, spinlock, mutex",
+        members: &[
+            "race_condition",
+            "race_condition_atomic",
+            "race_condition_atomic_assembly",
+            "race_condition_spinlock",
+            "race_condition_mutex",
+        ],
+        args: &[],
+    },
+    Family {
+        name: "granularity",
+        about: "one lock held around the whole loop versus taken for each increment",
+        members: &["coarse_granularity", "fine_granularity"],
+        args: &[],
+    },
+];
+
+/// The demo called `name`.
+pub fn find(name: &str) -> Option<&'static Demo> {
+    DEMOS.iter().find(|d| d.name == name)
+}
+
+/// The family called `name`.
+pub fn family(name: &str) -> Option<&'static Family> {
+    FAMILIES.iter().find(|f| f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalogue_matches_src_bin() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/bin");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().into_string().unwrap();
+                name.strip_suffix(".rs").map(str::to_string)
+            })
+            .filter(|n| n != "oslab")
+            .collect();
+        on_disk.sort();
+        let mut listed: Vec<String> = DEMOS.iter().map(|d| d.name.to_string()).collect();
+        listed.sort();
+        assert_eq!(on_disk, listed);
+    }
+
+    #[test]
+    fn family_members_are_demos() {
+        for f in FAMILIES {
+            for m in f.members {
+                assert!(find(m).is_some(), "{} lists unknown demo {m}", f.name);
+            }
+        }
+        assert!(family("race").is_some());
+        assert!(family("nope").is_none());
+    }
+}

@@ -1,0 +1,188 @@
+//! The flags every binary shares, flattened into each binary's own `Args` with
+//! `#[command(flatten)]`, and the way a binary ends: exit codes and error messages.
+//!
+//! Every numeric flag has a range; a value outside it, a non-number or an unknown flag is a
+//! usage error (exit 2) that names the flag and the range.
+
+use std::fmt::Display;
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use clap::{Args, CommandFactory};
+use nix::sched::{CpuSet, sched_setaffinity};
+use nix::unistd::Pid;
+
+use crate::report::{Format, Output};
+use crate::system::{fmt_cpu_list, usable_cpus};
+use crate::{Error, Result};
+
+/// Output and placement flags, shared by every demo.
+#[derive(Args, Clone, Debug, Default)]
+pub struct CommonArgs {
+    /// Output: text (the lecture's lines, then the analysis), json (one document) or csv (a
+    /// header and a row per trial)
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    pub format: Format,
+
+    /// Print only the lecture's lines (or only the JSON/CSV)
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Run only on these CPUs, e.g. 0, 0-1 or 0,2 (sched_setaffinity; threads inherit it)
+    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list)]
+    pub cpu: Option<CpuList>,
+}
+
+impl CommonArgs {
+    /// Where the demo's lines go.
+    pub fn output(&self) -> Output {
+        Output {
+            format: self.format,
+            quiet: self.quiet,
+        }
+    }
+
+    /// Pins the calling thread (and every thread it creates afterwards) to `--cpu`, if given.
+    pub fn apply_cpu(&self) -> Result<()> {
+        match &self.cpu {
+            Some(list) => list.pin_current_thread(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Repetition flags, for demos that time something.
+#[derive(Args, Clone, Debug)]
+pub struct TrialArgs {
+    /// Timed runs; with more than one, text mode prints each run's line, then min/median/max
+    /// [1-1000]
+    #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true,
+          value_parser = ranged::<u32>(1, 1000))]
+    pub trials: u32,
+
+    /// Untimed runs before the timed ones, to warm caches and CPU frequency [0-1000]
+    #[arg(long, default_value_t = 0, value_name = "N", allow_negative_numbers = true,
+          value_parser = ranged::<u32>(0, 1000))]
+    pub warmup: u32,
+}
+
+/// A value parser for a whole number in `lo..=hi`; its error names the range.
+pub fn ranged<T>(lo: T, hi: T) -> impl Fn(&str) -> std::result::Result<T, String> + Clone
+where
+    T: FromStr + PartialOrd + Display + Copy + Send + Sync + 'static,
+{
+    move |s: &str| {
+        let range = format!("expected a whole number from {lo} to {hi}");
+        match s.trim().replace('_', "").parse::<T>() {
+            Ok(v) if v >= lo && v <= hi => Ok(v),
+            Ok(_) => Err(format!("{s} is out of range: {range}")),
+            Err(_) => Err(format!("{s} is not a number: {range}")),
+        }
+    }
+}
+
+/// A list of CPU numbers, as `taskset -c` takes it: `0`, `0-3`, `0,2-3`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CpuList(pub Vec<usize>);
+
+impl CpuList {
+    /// Restricts the calling thread to these CPUs.
+    pub fn pin_current_thread(&self) -> Result<()> {
+        let mut set = CpuSet::new();
+        for &cpu in &self.0 {
+            set.set(cpu)
+                .map_err(|e| Error::sys("sched_setaffinity", e))?;
+        }
+        sched_setaffinity(Pid::from_raw(0), &set).map_err(|e| Error::sys("sched_setaffinity", e))
+    }
+}
+
+impl Display for CpuList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&fmt_cpu_list(&self.0))
+    }
+}
+
+/// Parses a CPU list and checks each CPU is one this process may use.
+pub fn parse_cpu_list(s: &str) -> std::result::Result<CpuList, String> {
+    let list = parse_cpu_list_syntax(s)?;
+    let usable = usable_cpus();
+    if let Some(bad) = list.0.iter().find(|c| !usable.contains(c)) {
+        return Err(format!(
+            "CPU {bad} is not usable here (usable: {})",
+            fmt_cpu_list(&usable)
+        ));
+    }
+    Ok(list)
+}
+
+fn parse_cpu_list_syntax(s: &str) -> std::result::Result<CpuList, String> {
+    let bad = || format!("expected CPU numbers like 0, 0-1 or 0,2-3, got '{s}'");
+    let mut cpus = Vec::new();
+    for part in s.split(',') {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        let a: usize = a.trim().parse().map_err(|_| bad())?;
+        let b: usize = b.trim().parse().map_err(|_| bad())?;
+        if a > b || b >= CpuSet::count() {
+            return Err(bad());
+        }
+        cpus.extend(a..=b);
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    Ok(CpuList(cpus))
+}
+
+/// Ends the program the same way in every binary: `Ok` gives its exit code, an error is printed
+/// as `<binary>: error: <cause chain>` and exits 1.
+pub fn finish<E: Display>(result: std::result::Result<ExitCode, E>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}: error: {e:#}", crate::report::program_name());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Exits with a usage error (exit 2) for a check clap cannot express, such as two flags whose
+/// product must fit in an int.
+pub fn usage_error<A: CommandFactory>(message: impl Display) -> ! {
+    A::command()
+        .error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_name_their_bounds() {
+        let p = ranged::<u32>(1, 1024);
+        assert_eq!(p("2"), Ok(2));
+        assert_eq!(p("1_000"), Ok(1000));
+        assert!(p("0").unwrap_err().contains("from 1 to 1024"));
+        assert!(p("abc").unwrap_err().contains("not a number"));
+        assert!(p("-1").unwrap_err().contains("from 1 to 1024"));
+        assert!(p("100000").unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn cpu_lists_parse_like_taskset() {
+        assert_eq!(parse_cpu_list_syntax("0").unwrap().0, vec![0]);
+        assert_eq!(parse_cpu_list_syntax("0-2,5").unwrap().0, vec![0, 1, 2, 5]);
+        assert_eq!(parse_cpu_list_syntax("1,0,1").unwrap().0, vec![0, 1]);
+        assert!(parse_cpu_list_syntax("2-1").is_err());
+        assert!(parse_cpu_list_syntax("x").is_err());
+        assert!(parse_cpu_list_syntax("").is_err());
+    }
+
+    #[test]
+    fn cpus_outside_the_affinity_mask_are_refused() {
+        let err = parse_cpu_list("1000").unwrap_err();
+        assert!(err.contains("not usable"), "{err}");
+        let first = usable_cpus()[0];
+        assert_eq!(parse_cpu_list(&first.to_string()).unwrap().0, vec![first]);
+    }
+}

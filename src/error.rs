@@ -1,0 +1,57 @@
+//! The library's error type. Binaries wrap it in `anyhow` and print the cause chain.
+
+use std::io;
+
+/// Everything the library can fail with, each naming what it was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading a `/proc` file failed.
+    #[error("could not read {what}")]
+    Proc {
+        what: String,
+        #[source]
+        source: procfs::ProcError,
+    },
+    /// A system call failed; `call` names it as the man page does.
+    #[error("{call} failed")]
+    Sys {
+        call: &'static str,
+        #[source]
+        source: nix::errno::Errno,
+    },
+    /// `pthread_create` (through `std::thread`) refused a thread.
+    #[error("could not start thread {index} of {total} (the kernel refused pthread_create)")]
+    Spawn {
+        index: usize,
+        total: usize,
+        #[source]
+        source: io::Error,
+    },
+    /// A worker thread panicked; the demo's result would be meaningless.
+    #[error("worker thread {index} panicked")]
+    WorkerPanicked { index: usize },
+    /// Writing the report failed.
+    #[error("could not write the report")]
+    Io(#[from] io::Error),
+    /// Serialising the report failed.
+    #[error("could not serialise the report")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps a failed system call.
+    pub fn sys(call: &'static str, source: nix::errno::Errno) -> Self {
+        Error::Sys { call, source }
+    }
+
+    /// Wraps a failed `/proc` read.
+    pub fn proc(what: impl Into<String>, source: procfs::ProcError) -> Self {
+        Error::Proc {
+            what: what.into(),
+            source,
+        }
+    }
+}

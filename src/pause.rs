@@ -1,0 +1,41 @@
+//! The lecture's pause points: stop, say what just happened, give the PID and a command to paste
+//! into a second terminal, and wait for ENTER. Without `--pause` nothing ever waits for input.
+
+use std::io::BufRead;
+
+/// The text of a pause point, as the lecture's `wait_for_input` printed it, plus where to look.
+pub fn message(what: &str, pid: i32, command: &str) -> String {
+    format!(
+        " * {what}\n   PID {pid}; in another terminal: {command}\n -- Press ENTER to continue ..."
+    )
+}
+
+/// A pause point: prints [`message`] on stderr and waits for a line on stdin (or its end).
+pub fn point(enabled: bool, what: &str, command: &str) {
+    if !enabled {
+        return;
+    }
+    eprintln!("{}", message(what, std::process::id() as i32, command));
+    let mut line = String::new();
+    // End of input counts as ENTER: a piped stdin must never hang the demo.
+    let _ = std::io::stdin().lock().read_line(&mut line);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_has_the_lecture_prompt_the_pid_and_the_command() {
+        let m = message("Child process started", 42, "cut -d' ' -f10 /proc/42/stat");
+        assert!(m.starts_with(" * Child process started\n"));
+        assert!(m.contains("PID 42"));
+        assert!(m.contains("cut -d' ' -f10 /proc/42/stat"));
+        assert!(m.ends_with(" -- Press ENTER to continue ..."));
+    }
+
+    #[test]
+    fn a_disabled_point_returns_at_once() {
+        point(false, "never shown", "true");
+    }
+}

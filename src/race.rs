@@ -1,0 +1,780 @@
+//! The race-condition family's shared program: N threads each add 1 to a shared `var` STEPS
+//! times, timed around thread creation and join as the lecture times it.
+//!
+//! The five race binaries and the two granularity binaries differ only in how one step is
+//! protected, which is all their files contain (a [`Program`]); the threads, the timing, the
+//! counters and the analysis are here, once.
+//!
+//! ```c
+//! static int var;
+//! void *increase_var(void *arg) {
+//!     for (int i = 0; i < NUM_STEPS; i++)
+//!         ++var;                       /* what each program protects differently */
+//!     return NULL;
+//! }
+//! int main(void) {
+//!     start = get_current_millis();
+//!     for (i = 0; i < NUM_THREADS; i++) pthread_create(&tids[i], NULL, increase_var, NULL);
+//!     for (i = 0; i < NUM_THREADS; i++) pthread_join(tids[i], NULL);
+//!     printf("var = %d; time = %lu ms\n", var, get_current_millis() - start);
+//! }
+//! ```
+
+use std::process::ExitCode;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::thread;
+use std::time::Instant;
+
+use clap::{Args, Parser};
+use crossbeam::utils::CachePadded;
+use serde::Serialize;
+
+use crate::cli::{self, CommonArgs, TrialArgs, ranged};
+use crate::counters::{Delta, Snapshot, ThreadUsage};
+use crate::report::{Output, Report, SCHEMA_VERSION, warn};
+use crate::stats::Spread;
+use crate::system::{SystemInfo, current_cpu};
+use crate::timing::{self, Run, fmt_ns, lecture_ms, nanos};
+use crate::{Error, Result, interrupt};
+
+/// The most threads a run may start.
+pub const MAX_THREADS: u32 = 1024;
+/// The most steps one thread may take.
+pub const MAX_STEPS: u64 = 1_000_000_000;
+
+/// The shared `static int var;`.
+///
+/// In C it is a plain `int`. In Rust two threads may not touch a plain integer at the same time
+/// (that is a data race: undefined behaviour, and the compiler would be free to fold the whole
+/// loop into one add). So `var` is an `AtomicI32` that the unprotected programs access with a
+/// *separate* relaxed load and relaxed store: each access is atomic, the pair is not. That is
+/// exactly what `++var` compiles to in the lecture's `-O0` build (`mov eax,[var]; add eax,1;
+/// mov [var],eax`), so updates are lost the same way, without undefined behaviour.
+#[derive(Debug, Default)]
+pub struct Var(AtomicI32);
+
+impl Var {
+    /// `var = 0`.
+    pub const fn new() -> Var {
+        Var(AtomicI32::new(0))
+    }
+
+    /// C's `++var` (or `--var` with delta -1) at -O0: three steps, not one.
+    #[inline(always)]
+    pub fn add(&self, delta: i32) {
+        let v = self.0.load(Relaxed); // 1. load  var into a register
+        let v = v.wrapping_add(delta); // 2. add   in the register
+        self.0.store(v, Relaxed); // 3. store it back, overwriting whatever is there now
+    }
+
+    /// The atomic integer underneath, for the programs that use atomic instructions.
+    pub fn atomic(&self) -> &AtomicI32 {
+        &self.0
+    }
+
+    /// The value now.
+    pub fn get(&self) -> i32 {
+        self.0.load(Relaxed)
+    }
+}
+
+/// One of the lecture's programs: how it protects a step, and how its thread loops.
+pub trait Program: Sync {
+    /// The shared variable.
+    fn var(&self) -> &Var;
+
+    /// One `++var` (delta 1) or `--var` (delta -1), protected as this program protects it.
+    fn step(&self, delta: i32);
+
+    /// The thread function: `steps` steps, reporting progress through `work`. By default each
+    /// step is protected on its own; `coarse_granularity` overrides this to lock once around
+    /// the whole loop.
+    #[inline]
+    fn thread_body(&self, steps: u64, delta: i32, work: &Work<'_>) {
+        work.run(steps, |n| {
+            for _ in 0..n {
+                self.step(delta);
+            }
+        });
+    }
+}
+
+/// A worker's progress, published every [`Work::CHUNK`] steps so the demo can see how far each
+/// thread got (for fairness) and stop early on Ctrl-C, without a cost per step.
+pub struct Work<'a> {
+    done: &'a AtomicU64,
+}
+
+impl Work<'_> {
+    /// Steps between progress updates: a few microseconds of work at most.
+    pub const CHUNK: u64 = 4096;
+
+    /// Runs `steps` steps as calls `chunk(n)` of at most [`Self::CHUNK`] steps each.
+    #[inline]
+    pub fn run(&self, steps: u64, mut chunk: impl FnMut(u64)) {
+        let mut done = 0;
+        while done < steps {
+            if interrupt::requested().is_some() {
+                break;
+            }
+            let n = Self::CHUNK.min(steps - done);
+            chunk(n);
+            done += n;
+            self.done.store(done, Relaxed);
+        }
+    }
+}
+
+/// What a binary tells the shared demo about itself.
+#[derive(Clone, Copy, Debug)]
+pub struct Demo {
+    /// The binary's name.
+    pub name: &'static str,
+    /// How a step is protected, in a few words (`nothing`, `a mutex around each ++var`).
+    pub variant: &'static str,
+    /// The lecture's thread count.
+    pub threads: u32,
+    /// The lecture's steps per thread.
+    pub steps: u64,
+    /// True for the unprotected program: it is expected to lose updates.
+    pub racy: bool,
+    /// True when the lesson is in the context switches (granularity): explain them.
+    pub explain_switches: bool,
+    /// The lesson in one sentence.
+    pub lesson: &'static str,
+    /// The field's standard tool for the same measurement.
+    pub compare: &'static str,
+}
+
+/// The flags of every race and granularity binary.
+#[derive(Args, Clone, Debug)]
+pub struct RaceArgs {
+    /// Threads incrementing var [1-1024]
+    #[arg(long, short = 't', value_name = "N", allow_negative_numbers = true,
+          value_parser = ranged::<u32>(1, MAX_THREADS))]
+    pub threads: u32,
+
+    /// Increments per thread [1-1000000000]; threads × steps must fit in var's 32-bit int
+    #[arg(long, short = 's', value_name = "N", allow_negative_numbers = true,
+          value_parser = ranged::<u64>(1, MAX_STEPS))]
+    pub steps: u64,
+
+    /// The lab's variant: every second thread decrements instead, so var should end at 0
+    #[arg(long)]
+    pub decrement: bool,
+
+    #[command(flatten)]
+    pub trials: TrialArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Parses a binary's `Args` with the lecture's defaults for `--threads` and `--steps` (which
+/// differ between the race and granularity programs), and checks threads × steps fits in `var`.
+pub fn parse<A: Parser>(demo: &Demo, race: impl Fn(&A) -> &RaceArgs) -> A {
+    let command = A::command()
+        .mut_arg("threads", |a| {
+            a.default_value(demo.threads.to_string()).required(false)
+        })
+        .mut_arg("steps", |a| {
+            a.default_value(demo.steps.to_string()).required(false)
+        });
+    let matches = command.get_matches();
+    let args = A::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let r = race(&args);
+    if u64::from(r.threads) * r.steps > i32::MAX as u64 {
+        cli::usage_error::<A>(format!(
+            "--threads × --steps must fit in var, a 32-bit int (at most {}): {} × {} does not",
+            i32::MAX,
+            r.threads,
+            r.steps
+        ));
+    }
+    args
+}
+
+/// The run's parameters, as reported.
+#[derive(Clone, Debug, Serialize)]
+pub struct Params {
+    pub variant: &'static str,
+    pub threads: u32,
+    pub steps: u64,
+    pub decrement: bool,
+    pub trials: u32,
+    pub warmup: u32,
+    pub cpu: Option<String>,
+}
+
+/// One thread's part in a trial.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThreadRun {
+    pub thread: usize,
+    /// +1 for an incrementing thread, -1 for a decrementing one.
+    pub delta: i32,
+    /// Steps it completed (all of them unless stopped by Ctrl-C).
+    pub steps: u64,
+    /// Its share of all steps done at the moment the first thread finished: 1/N each for a fair
+    /// lock, lopsided for an unfair one.
+    pub share: f64,
+    pub cpu_start: Option<usize>,
+    pub cpu_end: Option<usize>,
+    /// When it finished, counted from the moment the gate opened.
+    pub finish_ns: u64,
+    pub voluntary_cs: u64,
+    pub nonvoluntary_cs: u64,
+}
+
+/// One trial: one CSV row.
+#[derive(Clone, Debug, Serialize)]
+pub struct Trial {
+    pub trial: u32,
+    /// The final value of var.
+    pub var: i32,
+    /// What var would be if no update were lost.
+    pub expected: i64,
+    /// |expected − var|: updates lost (at least this many with --decrement, where losses of
+    /// increments and decrements can cancel out).
+    pub lost: i64,
+    /// `lost` over all updates made.
+    pub lost_share: f64,
+    /// The lecture's figure: whole ms around thread creation and join.
+    pub time_ms: u64,
+    /// The same window in ns.
+    pub elapsed_ns: u64,
+    /// From the gate opening to the last thread finishing: the increments alone.
+    pub work_ns: u64,
+    /// `work_ns` per update.
+    pub ns_per_op: f64,
+    /// Context switches of the whole process during the trial (getrusage).
+    pub voluntary_cs: u64,
+    pub nonvoluntary_cs: u64,
+    pub minflt: u64,
+    /// False when Ctrl-C stopped the threads before they finished.
+    pub complete: bool,
+    pub threads: Vec<ThreadRun>,
+}
+
+/// Min/median/max over the trials.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub time_ms: Option<Spread>,
+    pub ns_per_op: Option<Spread>,
+    pub lost: Option<Spread>,
+    pub voluntary_cs: Option<Spread>,
+    pub nonvoluntary_cs: Option<Spread>,
+    /// How many trials lost at least one update.
+    pub trials_losing_updates: usize,
+}
+
+/// The results: every trial, and their summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct Results {
+    pub trials: Vec<Trial>,
+    pub summary: Summary,
+}
+
+/// Runs the demo: the lecture's line per trial, then the analysis (or JSON/CSV). Returns the
+/// exit code; errors print as `<binary>: error: ...` and exit 1.
+pub fn run<P: Program>(demo: &Demo, args: &RaceArgs, program: impl Fn() -> P) -> ExitCode {
+    cli::finish(run_inner(demo, args, program))
+}
+
+fn run_inner<P: Program>(
+    demo: &Demo,
+    args: &RaceArgs,
+    program: impl Fn() -> P,
+) -> Result<ExitCode> {
+    interrupt::install()?;
+    args.common.apply_cpu()?;
+    let out = args.common.output();
+    let system = SystemInfo::collect();
+    if demo.racy && system.cpus_usable_count < 2 {
+        warn(format!(
+            "only one CPU is usable ({}): the threads take turns and never interleave inside an \
+             increment, so no update will be lost; give the demo two CPUs to see the race",
+            system.cpus_usable
+        ));
+    }
+
+    let before = Snapshot::of_self()?;
+    let trials = timing::run_trials(
+        args.trials.warmup,
+        args.trials.trials,
+        |r| {
+            let number = match r {
+                Run::Warmup(_) => 0,
+                Run::Trial(n) => n,
+            };
+            trial(&program(), args, number)
+        },
+        |t| out.lecture(format_args!("var = {}; time = {} ms", t.var, t.time_ms)),
+        |t| t.threads.iter().any(|w| w.steps > 0),
+    )?;
+    let counters = before.delta(&Snapshot::of_self()?);
+
+    let results = Results {
+        summary: summarise(&trials.done),
+        trials: trials.done,
+    };
+    if let Some(signal) = trials.interrupted {
+        eprintln!(
+            "{}: stopped by {signal} after {} of {} trials; results are partial",
+            demo.name,
+            results.trials.len(),
+            args.trials.trials
+        );
+    }
+    analyse(demo, args, &out, &results, &system);
+    let report = Report {
+        demo: demo.name,
+        schema_version: SCHEMA_VERSION,
+        params: Params {
+            variant: demo.variant,
+            threads: args.threads,
+            steps: args.steps,
+            decrement: args.decrement,
+            trials: args.trials.trials,
+            warmup: args.trials.warmup,
+            cpu: args.common.cpu.as_ref().map(|c| c.to_string()),
+        },
+        headline: headline(&results),
+        lesson: demo.lesson.to_string(),
+        partial: trials.interrupted.is_some(),
+        counters,
+        system,
+        results,
+    };
+    out.finish(&report, &report.results.trials)?;
+    Ok(match trials.interrupted {
+        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
+        None => ExitCode::SUCCESS,
+    })
+}
+
+/// Threads wait here until all of them exist, so they really run at the same time (the
+/// lecture's threads start one by one as they are created; the first may finish before the
+/// last begins). Waiters spin briefly, then yield the CPU so the creating thread can go on.
+struct Gate(AtomicU8);
+
+impl Gate {
+    const WAIT: u8 = 0;
+    const OPEN: u8 = 1;
+    const ABORT: u8 = 2;
+
+    /// Waits for the gate; false if the run was abandoned.
+    fn wait(&self) -> bool {
+        let mut spins = 0u32;
+        loop {
+            match self.0.load(std::sync::atomic::Ordering::Acquire) {
+                Self::OPEN => return true,
+                Self::ABORT => return false,
+                _ if spins < 2000 => {
+                    spins += 1;
+                    std::hint::spin_loop();
+                }
+                _ => thread::yield_now(),
+            }
+        }
+    }
+
+    fn set(&self, state: u8) {
+        self.0.store(state, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// What a worker thread reports back.
+struct WorkerRun {
+    began: Instant,
+    ended: Instant,
+    cpu_start: Option<usize>,
+    cpu_end: Option<usize>,
+    usage: ThreadUsage,
+    steps: u64,
+}
+
+/// One trial: create the threads, let them run, join them, read var.
+fn trial<P: Program>(program: &P, args: &RaceArgs, number: u32) -> Result<Trial> {
+    let n = args.threads as usize;
+    let delta = |i: usize| if args.decrement && i % 2 == 1 { -1 } else { 1 };
+    let gate = Gate(AtomicU8::new(Gate::WAIT));
+    let progress: Vec<CachePadded<AtomicU64>> = (0..n)
+        .map(|_| CachePadded::new(AtomicU64::new(0)))
+        .collect();
+    let at_first_finish: OnceLock<Vec<u64>> = OnceLock::new();
+
+    let before = Snapshot::of_self()?;
+    let start = Instant::now(); // the lecture's window: create, run, join
+    let (opened, runs) = thread::scope(|s| -> Result<(Instant, Vec<WorkerRun>)> {
+        let mut handles = Vec::with_capacity(n);
+        for i in 0..n {
+            let (gate, progress, first) = (&gate, &progress, &at_first_finish);
+            let spawned = thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn_scoped(s, move || -> Result<Option<WorkerRun>> {
+                    if !gate.wait() {
+                        return Ok(None);
+                    }
+                    let usage = ThreadUsage::now()?;
+                    let cpu_start = current_cpu();
+                    let began = Instant::now();
+                    program.thread_body(args.steps, delta(i), &Work { done: &progress[i] });
+                    let ended = Instant::now();
+                    first.get_or_init(|| progress.iter().map(|p| p.load(Relaxed)).collect());
+                    Ok(Some(WorkerRun {
+                        began,
+                        ended,
+                        cpu_start,
+                        cpu_end: current_cpu(),
+                        usage: usage.delta(&ThreadUsage::now()?),
+                        steps: progress[i].load(Relaxed),
+                    }))
+                });
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(source) => {
+                    gate.set(Gate::ABORT); // the threads already started return at once
+                    return Err(Error::Spawn {
+                        index: i,
+                        total: n,
+                        source,
+                    });
+                }
+            }
+        }
+        let opened = Instant::now();
+        gate.set(Gate::OPEN);
+        let mut runs = Vec::with_capacity(n);
+        for (index, handle) in handles.into_iter().enumerate() {
+            let run = handle
+                .join()
+                .map_err(|_| Error::WorkerPanicked { index })??;
+            runs.extend(run);
+        }
+        Ok((opened, runs))
+    })?;
+    let elapsed = start.elapsed();
+    let counters = before.delta(&Snapshot::of_self()?);
+
+    let first = at_first_finish.get().cloned().unwrap_or_default();
+    let first_total: u64 = first.iter().sum();
+    let threads: Vec<ThreadRun> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ThreadRun {
+            thread: i,
+            delta: delta(i),
+            steps: r.steps,
+            share: if first_total == 0 {
+                0.0
+            } else {
+                first.get(i).copied().unwrap_or(0) as f64 / first_total as f64
+            },
+            cpu_start: r.cpu_start,
+            cpu_end: r.cpu_end,
+            finish_ns: nanos(r.ended.saturating_duration_since(opened)),
+            voluntary_cs: r.usage.voluntary_cs,
+            nonvoluntary_cs: r.usage.nonvoluntary_cs,
+        })
+        .collect();
+    let work = runs
+        .iter()
+        .map(|r| r.ended)
+        .max()
+        .zip(runs.iter().map(|r| r.began).min())
+        .map_or(0, |(end, begin)| {
+            nanos(end.saturating_duration_since(begin))
+        });
+    Ok(outcome(
+        number,
+        program.var().get(),
+        threads,
+        args.steps,
+        elapsed,
+        work,
+        &counters,
+    ))
+}
+
+/// Turns the raw measurements of a trial into its figures.
+fn outcome(
+    number: u32,
+    var: i32,
+    threads: Vec<ThreadRun>,
+    steps: u64,
+    elapsed: std::time::Duration,
+    work_ns: u64,
+    counters: &Delta,
+) -> Trial {
+    let expected: i64 = threads
+        .iter()
+        .map(|t| t.delta as i64 * t.steps as i64)
+        .sum();
+    let updates: u64 = threads.iter().map(|t| t.steps).sum();
+    let lost = (expected - var as i64).abs();
+    Trial {
+        trial: number,
+        var,
+        expected,
+        lost,
+        lost_share: if updates == 0 {
+            0.0
+        } else {
+            lost as f64 / updates as f64
+        },
+        time_ms: lecture_ms(elapsed),
+        elapsed_ns: nanos(elapsed),
+        work_ns,
+        ns_per_op: if updates == 0 {
+            0.0
+        } else {
+            work_ns as f64 / updates as f64
+        },
+        voluntary_cs: counters.voluntary_cs,
+        nonvoluntary_cs: counters.nonvoluntary_cs,
+        minflt: counters.minflt,
+        complete: threads.iter().all(|t| t.steps == steps),
+        threads,
+    }
+}
+
+fn summarise(trials: &[Trial]) -> Summary {
+    let spread = |f: fn(&Trial) -> f64| Spread::of(trials.iter().map(f));
+    Summary {
+        time_ms: spread(|t| t.time_ms as f64),
+        ns_per_op: spread(|t| t.ns_per_op),
+        lost: spread(|t| t.lost as f64),
+        voluntary_cs: spread(|t| t.voluntary_cs as f64),
+        nonvoluntary_cs: spread(|t| t.nonvoluntary_cs as f64),
+        trials_losing_updates: trials.iter().filter(|t| t.lost > 0).count(),
+    }
+}
+
+/// The key figure in one line, for `oslab tour`.
+fn headline(results: &Results) -> String {
+    let Some(t) = results.trials.last() else {
+        return "no trial completed".into();
+    };
+    let lost = if t.lost == 0 {
+        "none lost".to_string()
+    } else {
+        format!("{} lost ({:.1}%)", t.lost, 100.0 * t.lost_share)
+    };
+    format!(
+        "var = {} of {}, {lost}, {}/update, {} voluntary switches",
+        t.var,
+        t.expected,
+        fmt_ns(t.ns_per_op),
+        t.voluntary_cs
+    )
+}
+
+/// The analysis lines after the lecture's.
+fn analyse(demo: &Demo, args: &RaceArgs, out: &Output, results: &Results, system: &SystemInfo) {
+    let Some(last) = results.trials.last() else {
+        return;
+    };
+    let verb = if args.decrement {
+        "updates (every second thread decrements)"
+    } else {
+        "increments"
+    };
+    out.analysis(format_args!(
+        "expected: var = {} ({} threads × {} {verb}); protection: {}",
+        last.expected, args.threads, args.steps, demo.variant
+    ));
+    let s = &results.summary;
+    if results.trials.len() > 1
+        && let (Some(time), Some(cost), Some(lost)) = (s.time_ms, s.ns_per_op, s.lost)
+    {
+        out.analysis(format_args!(
+                "over {} trials: time {}/{}/{} ms, {}/{}/{} per update, lost {}/{}/{} (min/median/max); {} of {} trials lost updates",
+                results.trials.len(),
+                time.min, time.median, time.max,
+                fmt_ns(cost.min), fmt_ns(cost.median), fmt_ns(cost.max),
+                lost.min, lost.median, lost.max,
+                s.trials_losing_updates,
+                results.trials.len()
+            ));
+    }
+    let at_least = if args.decrement { "at least " } else { "" };
+    if last.lost == 0 {
+        out.analysis(format_args!(
+            "lost updates: none{}",
+            if demo.racy {
+                " this time: the threads never overlapped inside an increment (one CPU, or too few steps)"
+            } else {
+                ""
+            }
+        ));
+    } else {
+        out.analysis(format_args!(
+            "lost updates: {at_least}{} of {} ({:.1}%): each one was overwritten by a thread that loaded var before it was stored",
+            last.lost,
+            last.threads.iter().map(|t| t.steps).sum::<u64>(),
+            100.0 * last.lost_share
+        ));
+    }
+    out.analysis(format_args!(
+        "cost: {} per update while the threads ran ({} of work); the lecture's window, with thread creation and join: {}",
+        fmt_ns(last.ns_per_op),
+        fmt_ns(last.work_ns as f64),
+        fmt_ns(last.elapsed_ns as f64)
+    ));
+    if last.threads.len() > 1 {
+        let shares: Vec<String> = last
+            .threads
+            .iter()
+            .map(|t| format!("thread {} {:.1}%", t.thread, 100.0 * t.share))
+            .collect();
+        let (lo, hi) = last.threads.iter().fold((1.0f64, 0.0f64), |(lo, hi), t| {
+            (lo.min(t.share), hi.max(t.share))
+        });
+        let even = 1.0 / last.threads.len() as f64;
+        let verdict = if hi - lo <= 0.2 * even {
+            "even: the threads took turns"
+        } else if lo == 0.0 {
+            "one-sided: a thread got nothing done until another had finished"
+        } else {
+            "uneven: some threads won the variable (or the lock) far more often"
+        };
+        out.analysis(format_args!(
+            "fairness: when the first thread finished, {} of the updates done so far ({verdict})",
+            shares.join(", ")
+        ));
+    }
+    let places: Vec<String> = last
+        .threads
+        .iter()
+        .map(|t| match (t.cpu_start, t.cpu_end) {
+            (Some(a), Some(b)) if a == b => format!("{}: CPU {a}", t.thread),
+            (Some(a), Some(b)) => format!("{}: CPU {a}→{b}", t.thread),
+            _ => format!("{}: CPU ?", t.thread),
+        })
+        .collect();
+    out.analysis(format_args!(
+        "placement: thread {} (usable CPUs: {})",
+        places.join(", thread "),
+        system.cpus_usable
+    ));
+    out.analysis(format_args!(
+        "context switches: {} voluntary, {} nonvoluntary (whole process, this trial); minor faults: {}",
+        last.voluntary_cs, last.nonvoluntary_cs, last.minflt
+    ));
+    if demo.explain_switches {
+        let busiest = last.threads.iter().max_by_key(|t| t.voluntary_cs);
+        if let Some(t) = busiest {
+            out.analysis(format_args!(
+                "  per thread: {}",
+                last.threads
+                    .iter()
+                    .map(|t| format!("{}: {}/{}", t.thread, t.voluntary_cs, t.nonvoluntary_cs))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            out.analysis(format_args!(
+                "  voluntary = a thread found the lock taken and slept in the kernel (futex) until it was free (thread {} did so {} times); nonvoluntary = the scheduler took the CPU from a thread that still wanted it",
+                t.thread, t.voluntary_cs
+            ));
+        }
+    }
+    out.analysis(format_args!("lesson: {}", demo.lesson));
+    out.analysis(format_args!("compare: {}", demo.compare));
+    if let Some(note) = system.hypervisor_note() {
+        out.analysis(note);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn run(delta: i32, steps: u64) -> ThreadRun {
+        ThreadRun {
+            thread: 0,
+            delta,
+            steps,
+            share: 0.5,
+            cpu_start: Some(0),
+            cpu_end: Some(0),
+            finish_ns: 0,
+            voluntary_cs: 0,
+            nonvoluntary_cs: 0,
+        }
+    }
+
+    #[test]
+    fn lost_updates_are_the_shortfall() {
+        let t = outcome(
+            1,
+            1_500,
+            vec![run(1, 1000), run(1, 1000)],
+            1000,
+            Duration::from_millis(3),
+            2_000_000,
+            &Delta::default(),
+        );
+        assert_eq!((t.expected, t.lost), (2000, 500));
+        assert_eq!(t.lost_share, 0.25);
+        assert_eq!(t.ns_per_op, 1000.0);
+        assert_eq!(t.time_ms, 3);
+        assert!(t.complete);
+    }
+
+    #[test]
+    fn with_decrement_expected_is_zero() {
+        let t = outcome(
+            1,
+            -7,
+            vec![run(1, 100), run(-1, 100)],
+            100,
+            Duration::ZERO,
+            0,
+            &Delta::default(),
+        );
+        assert_eq!((t.expected, t.lost), (0, 7));
+    }
+
+    #[test]
+    fn an_interrupted_trial_is_incomplete_and_counts_what_was_done() {
+        let t = outcome(
+            1,
+            150,
+            vec![run(1, 100), run(1, 50)],
+            100,
+            Duration::ZERO,
+            0,
+            &Delta::default(),
+        );
+        assert!(!t.complete);
+        assert_eq!(t.expected, 150);
+        assert_eq!(t.lost, 0);
+    }
+
+    #[test]
+    fn the_racy_add_is_correct_on_one_thread() {
+        let v = Var::new();
+        for _ in 0..1000 {
+            v.add(1);
+        }
+        v.add(-1);
+        assert_eq!(v.get(), 999);
+    }
+
+    #[test]
+    fn work_runs_exactly_the_steps_in_chunks() {
+        let done = AtomicU64::new(0);
+        let mut total = 0;
+        let mut calls = 0;
+        Work { done: &done }.run(10_000, |n| {
+            assert!(n <= Work::CHUNK);
+            total += n;
+            calls += 1;
+        });
+        assert_eq!(total, 10_000);
+        assert_eq!(calls, 3);
+        assert_eq!(done.load(Relaxed), 10_000);
+    }
+}

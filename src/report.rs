@@ -1,0 +1,291 @@
+//! The report every demo produces, printed as text, JSON or CSV.
+//!
+//! Text mode prints the lecture's own lines first and the analysis after them, as the demo goes.
+//! JSON mode prints one document at the end: `demo`, `schema_version`, `params`, `results` (raw
+//! samples included), `counters`, `system`, plus the one-line `headline` and `lesson` that
+//! `oslab tour` shows. CSV mode prints a header and one row per trial or sample, each row
+//! carrying the demo's name and parameters so rows from several runs can be concatenated.
+//!
+//! A closed stdout (`demo | head`) is not an error: output stops quietly, the demo finishes.
+
+use std::fmt::Display;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::Result;
+use crate::counters::Delta;
+use crate::system::SystemInfo;
+
+/// Bumped whenever a field changes meaning or disappears (adding a field does not bump it).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How a demo prints its results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// The lecture's lines, then the analysis.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+    /// A header, then one row per trial or sample.
+    Csv,
+}
+
+/// One demo run, ready to print as JSON or CSV.
+#[derive(Debug, Serialize)]
+pub struct Report<P, R> {
+    /// The binary's name.
+    pub demo: &'static str,
+    pub schema_version: u32,
+    /// The parameters the run used, defaults filled in.
+    pub params: P,
+    /// The measurements, raw samples included.
+    pub results: R,
+    /// The kernel's counters for the whole run (all trials), from `/proc` and getrusage.
+    pub counters: Delta,
+    pub system: SystemInfo,
+    /// The key figure in one line (what `oslab tour` shows).
+    pub headline: String,
+    /// What the run shows, in one sentence.
+    pub lesson: String,
+    /// True when Ctrl-C or SIGTERM cut the run short.
+    pub partial: bool,
+}
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Prints one line on stdout. If the reader has gone away (EPIPE), output stops quietly.
+pub fn print_line(line: impl Display) {
+    print_raw(&format!("{line}\n"));
+}
+
+fn print_raw(text: &str) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .is_err()
+    {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The running binary's name, for messages.
+pub fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "oslab".into())
+}
+
+/// A warning on stderr: `<binary>: warning: <text>`.
+pub fn warn(text: impl Display) {
+    eprintln!("{}: warning: {text}", program_name());
+}
+
+/// Where a demo's lines go, according to `--format` and `--quiet`.
+#[derive(Clone, Copy, Debug)]
+pub struct Output {
+    pub format: Format,
+    pub quiet: bool,
+}
+
+impl Output {
+    /// True in text mode.
+    pub fn is_text(&self) -> bool {
+        self.format == Format::Text
+    }
+
+    /// A lecture line: printed in text mode, `--quiet` included.
+    pub fn lecture(&self, line: impl Display) {
+        if self.is_text() {
+            print_line(line);
+        }
+    }
+
+    /// An analysis line: printed in text mode unless `--quiet`.
+    pub fn analysis(&self, line: impl Display) {
+        if self.is_text() && !self.quiet {
+            print_line(line);
+        }
+    }
+
+    /// Prints the report in JSON or CSV mode (`rows` are the CSV rows); nothing in text mode.
+    pub fn finish<P: Serialize, R: Serialize, Row: Serialize>(
+        &self,
+        report: &Report<P, R>,
+        rows: &[Row],
+    ) -> Result<()> {
+        match self.format {
+            Format::Text => {}
+            Format::Json => print_raw(&format!("{}\n", serde_json::to_string_pretty(report)?)),
+            Format::Csv => print_raw(&to_csv(report.demo, &report.params, rows)?),
+        }
+        Ok(())
+    }
+}
+
+/// CSV text: a header and one line per row. Columns are `demo`, the parameters, then the row's
+/// fields; nested objects become `outer.inner` columns and lists become `a;b;c` cells (a list of
+/// objects gives one such cell per field, e.g. `threads.cpu` = `0;1`).
+pub fn to_csv<P: Serialize, Row: Serialize>(
+    demo: &str,
+    params: &P,
+    rows: &[Row],
+) -> Result<String> {
+    let mut prefix = vec![("demo".to_string(), demo.to_string())];
+    flatten("", &serde_json::to_value(params)?, &mut prefix);
+    let mut header: Vec<String> = prefix.iter().map(|(k, _)| k.clone()).collect();
+    let mut lines = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let mut cells = Vec::new();
+        flatten("", &serde_json::to_value(row)?, &mut cells);
+        if i == 0 {
+            header.extend(cells.iter().map(|(k, _)| k.clone()));
+        }
+        let values = prefix.iter().chain(cells.iter()).map(|(_, v)| csv_cell(v));
+        lines.push(values.collect::<Vec<_>>().join(","));
+    }
+    let mut text = header
+        .iter()
+        .map(|h| csv_cell(h))
+        .collect::<Vec<_>>()
+        .join(",");
+    text.push('\n');
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                flatten(&key(k), v, out);
+            }
+        }
+        Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+            // A list of records: one column per field, the records' values joined by ';'.
+            let mut columns: Map<String, Value> = Map::new();
+            for item in items {
+                let mut cells = Vec::new();
+                flatten("", item, &mut cells);
+                for (k, v) in cells {
+                    let cell = columns
+                        .entry(k)
+                        .or_insert_with(|| Value::String(String::new()));
+                    if let Value::String(s) = cell {
+                        if !s.is_empty() {
+                            s.push(';');
+                        }
+                        s.push_str(&v);
+                    }
+                }
+            }
+            for (k, v) in columns {
+                if let Value::String(s) = v {
+                    out.push((key(&k), s));
+                }
+            }
+        }
+        Value::Array(items) => {
+            let cells: Vec<String> = items.iter().map(scalar).collect();
+            out.push((prefix.to_string(), cells.join(";")));
+        }
+        other => out.push((prefix.to_string(), scalar(other))),
+    }
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn csv_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Params {
+        threads: u32,
+        variant: &'static str,
+    }
+
+    #[derive(Serialize)]
+    struct Worker {
+        cpu: u32,
+        share: f64,
+    }
+
+    #[derive(Serialize)]
+    struct Row {
+        trial: u32,
+        var: i32,
+        note: &'static str,
+        workers: Vec<Worker>,
+        tags: Vec<u32>,
+    }
+
+    #[test]
+    fn csv_has_a_header_and_a_row_per_trial() {
+        let rows = vec![
+            Row {
+                trial: 1,
+                var: 10,
+                note: "a,b",
+                workers: vec![Worker { cpu: 0, share: 0.5 }, Worker { cpu: 1, share: 0.5 }],
+                tags: vec![1, 2],
+            },
+            Row {
+                trial: 2,
+                var: 11,
+                note: "say \"hi\"",
+                workers: vec![Worker { cpu: 1, share: 1.0 }],
+                tags: vec![],
+            },
+        ];
+        let params = Params {
+            threads: 2,
+            variant: "x",
+        };
+        let csv = to_csv("demo1", &params, &rows).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "demo,threads,variant,trial,var,note,workers.cpu,workers.share,tags"
+        );
+        assert_eq!(lines[1], "demo1,2,x,1,10,\"a,b\",0;1,0.5;0.5,1;2");
+        assert_eq!(lines[2], "demo1,2,x,2,11,\"say \"\"hi\"\"\",1,1.0,");
+        assert_eq!(lines.len(), 3);
+    }
+}
