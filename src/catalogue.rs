@@ -48,7 +48,50 @@ pub struct Family {
     pub members: &'static [&'static str],
     /// Flags every member gets in `oslab compare` (before the user's own).
     pub args: &'static [&'static str],
+    /// The per-trial figures compared, read from each member's JSON `results.trials[]`; the
+    /// first one orders the table and gives the ratios.
+    pub metrics: &'static [Metric],
 }
+
+/// A figure `oslab compare` reads from a demo's JSON trials.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Metric {
+    /// The field in `results.trials[]`.
+    pub key: &'static str,
+    /// The column heading.
+    pub label: &'static str,
+    /// True when the value is in nanoseconds (printed in the unit that fits).
+    pub nanos: bool,
+}
+
+/// The figures of the race and granularity families.
+const LOCK_METRICS: &[Metric] = &[
+    Metric {
+        key: "elapsed_ns",
+        label: "time",
+        nanos: true,
+    },
+    Metric {
+        key: "ns_per_op",
+        label: "per update",
+        nanos: true,
+    },
+    Metric {
+        key: "lost",
+        label: "lost",
+        nanos: false,
+    },
+    Metric {
+        key: "voluntary_cs",
+        label: "vol cs",
+        nanos: false,
+    },
+    Metric {
+        key: "nonvoluntary_cs",
+        label: "nonvol cs",
+        nanos: false,
+    },
+];
 
 /// Every demo that exists, in lecture order.
 pub const DEMOS: &[Demo] = &[
@@ -109,12 +152,14 @@ pub const FAMILIES: &[Family] = &[
             "race_condition_mutex",
         ],
         args: &[],
+        metrics: LOCK_METRICS,
     },
     Family {
         name: "granularity",
         about: "one lock held around the whole loop versus taken for each increment",
         members: &["coarse_granularity", "fine_granularity"],
         args: &[],
+        metrics: LOCK_METRICS,
     },
 ];
 

@@ -559,10 +559,10 @@ fn headline(results: &Results) -> String {
     let lost = if t.lost == 0 {
         "none lost".to_string()
     } else {
-        format!("{} lost ({:.1}%)", t.lost, 100.0 * t.lost_share)
+        format!("{} lost, {:.1}%", t.lost, 100.0 * t.lost_share)
     };
     format!(
-        "var = {} of {}, {lost}, {}/update, {} voluntary switches",
+        "var = {} of {} ({lost}); {}/update; voluntary switches: {}",
         t.var,
         t.expected,
         fmt_ns(t.ns_per_op),

@@ -63,6 +63,11 @@ pub fn print_line(line: impl Display) {
     print_raw(&format!("{line}\n"));
 }
 
+/// Prints a block of lines (a table) on stdout, as [`print_line`] does.
+pub fn print_raw_table(text: &str) {
+    print_raw(text);
+}
+
 fn print_raw(text: &str) {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return;
@@ -169,6 +174,43 @@ pub fn to_csv<P: Serialize, Row: Serialize>(
     Ok(text)
 }
 
+/// A plain-text table: columns padded to their widest cell, the first left-aligned, the others
+/// right-aligned when `figures` (numbers line up) and left-aligned otherwise (prose).
+pub fn table(header: &[&str], rows: &[Vec<String>], figures: bool) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if i < widths.len() {
+                widths[i] = widths[i].max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            let pad = widths.get(i).copied().unwrap_or(0);
+            if i == 0 {
+                text.push_str(&format!("{cell:<pad$}"));
+            } else if !figures {
+                text.push_str(&format!("  {cell:<pad$}"));
+            } else {
+                text.push_str(&format!("  {cell:>pad$}"));
+            }
+        }
+        text.trim_end().to_string()
+    };
+    let mut out = String::new();
+    if header.iter().any(|h| !h.is_empty()) {
+        out.push_str(&line(&mut header.iter().copied()));
+        out.push('\n');
+    }
+    for row in rows {
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
+        out.push('\n');
+    }
+    out
+}
+
 fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
     let key = |k: &str| {
         if prefix.is_empty() {
@@ -254,6 +296,19 @@ mod tests {
         note: &'static str,
         workers: Vec<Worker>,
         tags: Vec<u32>,
+    }
+
+    #[test]
+    fn tables_align_columns() {
+        let t = table(
+            &["demo", "n"],
+            &[
+                vec!["a".into(), "1".into()],
+                vec!["longer".into(), "100".into()],
+            ],
+            true,
+        );
+        assert_eq!(t, "demo      n\na         1\nlonger  100\n");
     }
 
     #[test]
