@@ -8,7 +8,7 @@ use std::fmt::Display;
 use std::process::ExitCode;
 use std::str::FromStr;
 
-use clap::{Args, CommandFactory};
+use clap::{Args, Parser};
 use nix::sched::{CpuSet, sched_setaffinity};
 use nix::unistd::Pid;
 
@@ -76,6 +76,10 @@ where
         match s.trim().replace('_', "").parse::<T>() {
             Ok(v) if v >= lo && v <= hi => Ok(v),
             Ok(_) => Err(format!("{s} is out of range: {range}")),
+            // -1 for an unsigned flag: a number, just not one in range.
+            Err(_) if s.trim().replace('_', "").parse::<i128>().is_ok() => {
+                Err(format!("{s} is out of range: {range}"))
+            }
             Err(_) => Err(format!("{s} is not a number: {range}")),
         }
     }
@@ -105,8 +109,14 @@ impl Display for CpuList {
 
 /// Parses a CPU list and checks each CPU is one this process may use.
 pub fn parse_cpu_list(s: &str) -> std::result::Result<CpuList, String> {
-    let list = parse_cpu_list_syntax(s)?;
     let usable = usable_cpus();
+    let list = parse_cpu_list_syntax(s).map_err(|e| match e {
+        CpuListError::Syntax(e) => e,
+        CpuListError::TooHigh(cpu) => format!(
+            "CPU {cpu} is not usable here (usable: {})",
+            fmt_cpu_list(&usable)
+        ),
+    })?;
     if let Some(bad) = list.0.iter().find(|c| !usable.contains(c)) {
         return Err(format!(
             "CPU {bad} is not usable here (usable: {})",
@@ -116,15 +126,28 @@ pub fn parse_cpu_list(s: &str) -> std::result::Result<CpuList, String> {
     Ok(list)
 }
 
-fn parse_cpu_list_syntax(s: &str) -> std::result::Result<CpuList, String> {
-    let bad = || format!("expected CPU numbers like 0, 0-1 or 0,2-3, got '{s}'");
+#[derive(Debug)]
+enum CpuListError {
+    Syntax(String),
+    TooHigh(usize),
+}
+
+fn parse_cpu_list_syntax(s: &str) -> std::result::Result<CpuList, CpuListError> {
+    let bad = || {
+        CpuListError::Syntax(format!(
+            "expected CPU numbers like 0, 0-1 or 0,2-3, got '{s}'"
+        ))
+    };
     let mut cpus = Vec::new();
     for part in s.split(',') {
         let (a, b) = part.split_once('-').unwrap_or((part, part));
         let a: usize = a.trim().parse().map_err(|_| bad())?;
         let b: usize = b.trim().parse().map_err(|_| bad())?;
-        if a > b || b >= CpuSet::count() {
+        if a > b {
             return Err(bad());
+        }
+        if b >= CpuSet::count() {
+            return Err(CpuListError::TooHigh(b));
         }
         cpus.extend(a..=b);
     }
@@ -145,10 +168,39 @@ pub fn finish<E: Display>(result: std::result::Result<ExitCode, E>) -> ExitCode 
     }
 }
 
+/// Displays an error with its whole cause chain, `outer: inner: root`, as anyhow's `{:#}` does.
+pub struct Chain<E>(pub E);
+
+impl<E: std::error::Error> Display for Chain<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// Parses the command line into `A`, naming the command `name` (the binary, not the package, so
+/// `--version`, usage lines and errors say `race_condition`), after `adjust` has had its say
+/// (defaults that differ between binaries sharing one `Args`). Returns the command too, for
+/// [`usage_error`]. Exits 2 on a usage error, as clap does.
+pub fn parse<A: Parser>(
+    name: &'static str,
+    adjust: impl FnOnce(clap::Command) -> clap::Command,
+) -> (A, clap::Command) {
+    let mut command = adjust(A::command().name(name).bin_name(name));
+    let matches = command.get_matches_mut();
+    let args = A::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
+    (args, command)
+}
+
 /// Exits with a usage error (exit 2) for a check clap cannot express, such as two flags whose
 /// product must fit in an int.
-pub fn usage_error<A: CommandFactory>(message: impl Display) -> ! {
-    A::command()
+pub fn usage_error(command: &mut clap::Command, message: impl Display) -> ! {
+    command
         .error(clap::error::ErrorKind::ValueValidation, message)
         .exit()
 }
@@ -169,7 +221,20 @@ mod tests {
     }
 
     #[test]
+    fn errors_print_their_cause_chain() {
+        let e = Error::sys("sched_setaffinity", nix::errno::Errno::EINVAL);
+        assert_eq!(
+            Chain(e).to_string(),
+            "sched_setaffinity failed: EINVAL: Invalid argument"
+        );
+    }
+
+    #[test]
     fn cpu_lists_parse_like_taskset() {
+        assert!(matches!(
+            parse_cpu_list_syntax("5000"),
+            Err(CpuListError::TooHigh(5000))
+        ));
         assert_eq!(parse_cpu_list_syntax("0").unwrap().0, vec![0]);
         assert_eq!(parse_cpu_list_syntax("0-2,5").unwrap().0, vec![0, 1, 2, 5]);
         assert_eq!(parse_cpu_list_syntax("1,0,1").unwrap().0, vec![0, 1]);

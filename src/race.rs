@@ -174,23 +174,25 @@ pub struct RaceArgs {
 /// Parses a binary's `Args` with the lecture's defaults for `--threads` and `--steps` (which
 /// differ between the race and granularity programs), and checks threads × steps fits in `var`.
 pub fn parse<A: Parser>(demo: &Demo, race: impl Fn(&A) -> &RaceArgs) -> A {
-    let command = A::command()
-        .mut_arg("threads", |a| {
+    let (args, mut command) = cli::parse::<A>(demo.name, |c| {
+        c.mut_arg("threads", |a| {
             a.default_value(demo.threads.to_string()).required(false)
         })
         .mut_arg("steps", |a| {
             a.default_value(demo.steps.to_string()).required(false)
-        });
-    let matches = command.get_matches();
-    let args = A::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        })
+    });
     let r = race(&args);
     if u64::from(r.threads) * r.steps > i32::MAX as u64 {
-        cli::usage_error::<A>(format!(
-            "--threads × --steps must fit in var, a 32-bit int (at most {}): {} × {} does not",
-            i32::MAX,
-            r.threads,
-            r.steps
-        ));
+        cli::usage_error(
+            &mut command,
+            format!(
+                "--threads × --steps must fit in var, a 32-bit int (at most {}): {} × {} does not",
+                i32::MAX,
+                r.threads,
+                r.steps
+            ),
+        );
     }
     args
 }
@@ -278,7 +280,7 @@ pub struct Results {
 /// Runs the demo: the lecture's line per trial, then the analysis (or JSON/CSV). Returns the
 /// exit code; errors print as `<binary>: error: ...` and exit 1.
 pub fn run<P: Program>(demo: &Demo, args: &RaceArgs, program: impl Fn() -> P) -> ExitCode {
-    cli::finish(run_inner(demo, args, program))
+    cli::finish(run_inner(demo, args, program).map_err(cli::Chain))
 }
 
 fn run_inner<P: Program>(

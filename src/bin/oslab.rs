@@ -98,7 +98,12 @@ fn list(format: Format) -> Result<ExitCode> {
         Format::Csv => {
             print_line("chapter,demo,concept");
             for d in DEMOS {
-                print_line(format_args!("{},{},\"{}\"", d.chapter.title(), d.name, d.concept));
+                print_line(format_args!(
+                    "{},{},\"{}\"",
+                    d.chapter.title(),
+                    d.name,
+                    d.concept
+                ));
             }
         }
         Format::Text => {
@@ -315,9 +320,10 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                 .pointer("/results/trials/0")
                 .with_context(|| format!("{member}'s report has no trial"))?;
             for (k, metric) in family.metrics.iter().enumerate() {
-                let v = trial.get(metric.key).and_then(Value::as_f64).with_context(|| {
-                    format!("{member}'s report has no number {}", metric.key)
-                })?;
+                let v = trial
+                    .get(metric.key)
+                    .and_then(Value::as_f64)
+                    .with_context(|| format!("{member}'s report has no number {}", metric.key))?;
                 samples[m][k].push(v);
             }
             bar.inc(1);
@@ -327,7 +333,12 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
 
     let medians: Vec<Vec<f64>> = samples
         .iter()
-        .map(|per_metric| per_metric.iter().map(|s| median(s.iter().copied())).collect())
+        .map(|per_metric| {
+            per_metric
+                .iter()
+                .map(|s| median(s.iter().copied()))
+                .collect()
+        })
         .collect();
     let fastest = medians
         .iter()
@@ -371,7 +382,11 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             header.push("ratio".into());
             print_line(header.join(","));
             for (m, row) in rows.iter().enumerate() {
-                let mut cells = vec![family.name.to_string(), row.variant.into(), trials.to_string()];
+                let mut cells = vec![
+                    family.name.to_string(),
+                    row.variant.into(),
+                    trials.to_string(),
+                ];
                 cells.extend(medians[m].iter().map(|v| v.to_string()));
                 cells.push(format!("{:.3}", row.ratio));
                 print_line(cells.join(","));
@@ -424,4 +439,3 @@ fn sig3_int(v: f64) -> String {
         sig3(v)
     }
 }
-

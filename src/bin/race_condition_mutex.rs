@@ -32,6 +32,7 @@ struct Args {
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Lock {
     Std,
+    #[value(name = "parking_lot", alias = "parking-lot")]
     ParkingLot,
 }
 

@@ -1,1 +1,6 @@
-fn main() {}
+//! The integration tests, one test binary: each module runs the real binaries.
+
+mod common;
+mod granularity;
+mod race;
+mod usage;

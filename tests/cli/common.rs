@@ -1,0 +1,494 @@
+//! Helpers shared by the integration tests: running the real binaries with a timeout, reading
+//! their lecture lines, JSON and CSV, and looking at processes through `/proc`.
+
+use std::fs;
+use std::process::{Child, ExitStatus};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// Every process a test starts is killed after this long, so nothing hangs.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The five race-condition binaries.
+pub const RACE: [&str; 5] = [
+    "race_condition",
+    "race_condition_atomic",
+    "race_condition_atomic_assembly",
+    "race_condition_spinlock",
+    "race_condition_mutex",
+];
+
+/// The two granularity binaries (both safe).
+pub const GRANULARITY: [&str; 2] = ["coarse_granularity", "fine_granularity"];
+
+/// All seven binaries under test.
+pub fn all_binaries() -> impl Iterator<Item = &'static str> {
+    RACE.into_iter().chain(GRANULARITY)
+}
+
+/// The path Cargo built a binary at.
+pub fn exe(name: &str) -> &'static str {
+    match name {
+        "race_condition" => env!("CARGO_BIN_EXE_race_condition"),
+        "race_condition_atomic" => env!("CARGO_BIN_EXE_race_condition_atomic"),
+        "race_condition_atomic_assembly" => env!("CARGO_BIN_EXE_race_condition_atomic_assembly"),
+        "race_condition_spinlock" => env!("CARGO_BIN_EXE_race_condition_spinlock"),
+        "race_condition_mutex" => env!("CARGO_BIN_EXE_race_condition_mutex"),
+        "coarse_granularity" => env!("CARGO_BIN_EXE_coarse_granularity"),
+        "fine_granularity" => env!("CARGO_BIN_EXE_fine_granularity"),
+        other => panic!("no binary {other} in this test suite"),
+    }
+}
+
+/// An assert_cmd command for a binary, with the suite's timeout.
+pub fn demo(name: &str) -> Command {
+    let mut cmd = Command::new(exe(name));
+    cmd.timeout(TIMEOUT);
+    cmd
+}
+
+/// Runs a binary that must succeed and returns its stdout.
+pub fn stdout_of(name: &str, args: &[&str]) -> String {
+    let out = demo(name)
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    String::from_utf8(out.stdout).expect("stdout is UTF-8")
+}
+
+/// Runs a binary with `--format json` (added here) and parses its stdout as one JSON document.
+pub fn json_of(name: &str, args: &[&str]) -> Value {
+    let stdout = stdout_of(name, &[args, &["--format", "json"]].concat());
+    parse_json(name, &stdout)
+}
+
+/// Parses stdout as exactly one JSON document (trailing text is an error).
+pub fn parse_json(name: &str, stdout: &str) -> Value {
+    serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("{name}: stdout is not one JSON document ({e}):\n{stdout}"))
+}
+
+/// The lecture's line, `var = %d; time = %lu ms`.
+pub const LECTURE_LINE: &str = r"^var = -?\d+; time = \d+ ms$";
+
+/// True if `text` matches the regular expression `pattern`.
+pub fn matches(pattern: &str, text: &str) -> bool {
+    predicate::str::is_match(pattern)
+        .expect("valid regex")
+        .eval(text)
+}
+
+/// True if `line` is the lecture's line.
+pub fn is_lecture_line(line: &str) -> bool {
+    matches(LECTURE_LINE, line)
+}
+
+/// The value of var in a lecture line.
+pub fn var_of(line: &str) -> i64 {
+    assert!(is_lecture_line(line), "not a lecture line: {line:?}");
+    line["var = ".len()..line.find(';').expect("a ';'")]
+        .parse()
+        .expect("var is a number")
+}
+
+/// The lecture lines of a text-mode stdout, checking they come first (before any analysis).
+pub fn lecture_lines(stdout: &str) -> Vec<&str> {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let n = lines.iter().take_while(|l| is_lecture_line(l)).count();
+    assert!(
+        lines[n..].iter().all(|l| !is_lecture_line(l)),
+        "a lecture line after the analysis:\n{stdout}"
+    );
+    lines[..n].to_vec()
+}
+
+/// A JSON value that must be an unsigned integer.
+pub fn uint(v: &Value, what: &str) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("{what} should be a non-negative integer, is {v}"))
+}
+
+/// A JSON value that must be an integer.
+pub fn int(v: &Value, what: &str) -> i64 {
+    v.as_i64()
+        .unwrap_or_else(|| panic!("{what} should be an integer, is {v}"))
+}
+
+/// Splits one CSV line into its cells, honouring `"..."` quoting (`""` inside quotes is `"`).
+pub fn csv_cells(line: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        let cell = cells.last_mut().expect("at least one cell");
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if cell.is_empty() => quoted = true,
+            (',', false) => cells.push(String::new()),
+            (c, _) => cell.push(c),
+        }
+    }
+    assert!(!quoted, "unterminated quote in CSV line {line:?}");
+    cells
+}
+
+/// How many CPUs this (test) process may run on; the demos inherit the mask.
+pub fn usable_cpus() -> Vec<usize> {
+    let set =
+        nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).expect("sched_getaffinity");
+    (0..nix::sched::CpuSet::count())
+        .filter(|&c| set.is_set(c).unwrap_or(false))
+        .collect()
+}
+
+/// The fields of `/proc/PID/stat` after the command name: index 0 is field 3 (state), 1 is the
+/// ppid (field 4), 2 the process group (field 5). None if the process is gone.
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may itself contain ") ", so split at the last one.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// Every process on the system (not threads: /proc lists thread groups only).
+fn all_pids() -> Vec<i32> {
+    fs::read_dir("/proc")
+        .expect("read /proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// The processes whose parent is `pid`, from the ppid field of `/proc/*/stat`.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let ppid = pid.to_string();
+    all_pids()
+        .into_iter()
+        .filter(|&p| stat_fields(p).is_some_and(|f| f.get(1) == Some(&ppid)))
+        .collect()
+}
+
+/// The processes in process group `pgid` (a demo started with `process_group(0)` leads its own
+/// group, and its children stay in it even when they are orphaned and re-parented).
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    let pgid = pgid.to_string();
+    all_pids()
+        .into_iter()
+        .filter(|&p| stat_fields(p).is_some_and(|f| f.get(2) == Some(&pgid)))
+        .collect()
+}
+
+/// True once the process has a handler installed for `signal` (the SigCgt mask in
+/// `/proc/PID/status`), so sending it will not simply kill the process.
+pub fn catches(pid: i32, signal: nix::sys::signal::Signal) -> bool {
+    let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal as i32 - 1)) != 0)
+}
+
+/// Polls `condition` every few milliseconds until it holds; panics after [`TIMEOUT`].
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + TIMEOUT;
+    while !condition() {
+        assert!(Instant::now() < deadline, "gave up waiting until {what}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits for a child; if it has not exited within `limit`, kills and reaps it and panics.
+pub fn wait_within(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("waitpid") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {} did not exit within {limit:?}", child.id());
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn csv_cells_honour_quotes() {
+    assert_eq!(
+        csv_cells(r#"a,"b, c",,"say ""hi""""#),
+        ["a", "b, c", "", r#"say "hi""#]
+    );
+}
+
+#[test]
+fn lecture_line_pattern_is_strict() {
+    assert!(is_lecture_line("var = -12; time = 3 ms"));
+    assert_eq!(var_of("var = 2000000; time = 14 ms"), 2_000_000);
+    assert!(!is_lecture_line("var = 1; time = 3 ms extra"));
+    assert!(!is_lecture_line("expected: var = 1"));
+}
+
+/// The text-mode checks every safe binary must pass with `threads` × `steps`: the lecture line
+/// first and exact, the analysis after it, several trials, `--decrement` and `--quiet`.
+pub fn check_safe_text(name: &str, extra: &[&str], threads: u32, steps: u32) {
+    let (t, s) = (threads.to_string(), steps.to_string());
+    let size = [extra, &["--threads", &t, "--steps", &s]].concat();
+    let expected = i64::from(threads) * i64::from(steps);
+    let with = |more: &[&'static str]| [size.as_slice(), more].concat();
+
+    let out = stdout_of(name, &size);
+    let lecture = lecture_lines(&out);
+    assert_eq!(lecture.len(), 1, "{name}: one lecture line first:\n{out}");
+    assert_eq!(var_of(lecture[0]), expected, "{name}:\n{out}");
+    check_analysis(name, &out);
+    let want = format!("expected: var = {expected} ({threads} threads × {steps} increments)");
+    assert!(out.contains(&want), "{name}: no {want:?} in\n{out}");
+
+    let out = stdout_of(name, &with(&["--trials", "3", "--warmup", "1"]));
+    let lecture = lecture_lines(&out);
+    assert_eq!(lecture.len(), 3, "{name}: one line per trial:\n{out}");
+    for line in lecture {
+        assert_eq!(var_of(line), expected, "{name}, every trial:\n{out}");
+    }
+    assert!(out.contains("over 3 trials"), "{name}: no summary:\n{out}");
+    check_analysis(name, &out);
+
+    let decrement = [extra, &["--threads", "2", "--steps", &s, "--decrement"]].concat();
+    let out = stdout_of(name, &decrement);
+    let lecture = lecture_lines(&out);
+    assert_eq!(lecture.len(), 1, "{name} --decrement:\n{out}");
+    assert_eq!(var_of(lecture[0]), 0, "{name} --decrement:\n{out}");
+
+    let out = stdout_of(name, &with(&["--trials", "2", "--quiet"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "{name} --quiet: only the lecture lines:\n{out}"
+    );
+    assert!(
+        lines.iter().all(|l| var_of(l) == expected),
+        "{name}:\n{out}"
+    );
+}
+
+/// The analysis after the lecture lines ends with the lesson and the standard tool.
+pub fn check_analysis(name: &str, stdout: &str) {
+    for prefix in ["lesson: ", "compare: ", "placement: ", "context switches: "] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(prefix) && l.len() > prefix.len()),
+            "{name}: no '{prefix}' line in\n{stdout}"
+        );
+    }
+}
+
+/// Checks a JSON report's shape and its invariants by value. `safe`: no update may be lost.
+pub fn check_report(name: &str, doc: &Value, threads: u64, steps: u64, trials: u64, safe: bool) {
+    let ctx = |what: &str| format!("{name}: {what} in\n{doc:#}");
+    assert_eq!(doc["demo"], name, "{}", ctx("demo"));
+    assert!(uint(&doc["schema_version"], "schema_version") >= 1);
+    let params = &doc["params"];
+    assert_eq!(uint(&params["threads"], "params.threads"), threads);
+    assert_eq!(uint(&params["steps"], "params.steps"), steps);
+    assert_eq!(uint(&params["trials"], "params.trials"), trials);
+    assert_eq!(params["decrement"], false, "{}", ctx("params.decrement"));
+    assert!(params["variant"].as_str().is_some_and(|v| !v.is_empty()));
+
+    let expected = (threads * steps) as i64;
+    let runs = doc["results"]["trials"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", ctx("results.trials is not an array")));
+    assert_eq!(runs.len() as u64, trials, "{}", ctx("one entry per trial"));
+    for (i, t) in runs.iter().enumerate() {
+        assert_eq!(
+            uint(&t["trial"], "trial"),
+            i as u64 + 1,
+            "{}",
+            ctx("numbering")
+        );
+        let var = int(&t["var"], "var");
+        assert_eq!(
+            int(&t["expected"], "expected"),
+            expected,
+            "{}",
+            ctx("expected")
+        );
+        assert_eq!(int(&t["lost"], "lost"), expected - var, "{}", ctx("lost"));
+        assert!(var <= expected, "{}", ctx("var above expected"));
+        if safe {
+            assert_eq!(var, expected, "{}", ctx("a safe variant lost updates"));
+        }
+        for key in [
+            "time_ms",
+            "elapsed_ns",
+            "work_ns",
+            "voluntary_cs",
+            "nonvoluntary_cs",
+        ] {
+            uint(&t[key], key);
+        }
+        assert_eq!(t["complete"], true, "{}", ctx("complete"));
+        let workers = t["threads"].as_array().expect("trial.threads is an array");
+        assert_eq!(
+            workers.len() as u64,
+            threads,
+            "{}",
+            ctx("one entry per thread")
+        );
+        let mut total = 0;
+        for (j, w) in workers.iter().enumerate() {
+            assert_eq!(uint(&w["thread"], "thread"), j as u64);
+            assert_eq!(int(&w["delta"], "delta"), 1);
+            let done = uint(&w["steps"], "threads[].steps");
+            assert_eq!(done, steps, "{}", ctx("every thread completes its steps"));
+            total += done;
+            let share = w["share"].as_f64().expect("share is a number");
+            assert!(
+                (0.0..=1.0).contains(&share),
+                "{}",
+                ctx("share out of [0, 1]")
+            );
+            uint(&w["voluntary_cs"], "threads[].voluntary_cs");
+            uint(&w["nonvoluntary_cs"], "threads[].nonvoluntary_cs");
+            uint(&w["finish_ns"], "threads[].finish_ns");
+        }
+        assert_eq!(
+            total,
+            threads * steps,
+            "{}",
+            ctx("steps sum to threads × steps")
+        );
+    }
+
+    let summary = &doc["results"]["summary"];
+    let losing = runs.iter().filter(|t| t["lost"].as_i64() > Some(0)).count();
+    assert_eq!(
+        uint(&summary["trials_losing_updates"], "trials_losing_updates"),
+        losing as u64,
+        "{}",
+        ctx("summary.trials_losing_updates")
+    );
+    let lost: Vec<f64> = runs.iter().filter_map(|t| t["lost"].as_f64()).collect();
+    let (min, max) = lost
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    assert_eq!(
+        summary["lost"]["min"].as_f64(),
+        Some(min),
+        "{}",
+        ctx("lost.min")
+    );
+    assert_eq!(
+        summary["lost"]["max"].as_f64(),
+        Some(max),
+        "{}",
+        ctx("lost.max")
+    );
+    assert!(
+        summary["time_ms"]["median"].is_number(),
+        "{}",
+        ctx("summary.time_ms")
+    );
+
+    for key in [
+        "minflt",
+        "majflt",
+        "voluntary_cs",
+        "nonvoluntary_cs",
+        "utime_us",
+        "stime_us",
+    ] {
+        uint(&doc["counters"][key], &format!("counters.{key}"));
+    }
+    let system = &doc["system"];
+    assert!(system["kernel"].as_str().is_some_and(|k| !k.is_empty()));
+    assert_eq!(
+        uint(&system["cpus_usable_count"], "cpus_usable_count") as usize,
+        usable_cpus().len(),
+        "{}",
+        ctx("cpus_usable_count is the inherited affinity mask")
+    );
+    assert!(uint(&system["page_size"], "page_size") >= 4096);
+    assert!(system["thp"].is_string(), "{}", ctx("system.thp"));
+    assert!(
+        system["hypervisor"].is_boolean(),
+        "{}",
+        ctx("system.hypervisor")
+    );
+
+    let last = runs.last().expect("at least one trial");
+    let headline = doc["headline"].as_str().expect("headline is a string");
+    let want = format!("var = {} of {}", last["var"], last["expected"]);
+    assert!(
+        headline.contains(&want),
+        "{}",
+        ctx("headline names the last trial")
+    );
+    assert!(doc["lesson"].as_str().is_some_and(|l| l.len() > 10));
+    assert_eq!(doc["partial"], false, "{}", ctx("partial"));
+}
+
+/// Checks CSV output: a header, then one row per trial with as many cells as the header.
+pub fn check_csv(name: &str, stdout: &str, threads: u32, steps: u32, trials: usize, safe: bool) {
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        trials + 1,
+        "{name}: header + a row per trial:\n{stdout}"
+    );
+    let header = lines[0];
+    assert!(header.starts_with("demo,"), "{name}: {header}");
+    assert!(
+        header.contains(",trial,var,expected,lost,"),
+        "{name}: {header}"
+    );
+    let header = csv_cells(header);
+    let col = |h: &str| {
+        header
+            .iter()
+            .position(|c| c == h)
+            .unwrap_or_else(|| panic!("{name}: no column {h} in {header:?}"))
+    };
+    let (trial, var, expected) = (col("trial"), col("var"), col("expected"));
+    let (cpu, per_thread_steps) = (col("threads.cpu_start"), col("threads.steps"));
+    let total = i64::from(threads) * i64::from(steps);
+    for (i, row) in lines[1..].iter().enumerate() {
+        let cells = csv_cells(row);
+        assert_eq!(cells.len(), header.len(), "{name}: row {row:?} vs header");
+        assert_eq!(cells[0], name);
+        assert_eq!(cells[trial], (i + 1).to_string(), "{name}: {row}");
+        assert_eq!(cells[expected], total.to_string(), "{name}: {row}");
+        let v: i64 = cells[var].parse().expect("var is a number");
+        if safe {
+            assert_eq!(v, total, "{name}: {row}");
+        } else {
+            assert!(v <= total, "{name}: {row}");
+        }
+        let per: Vec<&str> = cells[per_thread_steps].split(';').collect();
+        assert_eq!(
+            per,
+            vec![steps.to_string(); threads as usize],
+            "{name}: {row}"
+        );
+        assert_eq!(
+            cells[cpu].split(';').count(),
+            threads as usize,
+            "{name}: {row}"
+        );
+    }
+}
