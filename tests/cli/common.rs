@@ -40,6 +40,7 @@ pub fn exe(name: &str) -> &'static str {
         "race_condition_mutex" => env!("CARGO_BIN_EXE_race_condition_mutex"),
         "coarse_granularity" => env!("CARGO_BIN_EXE_coarse_granularity"),
         "fine_granularity" => env!("CARGO_BIN_EXE_fine_granularity"),
+        "oslab" => env!("CARGO_BIN_EXE_oslab"),
         other => panic!("no binary {other} in this test suite"),
     }
 }

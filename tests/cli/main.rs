@@ -3,4 +3,5 @@
 mod common;
 mod granularity;
 mod race;
+mod umbrella;
 mod usage;

@@ -1,0 +1,170 @@
+//! The umbrella: `oslab list`, `oslab tour`, `oslab compare`.
+
+use serde_json::Value;
+
+use crate::common::{RACE, all_binaries, csv_cells, demo, parse_json, stdout_of};
+
+#[test]
+fn list_names_every_demo_with_its_concept() {
+    let text = stdout_of("oslab", &["list"]);
+    assert!(text.contains("synchronisation"), "{text}");
+    for name in all_binaries() {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("oslab list does not name {name}:\n{text}"));
+        assert!(
+            line.len() > name.len() + 10,
+            "no concept beside {name}: {line}"
+        );
+    }
+    let doc = parse_json("oslab", &stdout_of("oslab", &["list", "--format", "json"]));
+    let names: Vec<&str> = doc["demos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    for name in all_binaries() {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    let families: Vec<&str> = doc["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(families, ["race", "granularity"]);
+}
+
+#[test]
+fn tour_runs_every_demo_and_succeeds() {
+    let doc = parse_json("oslab", &stdout_of("oslab", &["tour", "--format", "json"]));
+    let rows = doc["tour"].as_array().unwrap();
+    assert_eq!(rows.len(), all_binaries().count());
+    for row in rows {
+        let name = row["demo"].as_str().unwrap();
+        assert_eq!(
+            row["ok"],
+            Value::Bool(true),
+            "{name} failed in the tour: {row}"
+        );
+        assert_eq!(row["exit_code"], 0, "{name}");
+        assert!(
+            row["headline"].as_str().unwrap().starts_with("var = "),
+            "{name}: {row}"
+        );
+        assert!(!row["lesson"].as_str().unwrap().is_empty(), "{name}");
+    }
+    assert_eq!(doc["failed"], 0);
+
+    let text = stdout_of("oslab", &["tour"]);
+    for name in all_binaries() {
+        assert!(text.contains(name), "the tour table lacks {name}:\n{text}");
+    }
+    assert!(text.contains("0 failed"), "{text}");
+}
+
+#[test]
+fn compare_race_gives_a_median_row_per_variant() {
+    let doc = parse_json(
+        "oslab",
+        &stdout_of(
+            "oslab",
+            &[
+                "compare", "race", "--trials", "2", "--format", "json", "--", "--steps", "20000",
+            ],
+        ),
+    );
+    assert_eq!(doc["family"], "race");
+    let rows = doc["rows"].as_array().unwrap();
+    let variants: Vec<&str> = rows
+        .iter()
+        .map(|r| r["variant"].as_str().unwrap())
+        .collect();
+    assert_eq!(variants, RACE);
+    let mut fastest = 0;
+    for row in rows {
+        let name = row["variant"].as_str().unwrap();
+        let samples = row["samples"]["elapsed_ns"].as_array().unwrap();
+        assert_eq!(samples.len(), 2, "{name}: one sample per trial");
+        assert!(row["ratio"].as_f64().unwrap() >= 1.0, "{name}: {row}");
+        if (row["ratio"].as_f64().unwrap() - 1.0).abs() < 1e-9 {
+            fastest += 1;
+        }
+        if name != "race_condition" {
+            assert_eq!(
+                row["medians"]["lost"].as_f64(),
+                Some(0.0),
+                "{name} lost updates"
+            );
+        }
+        for key in ["ns_per_op", "voluntary_cs", "nonvoluntary_cs"] {
+            assert!(
+                row["medians"][key].as_f64().is_some(),
+                "{name}: no median {key}"
+            );
+        }
+    }
+    assert!(fastest >= 1, "no variant has ratio 1: {rows:?}");
+}
+
+#[test]
+fn compare_csv_has_a_row_per_variant() {
+    let text = stdout_of(
+        "oslab",
+        &[
+            "compare",
+            "granularity",
+            "--trials",
+            "1",
+            "--format",
+            "csv",
+            "--",
+            "--threads",
+            "2",
+            "--steps",
+            "5000",
+        ],
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let header = csv_cells(lines[0]);
+    assert_eq!(header[0], "family");
+    assert!(
+        header.contains(&"elapsed_ns_median".to_string()),
+        "{header:?}"
+    );
+    assert_eq!(header.last().unwrap(), "ratio");
+    for line in &lines[1..] {
+        let cells = csv_cells(line);
+        assert_eq!(cells.len(), header.len(), "{line}");
+        assert_eq!(cells[0], "granularity");
+    }
+    assert_eq!(csv_cells(lines[1])[1], "coarse_granularity");
+    assert_eq!(csv_cells(lines[2])[1], "fine_granularity");
+}
+
+#[test]
+fn compare_rejects_unknown_families_and_bad_trials() {
+    demo("oslab")
+        .args(["compare", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("race"));
+    demo("oslab")
+        .args(["compare", "race", "--trials", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("from 1 to 1000"));
+    demo("oslab").arg("frobnicate").assert().code(2);
+}
+
+#[test]
+fn compare_reports_a_failing_variant() {
+    demo("oslab")
+        .args(["compare", "race", "--trials", "1", "--", "--threads", "0"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("race_condition failed (exit 2)"));
+}
