@@ -10,6 +10,7 @@ pub mod cli;
 pub mod counters;
 pub mod error;
 pub mod interrupt;
+pub mod mutex;
 pub mod pause;
 pub mod progress;
 pub mod race;

@@ -32,6 +32,7 @@ use serde::Serialize;
 
 use crate::cli::{self, CommonArgs, TrialArgs, ranged};
 use crate::counters::{Delta, Snapshot, ThreadUsage};
+use crate::mutex::MutexKind;
 use crate::report::{Output, Report, SCHEMA_VERSION, warn};
 use crate::stats::Spread;
 use crate::system::{SystemInfo, current_cpu};
@@ -201,6 +202,8 @@ pub fn parse<A: Parser>(demo: &Demo, race: impl Fn(&A) -> &RaceArgs) -> A {
 #[derive(Clone, Debug, Serialize)]
 pub struct Params {
     pub variant: &'static str,
+    /// The mutex chosen with `--lock`, for the programs that take one.
+    pub lock: Option<MutexKind>,
     pub threads: u32,
     pub steps: u64,
     pub decrement: bool,
@@ -277,15 +280,22 @@ pub struct Results {
     pub summary: Summary,
 }
 
-/// Runs the demo: the lecture's line per trial, then the analysis (or JSON/CSV). Returns the
-/// exit code; errors print as `<binary>: error: ...` and exit 1.
-pub fn run<P: Program>(demo: &Demo, args: &RaceArgs, program: impl Fn() -> P) -> ExitCode {
-    cli::finish(run_inner(demo, args, program).map_err(cli::Chain))
+/// Runs the demo: the lecture's line per trial, then the analysis (or JSON/CSV). `lock` is the
+/// mutex the program was given with `--lock`, if it takes one. Returns the exit code; errors
+/// print as `<binary>: error: ...` and exit 1.
+pub fn run<P: Program>(
+    demo: &Demo,
+    args: &RaceArgs,
+    lock: Option<MutexKind>,
+    program: impl Fn() -> P,
+) -> ExitCode {
+    cli::finish(run_inner(demo, args, lock, program).map_err(cli::Chain))
 }
 
 fn run_inner<P: Program>(
     demo: &Demo,
     args: &RaceArgs,
+    lock: Option<MutexKind>,
     program: impl Fn() -> P,
 ) -> Result<ExitCode> {
     interrupt::install()?;
@@ -328,12 +338,13 @@ fn run_inner<P: Program>(
             args.trials.trials
         );
     }
-    analyse(demo, args, &out, &results, &system);
+    analyse(demo, args, lock, &out, &results, &system);
     let report = Report {
         demo: demo.name,
         schema_version: SCHEMA_VERSION,
         params: Params {
             variant: demo.variant,
+            lock,
             threads: args.threads,
             steps: args.steps,
             decrement: args.decrement,
@@ -573,7 +584,14 @@ fn headline(results: &Results) -> String {
 }
 
 /// The analysis lines after the lecture's.
-fn analyse(demo: &Demo, args: &RaceArgs, out: &Output, results: &Results, system: &SystemInfo) {
+fn analyse(
+    demo: &Demo,
+    args: &RaceArgs,
+    lock: Option<MutexKind>,
+    out: &Output,
+    results: &Results,
+    system: &SystemInfo,
+) {
     let Some(last) = results.trials.last() else {
         return;
     };
@@ -582,8 +600,9 @@ fn analyse(demo: &Demo, args: &RaceArgs, out: &Output, results: &Results, system
     } else {
         "increments"
     };
+    let with = lock.map_or(String::new(), |l| format!(" (the mutex: {})", l.name()));
     out.analysis(format_args!(
-        "expected: var = {} ({} threads × {} {verb}); protection: {}",
+        "expected: var = {} ({} threads × {} {verb}); protection: {}{with}",
         last.expected, args.threads, args.steps, demo.variant
     ));
     let s = &results.summary;

@@ -87,3 +87,118 @@ pub fn catch_once(signal: Signal, handler: extern "C" fn(libc::c_int)) -> Result
     unsafe { sigaction(signal, &action) }.map_err(|e| Error::sys("sigaction", e))?;
     Ok(())
 }
+
+/// glibc's `pthread_mutex_t`, the lecture's own lock, for comparing it with Rust's mutexes.
+///
+/// The mutex lives in its own heap allocation: a pthread mutex must not move once used, and the
+/// box keeps its address fixed however the owner moves.
+pub struct PthreadMutex {
+    raw: Box<std::cell::UnsafeCell<libc::pthread_mutex_t>>,
+}
+
+// SAFETY: a pthread mutex is designed to be shared between threads; every access to the inner
+// value goes through pthread_mutex_* calls, which synchronise internally.
+unsafe impl Send for PthreadMutex {}
+// SAFETY: as above: &PthreadMutex only ever reaches the mutex through pthread calls.
+unsafe impl Sync for PthreadMutex {}
+
+/// Holds a [`PthreadMutex`]; dropping it is `pthread_mutex_unlock`.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct PthreadGuard<'a> {
+    mutex: &'a PthreadMutex,
+}
+
+impl PthreadMutex {
+    /// `pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;` (a default, normal mutex).
+    pub fn new() -> PthreadMutex {
+        PthreadMutex {
+            raw: Box::new(std::cell::UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER)),
+        }
+    }
+
+    /// `pthread_mutex_lock(&lock)`.
+    #[inline]
+    pub fn lock(&self) -> PthreadGuard<'_> {
+        // SAFETY: `raw` points to an initialised mutex that stays at this address until drop,
+        // which cannot happen while `self` is borrowed.
+        let rc = unsafe { libc::pthread_mutex_lock(self.raw.get()) };
+        // A normal mutex reports no errors (EDEADLK/EOWNERDEAD are for other mutex types).
+        assert_eq!(rc, 0, "pthread_mutex_lock failed with {rc}");
+        PthreadGuard { mutex: self }
+    }
+}
+
+impl Default for PthreadMutex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for PthreadGuard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: this guard exists only because this thread locked the mutex, and it is
+        // dropped once, so the unlock is by the owner of a locked mutex.
+        let rc = unsafe { libc::pthread_mutex_unlock(self.mutex.raw.get()) };
+        debug_assert_eq!(rc, 0, "pthread_mutex_unlock failed with {rc}");
+    }
+}
+
+impl Drop for PthreadMutex {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self` means no guard borrows the mutex, so it is unlocked and unused;
+        // it is destroyed once, before its box is freed.
+        unsafe { libc::pthread_mutex_destroy(self.raw.get()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn lock_inc_and_dec_are_atomic() {
+        let var = AtomicI32::new(0);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let var = &var;
+                s.spawn(move || {
+                    for _ in 0..10_000 {
+                        if t % 2 == 0 {
+                            lock_inc(var);
+                        } else {
+                            lock_inc(var);
+                            lock_dec(var);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(var.load(Ordering::Relaxed), 20_000);
+    }
+
+    #[test]
+    fn the_pthread_mutex_excludes_other_threads() {
+        let lock = PthreadMutex::new();
+        let var = std::sync::atomic::AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..10_000 {
+                        let _g = lock.lock();
+                        let v = var.load(Ordering::Relaxed);
+                        var.store(v + 1, Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        assert_eq!(var.load(Ordering::Relaxed), 40_000);
+    }
+
+    #[test]
+    fn policy_and_nice_read_back() {
+        assert_eq!(sched_policy().unwrap(), libc::SCHED_OTHER);
+        assert!((-20..=19).contains(&nice().unwrap()));
+    }
+}

@@ -5,9 +5,9 @@
 //! context switches and no parallelism at all. Compare fine_granularity.
 
 use std::process::ExitCode;
-use std::sync::{Mutex, PoisonError};
 
 use clap::Parser;
+use oslab::mutex::{LockArgs, Mutex};
 use oslab::race::{self, Program, RaceArgs, Var, Work};
 
 /// Ten threads increment a counter, each holding one mutex around its whole loop.
@@ -22,11 +22,14 @@ use oslab::race::{self, Program, RaceArgs, Var, Work};
 )]
 struct Args {
     #[command(flatten)]
+    lock: LockArgs,
+
+    #[command(flatten)]
     race: RaceArgs,
 }
 
 struct Coarse {
-    lock: Mutex<()>,
+    lock: Mutex,
     var: Var,
 }
 
@@ -41,7 +44,7 @@ impl Program for Coarse {
 
     fn thread_body(&self, steps: u64, delta: i32, work: &Work<'_>) {
         // pthread_mutex_lock(&lock);  once, around the whole loop
-        let _locked = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _locked = self.lock.lock();
         work.run(steps, |n| {
             for _ in 0..n {
                 self.step(delta);
@@ -64,8 +67,9 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    race::run(&DEMO, &args.race, || Coarse {
-        lock: Mutex::new(()),
+    let kind = args.lock.lock;
+    race::run(&DEMO, &args.race, Some(kind), || Coarse {
+        lock: Mutex::new(kind),
         var: Var::new(),
     })
 }

@@ -5,9 +5,9 @@
 //! and every thread that finds it taken sleeps in the kernel and must be woken again.
 
 use std::process::ExitCode;
-use std::sync::{Mutex, PoisonError};
 
 use clap::Parser;
+use oslab::mutex::{LockArgs, Mutex};
 use oslab::race::{self, Program, RaceArgs, Var};
 
 /// Ten threads increment a counter, taking one mutex around each increment.
@@ -22,11 +22,14 @@ use oslab::race::{self, Program, RaceArgs, Var};
 )]
 struct Args {
     #[command(flatten)]
+    lock: LockArgs,
+
+    #[command(flatten)]
     race: RaceArgs,
 }
 
 struct Fine {
-    lock: Mutex<()>,
+    lock: Mutex,
     var: Var,
 }
 
@@ -37,7 +40,7 @@ impl Program for Fine {
 
     fn step(&self, delta: i32) {
         // pthread_mutex_lock(&lock); ++var; pthread_mutex_unlock(&lock);  every single step
-        let _locked = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _locked = self.lock.lock();
         self.var.add(delta);
     }
 }
@@ -55,8 +58,9 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    race::run(&DEMO, &args.race, || Fine {
-        lock: Mutex::new(()),
+    let kind = args.lock.lock;
+    race::run(&DEMO, &args.race, Some(kind), || Fine {
+        lock: Mutex::new(kind),
         var: Var::new(),
     })
 }

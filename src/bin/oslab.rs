@@ -48,7 +48,8 @@ enum Cmd {
     },
     /// Run the variants of one family interleaved and print their medians side by side
     Compare {
-        /// The family: race (the five fixes for a lost update) or granularity (coarse vs fine)
+        /// The family: race (the five fixes for a lost update), granularity (coarse vs fine) or
+        /// mutex (the spinlock and three mutexes)
         #[arg(value_parser = family_names())]
         family: String,
 
@@ -312,7 +313,10 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
     // machine's state (frequency, another load) hits every variant alike.
     for _ in 0..trials {
         for (m, member) in family.members.iter().enumerate() {
-            let run = run_json(member, &args)?;
+            let mut words = member.split_whitespace();
+            let demo = words.next().context("empty family member")?;
+            let member_args: Vec<&str> = words.chain(args.iter().copied()).collect();
+            let run = run_json(demo, &member_args)?;
             let Some(report) = run.report.filter(|_| run.code == 0) else {
                 bail!("{member} failed (exit {}): {}", run.code, run.stderr);
             };

@@ -53,5 +53,5 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    race::run(&DEMO, &args.race, || Unprotected { var: Var::new() })
+    race::run(&DEMO, &args.race, None, || Unprotected { var: Var::new() })
 }

@@ -50,5 +50,5 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    race::run(&DEMO, &args.race, || Atomic { var: Var::new() })
+    race::run(&DEMO, &args.race, None, || Atomic { var: Var::new() })
 }

@@ -57,5 +57,5 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    race::run(&DEMO, &args.race, || Assembly { var: Var::new() })
+    race::run(&DEMO, &args.race, None, || Assembly { var: Var::new() })
 }

@@ -54,7 +54,7 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    race::run(&DEMO, &args.race, || WithSpinlock {
+    race::run(&DEMO, &args.race, None, || WithSpinlock {
         lock: Spinlock::new(),
         var: Var::new(),
     })

@@ -34,7 +34,7 @@ fn list_names_every_demo_with_its_concept() {
         .iter()
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    assert_eq!(families, ["race", "granularity"]);
+    assert_eq!(families, ["race", "granularity", "mutex"]);
 }
 
 #[test]
