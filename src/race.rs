@@ -304,8 +304,10 @@ fn run_inner<P: Program>(
     let system = SystemInfo::collect();
     if demo.racy && system.cpus_usable_count < 2 {
         warn(format!(
-            "only one CPU is usable ({}): the threads take turns and never interleave inside an \
-             increment, so no update will be lost; give the demo two CPUs to see the race",
+            "only one CPU is usable ({}): the threads take turns, so updates are lost only when \
+             the scheduler preempts a thread between its load and its store (rarely, but then a \
+             whole time slice of the other thread's increments at once); give the demo two CPUs \
+             to see the race",
             system.cpus_usable
         ));
     }
@@ -624,7 +626,7 @@ fn analyse(
         out.analysis(format_args!(
             "lost updates: none{}",
             if demo.racy {
-                " this time: the threads never overlapped inside an increment (one CPU, or too few steps)"
+                " this time: no thread was interrupted between its load and its store (one CPU, or too few steps)"
             } else {
                 ""
             }
