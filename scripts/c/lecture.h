@@ -1,0 +1,211 @@
+/*
+ * lecture.h: the plumbing shared by the lecture's race and granularity programs in this folder
+ * (the lecture keeps the same in its utils/ folder: get_time.h and the DIE macro), so that each
+ * .c file holds only what the lecture wants the student to read: `static int var;`, its lock if
+ * any, its increment and its thread function.
+ *
+ * What is here:
+ *   DIE(assertion, what)      the lecture's error check: message, perror, exit.
+ *   CHECK(call)               DIE for the pthread calls, which return an error number.
+ *   get_time_ns()             CLOCK_MONOTONIC in ns (get_time.h's clock, in ns, not ms).
+ *   plus_plus(&var)           `++var` as three steps: load, add, store (see below).
+ *   OWN_LINE                  nothing, or with -DLOCK_OWN_LINE a cache line of its own.
+ *   NUM_THREADS, NUM_STEPS    the lecture's sizes (defaults: the race programs' 2 × 1000000).
+ *                             Each thread gets its steps as its argument (in a register in
+ *                             the loop, as the Rust side's `steps` parameter is).
+ *   run_threads(...)          the lecture's main: parse `prog [threads [steps]]`, start the
+ *                             clock, create the threads, join them, stop the clock, print
+ *                             `var = %d; time = %lu ms` and `elapsed_ns = %llu`.
+ *
+ * The start gate. The lecture's threads start working as soon as pthread_create returns, one
+ * by one; creating a thread takes tens of microseconds, so on 2 CPUs the first thread may do
+ * much (or all) of its work before the second exists: the "contended" run is then partly or
+ * wholly serial, and it loses fewer updates and runs faster than two threads that really
+ * overlap. The Rust twins (src/race.rs, `Gate`) start their workers behind a gate that the
+ * main thread opens once every thread exists. For a like-for-like comparison (scripts/bench.sh),
+ * these programs do the same by default, with the same algorithm: each thread spins up to 2000
+ * times on `pause`, then calls sched_yield() in a loop, until the gate reads OPEN (an acquire
+ * load, paired with the main thread's release store). The gate's wait is inside the timed
+ * window on both sides. Build with -DLECTURE_START for the lecture's original start (no gate).
+ */
+#ifndef LECTURE_H
+#define LECTURE_H
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The lecture's DIE: if the assertion holds, say where and why, and exit. */
+#define DIE(assertion, what)                                                    \
+	do {                                                                    \
+		if (assertion) {                                                \
+			fprintf(stderr, "(%s, %d): ", __FILE__, __LINE__);      \
+			perror(what);                                           \
+			exit(EXIT_FAILURE);                                     \
+		}                                                               \
+	} while (0)
+
+/* pthread_* return the error number instead of setting errno. */
+#define CHECK(call)                                                             \
+	do {                                                                    \
+		int check_rc_ = (call);                                         \
+		if (check_rc_ != 0) {                                           \
+			errno = check_rc_;                                      \
+			DIE(1, #call);                                          \
+		}                                                               \
+	} while (0)
+
+/* get_time.h: the monotonic clock, here in nanoseconds. */
+static inline unsigned long long get_time_ns(void)
+{
+	struct timespec ts;
+
+	DIE(clock_gettime(CLOCK_MONOTONIC, &ts) != 0, "clock_gettime");
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+}
+
+/*
+ * ++var as three steps. The lecture writes a plain `++var`, but at -O2 gcc folds a loop of
+ * plain `++var` into one `add $NUM_STEPS` (nothing tells it another thread reads var), so the
+ * loop would vanish and, unprotected, nothing could be lost. A relaxed atomic load, then a
+ * separate relaxed atomic store, keeps the load / add / store of the lecture's -O0 build on
+ * every iteration: each access is atomic, the pair is not. This is exactly what the Rust side
+ * does (AtomicI32 relaxed load + relaxed store, oslab::race::Var::add); on x86 both compile to
+ * plain `mov`s, with no fence and no lock prefix.
+ */
+static inline void plus_plus(int *v)
+{
+	int old = __atomic_load_n(v, __ATOMIC_RELAXED);
+
+	__atomic_store_n(v, old + 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * The lecture's sizes: 2 threads × 1000000 steps for the race programs; granularity.c defines
+ * its own (10 × 2000000) before including this file. Both can be changed on the command line.
+ */
+#ifndef NUM_THREADS
+#define NUM_THREADS 2
+#endif
+#ifndef NUM_STEPS
+#define NUM_STEPS 1000000
+#endif
+
+/*
+ * Where var and the mutex sit. `static pthread_mutex_t lock; static int var;` puts both in one
+ * 64-byte cache line (gcc and ld place them side by side in .bss), as the lecture's build does;
+ * so does Rust's --lock std (its futex word and var side by side in one struct). Under
+ * contention that matters: the holder's `++var` and the waiters' attempts on the lock fight over
+ * one line, and the fine-grained programs run up to 2× slower than with -DLOCK_OWN_LINE, which
+ * gives var and lock a line each (OWN_LINE below). Rust's --lock pthread lies in between: its
+ * pthread_mutex_t is in a heap box, on another line than var, but every step reads the lock's
+ * enum tag and box pointer from the struct that holds var. scripts/bench.sh compares --lock
+ * pthread with both C builds.
+ */
+#ifdef LOCK_OWN_LINE
+#define OWN_LINE __attribute__((aligned(64)))
+#else
+#define OWN_LINE
+#endif
+
+/* ---- the start gate (see the top of this file) ------------------------------------------ */
+#ifndef LECTURE_START
+enum { GATE_WAIT, GATE_OPEN };
+static unsigned char start_gate = GATE_WAIT;
+
+/* As src/race.rs Gate::wait: spin 2000 × pause, then yield until the gate is open. */
+static void wait_for_start(void)
+{
+	unsigned int spins = 0;
+
+	while (__atomic_load_n(&start_gate, __ATOMIC_ACQUIRE) != GATE_OPEN) {
+		if (spins < 2000) {
+			spins++;
+			__builtin_ia32_pause();
+		} else {
+			sched_yield();
+		}
+	}
+}
+
+static void open_gate(void)
+{
+	__atomic_store_n(&start_gate, GATE_OPEN, __ATOMIC_RELEASE);
+}
+#else
+static void wait_for_start(void) {}
+static void open_gate(void) {}
+#endif
+
+static void *(*thread_fn)(void *);
+
+/* Every thread starts here: wait at the gate, then run the lecture's thread function. */
+static void *gated_start(void *arg)
+{
+	wait_for_start();
+	return thread_fn(arg);
+}
+
+static unsigned long parse_arg(const char *s, const char *what)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v == 0 || s[0] == '-') {
+		fprintf(stderr, "invalid %s: %s (want a positive integer)\n", what, s);
+		exit(EXIT_FAILURE);
+	}
+	return v;
+}
+
+/*
+ * The lecture's main: `prog [threads [steps]]` (defaults NUM_THREADS × NUM_STEPS), then the
+ * timed window: create the threads, each running fn with its steps as the argument, (open the
+ * gate,) join them. Prints var and the window: `var = %d; time = %lu ms` (the lecture's line)
+ * and `elapsed_ns = %llu`, the same window in ns, for scripts/bench.sh.
+ */
+static int run_threads(int argc, char *argv[], void *(*fn)(void *), const int *var)
+{
+	unsigned long num_threads = NUM_THREADS, num_steps = NUM_STEPS;
+	unsigned long long start, end;
+	pthread_t *tids;
+
+	if (argc > 3) {
+		fprintf(stderr, "usage: %s [threads [steps]]\n", argv[0]);
+		return EXIT_FAILURE;
+	}
+	if (argc > 1)
+		num_threads = parse_arg(argv[1], "threads");
+	if (argc > 2)
+		num_steps = parse_arg(argv[2], "steps");
+	if (num_threads > 1024 || num_steps > (unsigned long)INT_MAX / num_threads) {
+		fprintf(stderr, "threads must be <= 1024 and threads × steps must fit in var (an int)\n");
+		return EXIT_FAILURE;
+	}
+	thread_fn = fn;
+	tids = calloc(num_threads, sizeof(*tids));
+	DIE(tids == NULL, "calloc");
+
+	start = get_time_ns();
+	for (unsigned long i = 0; i < num_threads; i++)
+		CHECK(pthread_create(&tids[i], NULL, gated_start, (void *)(uintptr_t)num_steps));
+	open_gate();
+	for (unsigned long i = 0; i < num_threads; i++)
+		CHECK(pthread_join(tids[i], NULL));
+	end = get_time_ns();
+
+	printf("var = %d; time = %lu ms\n", *var, (unsigned long)((end - start) / 1000000ULL));
+	printf("elapsed_ns = %llu\n", end - start);
+	free(tids);
+	return EXIT_SUCCESS;
+}
+
+#endif /* LECTURE_H */
