@@ -30,7 +30,7 @@ use clap::{Args, Parser};
 use crossbeam::utils::CachePadded;
 use serde::Serialize;
 
-use crate::cli::{self, CommonArgs, TrialArgs, ranged};
+use crate::cli::{self, CommonArgs, CpuList, TrialArgs, ranged};
 use crate::counters::{Delta, Snapshot, ThreadUsage};
 use crate::mutex::MutexKind;
 use crate::report::{Output, Report, SCHEMA_VERSION, warn};
@@ -165,6 +165,11 @@ pub struct RaceArgs {
     #[arg(long)]
     pub decrement: bool,
 
+    /// Put thread i on usable CPU i mod N (sched_setaffinity) instead of wherever the
+    /// scheduler places it; by default the scheduler decides, as in the lecture
+    #[arg(long)]
+    pub spread: bool,
+
     #[command(flatten)]
     pub trials: TrialArgs,
 
@@ -207,6 +212,7 @@ pub struct Params {
     pub threads: u32,
     pub steps: u64,
     pub decrement: bool,
+    pub spread: bool,
     pub trials: u32,
     pub warmup: u32,
     pub cpu: Option<String>,
@@ -271,6 +277,9 @@ pub struct Summary {
     pub nonvoluntary_cs: Option<Spread>,
     /// How many trials lost at least one update.
     pub trials_losing_updates: usize,
+    /// How many trials ran every thread on one and the same CPU (the scheduler's choice, or
+    /// --cpu): then the threads take turns instead of running at once.
+    pub trials_on_one_cpu: usize,
 }
 
 /// The results: every trial, and their summary.
@@ -350,6 +359,7 @@ fn run_inner<P: Program>(
             threads: args.threads,
             steps: args.steps,
             decrement: args.decrement,
+            spread: args.spread,
             trials: args.trials.trials,
             warmup: args.trials.warmup,
             cpu: args.common.cpu.as_ref().map(|c| c.to_string()),
@@ -413,6 +423,10 @@ struct WorkerRun {
 fn trial<P: Program>(program: &P, args: &RaceArgs, number: u32) -> Result<Trial> {
     let n = args.threads as usize;
     let delta = |i: usize| if args.decrement && i % 2 == 1 { -1 } else { 1 };
+    let usable = crate::system::usable_cpus();
+    let home = |i: usize| {
+        (args.spread && !usable.is_empty()).then(|| CpuList(vec![usable[i % usable.len()]]))
+    };
     let gate = Gate(AtomicU8::new(Gate::WAIT));
     let progress: Vec<CachePadded<AtomicU64>> = (0..n)
         .map(|_| CachePadded::new(AtomicU64::new(0)))
@@ -428,6 +442,9 @@ fn trial<P: Program>(program: &P, args: &RaceArgs, number: u32) -> Result<Trial>
             let spawned = thread::Builder::new()
                 .name(format!("worker-{i}"))
                 .spawn_scoped(s, move || -> Result<Option<WorkerRun>> {
+                    if let Some(cpu) = home(i) {
+                        cpu.pin_current_thread()?;
+                    }
                     if !gate.wait() {
                         return Ok(None);
                     }
@@ -554,6 +571,17 @@ fn outcome(
     }
 }
 
+impl Trial {
+    /// True when every thread started and ended on the same single CPU.
+    pub fn on_one_cpu(&self) -> bool {
+        let mut cpus = self.threads.iter().flat_map(|t| [t.cpu_start, t.cpu_end]);
+        match cpus.next() {
+            Some(Some(first)) => self.threads.len() > 1 && cpus.all(|c| c == Some(first)),
+            _ => false,
+        }
+    }
+}
+
 fn summarise(trials: &[Trial]) -> Summary {
     let spread = |f: fn(&Trial) -> f64| Spread::of(trials.iter().map(f));
     Summary {
@@ -563,6 +591,7 @@ fn summarise(trials: &[Trial]) -> Summary {
         voluntary_cs: spread(|t| t.voluntary_cs as f64),
         nonvoluntary_cs: spread(|t| t.nonvoluntary_cs as f64),
         trials_losing_updates: trials.iter().filter(|t| t.lost > 0).count(),
+        trials_on_one_cpu: trials.iter().filter(|t| t.on_one_cpu()).count(),
     }
 }
 
@@ -677,10 +706,27 @@ fn analyse(
         })
         .collect();
     out.analysis(format_args!(
-        "placement: thread {} (usable CPUs: {})",
+        "placement: thread {} (usable CPUs: {}{})",
         places.join(", thread "),
-        system.cpus_usable
+        system.cpus_usable,
+        if args.spread {
+            "; --spread: one thread per CPU"
+        } else {
+            "; placed by the scheduler"
+        }
     ));
+    if s.trials_on_one_cpu > 0 && last.threads.len() > 1 {
+        out.analysis(format_args!(
+            "  {} of {} trials ran every thread on one CPU: the threads took turns instead of running at once{}",
+            s.trials_on_one_cpu,
+            results.trials.len(),
+            if demo.racy && !args.spread {
+                ", so only a preemption between load and store could lose an update; --spread gives each thread its own CPU"
+            } else {
+                ""
+            }
+        ));
+    }
     out.analysis(format_args!(
         "context switches: {} voluntary, {} nonvoluntary (whole process, this trial); minor faults: {}",
         last.voluntary_cs, last.nonvoluntary_cs, last.minflt

@@ -159,3 +159,50 @@ fn csv_has_a_header_and_one_row_per_trial() {
         check_csv(name, &stdout, 2, 20_000, 3, name != "race_condition");
     }
 }
+
+#[test]
+fn spread_puts_each_thread_on_its_own_usable_cpu() {
+    let usable = usable_cpus();
+    let doc = json_of(
+        "race_condition_mutex",
+        &[
+            "--threads",
+            "3",
+            "--steps",
+            "20000",
+            "--spread",
+            "--trials",
+            "2",
+        ],
+    );
+    assert_eq!(doc["params"]["spread"], true);
+    for trial in doc["results"]["trials"].as_array().unwrap() {
+        for (i, t) in trial["threads"].as_array().unwrap().iter().enumerate() {
+            let home = usable[i % usable.len()] as u64;
+            assert_eq!(uint(&t["cpu_start"], "cpu_start"), home, "thread {i}: {t}");
+            assert_eq!(uint(&t["cpu_end"], "cpu_end"), home, "thread {i}: {t}");
+        }
+    }
+    let on_one = uint(
+        &doc["results"]["summary"]["trials_on_one_cpu"],
+        "trials_on_one_cpu",
+    );
+    assert_eq!(on_one, if usable.len() > 1 { 0 } else { 2 });
+}
+
+#[test]
+fn readme_documents_the_csv_columns_exactly() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let documented = readme
+        .lines()
+        .find(|l| l.starts_with("demo,variant,"))
+        .expect("README.md shows the race CSV header");
+    for name in ["race_condition", "fine_granularity"] {
+        let csv = stdout_of(
+            name,
+            &["--steps", "1000", "--threads", "2", "--format", "csv"],
+        );
+        assert_eq!(csv.lines().next(), Some(documented), "{name}'s CSV header");
+    }
+}
