@@ -80,22 +80,21 @@ impl Var {
     }
 }
 
-/// One of the lecture's programs: how it protects a step, and how its thread loops.
+/// One of the lecture's programs: how it protects a step of `++var`, and how its thread loops.
+/// `var` itself belongs to the shared skeleton (the C programs' `static int var`): the runner
+/// makes a fresh one per trial and hands it to every step.
 pub trait Program: Sync {
-    /// The shared variable.
-    fn var(&self) -> &Var;
-
     /// One `++var` (delta 1) or `--var` (delta -1), protected as this program protects it.
-    fn step(&self, delta: i32);
+    fn step(&self, var: &Var, delta: i32);
 
     /// The thread function: `steps` steps, reporting progress through `work`. By default each
     /// step is protected on its own; `coarse_granularity` overrides this to lock once around
     /// the whole loop.
     #[inline]
-    fn thread_body(&self, steps: u64, delta: i32, work: &Work<'_>) {
+    fn thread_body(&self, var: &Var, steps: u64, delta: i32, work: &Work<'_>) {
         work.run(steps, |n| {
             for _ in 0..n {
-                self.step(delta);
+                self.step(var, delta);
             }
         });
     }
@@ -330,7 +329,7 @@ fn run_inner<P: Program>(
                 Run::Warmup(_) => 0,
                 Run::Trial(n) => n,
             };
-            trial(&program(), args, number)
+            trial(program(), args, number)
         },
         |t| out.lecture(format_args!("var = {}; time = {} ms", t.var, t.time_ms)),
         |t| t.threads.iter().any(|w| w.steps > 0),
@@ -419,8 +418,22 @@ struct WorkerRun {
     steps: u64,
 }
 
+/// The C program's statics, `static pthread_mutex_t lock; static int var;`: the program (its
+/// lock, if any) and `var` side by side, at the start of a cache line of their own, so every
+/// program has the memory layout its C twin has and nothing else shares their line.
+#[repr(C, align(64))]
+struct Statics<P> {
+    program: P,
+    var: Var,
+}
+
 /// One trial: create the threads, let them run, join them, read var.
-fn trial<P: Program>(program: &P, args: &RaceArgs, number: u32) -> Result<Trial> {
+fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> {
+    let statics = Box::new(Statics {
+        program,
+        var: Var::new(),
+    });
+    let (program, var) = (&statics.program, &statics.var);
     let n = args.threads as usize;
     let delta = |i: usize| if args.decrement && i % 2 == 1 { -1 } else { 1 };
     let usable = crate::system::usable_cpus();
@@ -451,7 +464,7 @@ fn trial<P: Program>(program: &P, args: &RaceArgs, number: u32) -> Result<Trial>
                     let usage = ThreadUsage::now()?;
                     let cpu_start = current_cpu();
                     let began = Instant::now();
-                    program.thread_body(args.steps, delta(i), &Work { done: &progress[i] });
+                    program.thread_body(var, args.steps, delta(i), &Work { done: &progress[i] });
                     let ended = Instant::now();
                     first.get_or_init(|| progress.iter().map(|p| p.load(Relaxed)).collect());
                     Ok(Some(WorkerRun {
@@ -520,7 +533,7 @@ fn trial<P: Program>(program: &P, args: &RaceArgs, number: u32) -> Result<Trial>
         });
     Ok(outcome(
         number,
-        program.var().get(),
+        var.get(),
         threads,
         args.steps,
         elapsed,

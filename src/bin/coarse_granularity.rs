@@ -30,24 +30,19 @@ struct Args {
 
 struct Coarse {
     lock: Mutex,
-    var: Var,
 }
 
 impl Program for Coarse {
-    fn var(&self) -> &Var {
-        &self.var
+    fn step(&self, var: &Var, delta: i32) {
+        var.add(delta); // ++var; only ever called with the lock held, below
     }
 
-    fn step(&self, delta: i32) {
-        self.var.add(delta); // ++var; only ever called with the lock held, below
-    }
-
-    fn thread_body(&self, steps: u64, delta: i32, work: &Work<'_>) {
+    fn thread_body(&self, var: &Var, steps: u64, delta: i32, work: &Work<'_>) {
         // pthread_mutex_lock(&lock);  once, around the whole loop
         let _locked = self.lock.lock();
         work.run(steps, |n| {
             for _ in 0..n {
-                self.step(delta);
+                self.step(var, delta);
             }
         });
         // pthread_mutex_unlock(&lock);
@@ -70,6 +65,5 @@ fn main() -> ExitCode {
     let kind = args.lock.lock;
     race::run(&DEMO, &args.race, Some(kind), || Coarse {
         lock: Mutex::new(kind),
-        var: Var::new(),
     })
 }

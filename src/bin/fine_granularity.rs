@@ -30,18 +30,13 @@ struct Args {
 
 struct Fine {
     lock: Mutex,
-    var: Var,
 }
 
 impl Program for Fine {
-    fn var(&self) -> &Var {
-        &self.var
-    }
-
-    fn step(&self, delta: i32) {
+    fn step(&self, var: &Var, delta: i32) {
         // pthread_mutex_lock(&lock); ++var; pthread_mutex_unlock(&lock);  every single step
         let _locked = self.lock.lock();
-        self.var.add(delta);
+        var.add(delta);
     }
 }
 
@@ -61,6 +56,5 @@ fn main() -> ExitCode {
     let kind = args.lock.lock;
     race::run(&DEMO, &args.race, Some(kind), || Fine {
         lock: Mutex::new(kind),
-        var: Var::new(),
     })
 }

@@ -24,19 +24,13 @@ struct Args {
     race: RaceArgs,
 }
 
-/// `static int var;` and nothing else.
-struct Unprotected {
-    var: Var,
-}
+/// Nothing guards `var`.
+struct Unprotected;
 
 impl Program for Unprotected {
-    fn var(&self) -> &Var {
-        &self.var
-    }
-
-    fn step(&self, delta: i32) {
+    fn step(&self, var: &Var, delta: i32) {
         // ++var, unprotected: a separate load and store (see Var::add), with no lock around them.
-        self.var.add(delta);
+        var.add(delta);
     }
 }
 
@@ -53,5 +47,5 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    race::run(&DEMO, &args.race, None, || Unprotected { var: Var::new() })
+    race::run(&DEMO, &args.race, None, || Unprotected)
 }

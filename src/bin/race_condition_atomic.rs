@@ -21,19 +21,13 @@ struct Args {
     race: RaceArgs,
 }
 
-struct Atomic {
-    var: Var,
-}
+struct Atomic;
 
 impl Program for Atomic {
-    fn var(&self) -> &Var {
-        &self.var
-    }
-
-    fn step(&self, delta: i32) {
+    fn step(&self, var: &Var, delta: i32) {
         // atomic_fetch_add(&var, 1): one indivisible read-modify-write. SeqCst, as C11's
         // atomic_fetch_add is; on x86 every ordering compiles to the same `lock xadd`.
-        self.var.atomic().fetch_add(delta, Ordering::SeqCst);
+        var.atomic().fetch_add(delta, Ordering::SeqCst);
     }
 }
 
@@ -50,5 +44,5 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    race::run(&DEMO, &args.race, None, || Atomic { var: Var::new() })
+    race::run(&DEMO, &args.race, None, || Atomic)
 }

@@ -25,21 +25,15 @@ struct Args {
     race: RaceArgs,
 }
 
-struct Assembly {
-    var: Var,
-}
+struct Assembly;
 
 impl Program for Assembly {
-    fn var(&self) -> &Var {
-        &self.var
-    }
-
-    fn step(&self, delta: i32) {
+    fn step(&self, var: &Var, delta: i32) {
         // asm volatile("lock incl %0" : "+m" (var));   (lock decl for --decrement)
         if delta > 0 {
-            lock_inc(self.var.atomic());
+            lock_inc(var.atomic());
         } else {
-            lock_dec(self.var.atomic());
+            lock_dec(var.atomic());
         }
     }
 }
@@ -57,5 +51,5 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    race::run(&DEMO, &args.race, None, || Assembly { var: Var::new() })
+    race::run(&DEMO, &args.race, None, || Assembly)
 }

@@ -32,17 +32,12 @@ struct Args {
 // C program's lock does, so the five programs differ only in the lines that differ in C.
 struct WithMutex {
     lock: Mutex,
-    var: Var,
 }
 
 impl Program for WithMutex {
-    fn var(&self) -> &Var {
-        &self.var
-    }
-
-    fn step(&self, delta: i32) {
+    fn step(&self, var: &Var, delta: i32) {
         let _locked = self.lock.lock(); // pthread_mutex_lock(&lock);
-        self.var.add(delta); // ++var;
+        var.add(delta); // ++var;
         // pthread_mutex_unlock(&lock);  (when _locked goes out of scope)
     }
 }
@@ -63,6 +58,5 @@ fn main() -> ExitCode {
     let kind = args.lock.lock;
     race::run(&DEMO, &args.race, Some(kind), || WithMutex {
         lock: Mutex::new(kind),
-        var: Var::new(),
     })
 }

@@ -24,19 +24,14 @@ struct Args {
 
 struct WithSpinlock {
     lock: Spinlock,
-    var: Var,
 }
 
 impl Program for WithSpinlock {
-    fn var(&self) -> &Var {
-        &self.var
-    }
-
-    fn step(&self, delta: i32) {
+    fn step(&self, var: &Var, delta: i32) {
         // while (atomic_flag_test_and_set(&lock)) ;
         let _locked = self.lock.lock();
         // ++var: the same load, add, store as race_condition, but only one thread is here.
-        self.var.add(delta);
+        var.add(delta);
         // lock = 0;  (when _locked goes out of scope)
     }
 }
@@ -56,6 +51,5 @@ fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
     race::run(&DEMO, &args.race, None, || WithSpinlock {
         lock: Spinlock::new(),
-        var: Var::new(),
     })
 }
