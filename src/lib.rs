@@ -22,3 +22,29 @@ pub mod system;
 pub mod timing;
 
 pub use error::{Error, Result};
+
+/// Helpers for the library's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    /// Runs `threads` threads that each make `steps` non-atomic increments (a separate load and
+    /// store), every one inside `locked`, and asserts that none was lost: the lock excludes.
+    pub fn assert_excludes(threads: usize, steps: u64, locked: impl Fn(&dyn Fn()) + Sync) {
+        let var = AtomicU64::new(0);
+        let bump = || {
+            let v = var.load(Relaxed);
+            var.store(v + 1, Relaxed);
+        };
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    for _ in 0..steps {
+                        locked(&bump);
+                    }
+                });
+            }
+        });
+        assert_eq!(var.load(Relaxed), threads as u64 * steps);
+    }
+}
