@@ -27,6 +27,14 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// `fork` was asked for while other threads exist.
+    #[error(
+        "cannot fork: the process has {threads} threads, and a child forked from a multi-threaded process can deadlock on a lock another thread held"
+    )]
+    NotSingleThreaded { threads: i64 },
+    /// The machine cannot give what a demo asks for (processes, memory).
+    #[error("{0}")]
+    Limit(String),
     /// A worker thread panicked; the demo's result would be meaningless.
     #[error("worker thread {index} panicked")]
     WorkerPanicked { index: usize },

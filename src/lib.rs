@@ -12,6 +12,7 @@ pub mod error;
 pub mod interrupt;
 pub mod mutex;
 pub mod pause;
+pub mod process;
 pub mod progress;
 pub mod race;
 pub mod report;

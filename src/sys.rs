@@ -193,3 +193,189 @@ mod tests {
         assert!((-20..=19).contains(&nice().unwrap()));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+/// Proof that this process had exactly one thread when the proof was made, which `fork` needs:
+/// a child forked from a multi-threaded process gets a copy of every lock another thread held
+/// (stdout's, the allocator's) and would deadlock on the first one it touches. The proof cannot
+/// leave the thread that made it (`!Send`); a demo makes it just before it forks, after joining
+/// any threads of its own.
+#[derive(Debug)]
+pub struct SingleThreaded {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl SingleThreaded {
+    /// Checks `/proc/self/stat`'s thread count.
+    pub fn check() -> Result<SingleThreaded> {
+        let threads = procfs::process::Process::myself()
+            .and_then(|me| me.stat())
+            .map_err(|e| Error::proc("/proc/self/stat", e))?
+            .num_threads;
+        if threads != 1 {
+            return Err(Error::NotSingleThreaded { threads });
+        }
+        Ok(SingleThreaded {
+            _not_send: std::marker::PhantomData,
+        })
+    }
+}
+
+/// Which side of a `fork` we are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForkResult {
+    /// The new process.
+    Child,
+    /// The original process; the child's PID.
+    Parent(nix::unistd::Pid),
+}
+
+/// `fork()`: a copy of this process. Use `process::fork`, which wraps the child in a guard that
+/// reaps it on every path.
+pub fn fork(_single: &SingleThreaded) -> Result<ForkResult> {
+    // SAFETY: nix marks fork unsafe because in a multi-threaded process the child may only call
+    // async-signal-safe functions. `SingleThreaded` proves this thread is the only one (checked
+    // when the proof was made, and the proof cannot leave this thread), so the child is an
+    // ordinary single-threaded copy that may do anything.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => Ok(ForkResult::Child),
+        Ok(nix::unistd::ForkResult::Parent { child }) => Ok(ForkResult::Parent(child)),
+        Err(e) => Err(Error::sys("fork", e)),
+    }
+}
+
+/// `_exit(code)`: ends a forked child at once, without running the parent's exit handlers or
+/// flushing buffers a second time (the parent flushes its own).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit takes an integer, touches no memory of ours and does not return.
+    unsafe { libc::_exit(code) }
+}
+
+/// `wait4(pid)`: waits for a child and returns its status word and the kernel's accounting of
+/// its resource use (faults, context switches, CPU time), which `waitpid` does not give.
+pub fn wait4(pid: nix::unistd::Pid) -> Result<(libc::c_int, libc::rusage)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data, so all-zero is a valid value to be overwritten.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both pointers point to live locals of the right types for the whole call.
+        let rc = unsafe { libc::wait4(pid.as_raw(), &mut status, 0, &mut usage) };
+        if rc >= 0 {
+            return Ok((status, usage));
+        }
+        let errno = Errno::last();
+        if errno != Errno::EINTR {
+            return Err(Error::sys("wait4", errno));
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+/// An anonymous memory mapping (`mmap(MAP_ANONYMOUS)`), private (copy-on-write across fork) or
+/// shared (parent and children see one copy), seen as a slice of atomics so that processes and
+/// threads may read and write it at the same time without undefined behaviour. Relaxed atomic
+/// bytes compile to plain loads and stores: a touch is one `mov`, as in C.
+pub struct Mapping {
+    ptr: std::ptr::NonNull<libc::c_void>,
+    len: usize,
+}
+
+// SAFETY: the mapping is only ever accessed through atomics, which may be shared across
+// threads; the pointer itself is valid until drop, whichever thread drops it.
+unsafe impl Send for Mapping {}
+// SAFETY: as above: shared access goes through `&[AtomicU8]`/`&[AtomicI64]` only.
+unsafe impl Sync for Mapping {}
+
+/// Whether a fork copies a mapping or shares it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sharing {
+    /// MAP_PRIVATE: after fork, the first write to a page copies it (copy-on-write).
+    Private,
+    /// MAP_SHARED: parent and child share the pages; no copy is ever made.
+    Shared,
+}
+
+/// What to tell the kernel about huge pages for a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HugePages {
+    /// MADV_NOHUGEPAGE: 4 KiB pages only, one fault per page as the lecture counts.
+    Never,
+    /// MADV_HUGEPAGE: 2 MiB pages where the kernel can.
+    Wanted,
+    /// No advice: the system's THP mode decides.
+    Default,
+}
+
+impl Mapping {
+    /// Maps `len` bytes (rounded up to whole pages by the kernel), zero-filled, not yet backed
+    /// by memory: each page faults in on first touch.
+    pub fn new(len: usize, sharing: Sharing, huge: HugePages) -> Result<Mapping> {
+        use nix::sys::mman::{MapFlags, MmapAdvise, ProtFlags, madvise, mmap_anonymous};
+        let size = std::num::NonZeroUsize::new(len).ok_or(Error::sys("mmap", Errno::EINVAL))?;
+        let flags = match sharing {
+            Sharing::Private => MapFlags::MAP_PRIVATE,
+            Sharing::Shared => MapFlags::MAP_SHARED,
+        };
+        // SAFETY: a new anonymous mapping at an address the kernel chooses overlaps nothing
+        // that exists, so creating it cannot invalidate any Rust reference.
+        let ptr = unsafe {
+            mmap_anonymous(
+                None,
+                size,
+                ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+                flags,
+            )
+        }
+        .map_err(|e| Error::sys("mmap", e))?;
+        let mapping = Mapping { ptr, len };
+        let advice = match huge {
+            HugePages::Never => Some(MmapAdvise::MADV_NOHUGEPAGE),
+            HugePages::Wanted => Some(MmapAdvise::MADV_HUGEPAGE),
+            HugePages::Default => None,
+        };
+        if let Some(advice) = advice {
+            // SAFETY: the range is exactly the mapping just created, which we own; huge-page
+            // advice changes how it is backed, never its contents.
+            unsafe { madvise(mapping.ptr, len, advice) }.map_err(|e| Error::sys("madvise", e))?;
+        }
+        Ok(mapping)
+    }
+
+    /// The mapping's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for an empty mapping (never: `new` refuses length 0).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The mapping as bytes.
+    pub fn bytes(&self) -> &[std::sync::atomic::AtomicU8] {
+        // SAFETY: the pointer is valid for `len` bytes, readable and writable, until drop, which
+        // the borrow of `self` prevents; AtomicU8 has the size and alignment of u8 and permits
+        // shared mutation, so aliasing slices (other threads, or after fork the other process
+        // through MAP_SHARED) are fine.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().cast(), self.len) }
+    }
+
+    /// The mapping as 64-bit words (the length rounded down to whole words).
+    pub fn words(&self) -> &[std::sync::atomic::AtomicI64] {
+        // SAFETY: as for `bytes`; mmap returns page-aligned memory, so 8-byte alignment holds,
+        // and the slice covers only whole words inside the mapping.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr().cast(), self.len / 8) }
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: we own the mapping; no slice of it outlives `self` (they borrow it), so
+        // nothing can touch it after this.
+        let _ = unsafe { nix::sys::mman::munmap(self.ptr, self.len) };
+    }
+}

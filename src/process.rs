@@ -1,0 +1,372 @@
+//! Processes: fork with a guard that always reaps, exit statuses, and the limits to check
+//! before creating processes or mapping memory.
+//!
+//! Every child a demo creates is a [`Child`]. Waiting for it consumes the guard; dropping it
+//! unwaited (an early return, an error, Ctrl-C, a panic) kills it with SIGKILL and reaps it, so
+//! no demo leaves a zombie or an orphan behind unless the lesson is the orphan.
+
+use std::fmt;
+use std::io::Write;
+
+use nix::sys::signal::{Signal, kill};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+use procfs::Current;
+use serde::Serialize;
+
+use crate::sys::{self, ForkResult, SingleThreaded};
+use crate::{Error, Result};
+
+/// How a child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "how", rename_all = "snake_case")]
+pub enum Exit {
+    /// It called exit (or returned from main) with this code (`WIFEXITED`, `WEXITSTATUS`).
+    Code { code: i32 },
+    /// A signal killed it (`WIFSIGNALED`, `WTERMSIG`), perhaps dumping core.
+    Signal { signal: i32, core_dumped: bool },
+}
+
+impl Exit {
+    /// Decodes a raw status word from `wait`.
+    pub fn from_raw(status: libc::c_int) -> Exit {
+        if libc::WIFSIGNALED(status) {
+            Exit::Signal {
+                signal: libc::WTERMSIG(status),
+                core_dumped: libc::WCOREDUMP(status),
+            }
+        } else {
+            Exit::Code {
+                code: libc::WEXITSTATUS(status),
+            }
+        }
+    }
+
+    /// The exit code, if it exited normally.
+    pub fn code(self) -> Option<i32> {
+        match self {
+            Exit::Code { code } => Some(code),
+            Exit::Signal { .. } => None,
+        }
+    }
+
+    /// True for exit code 0.
+    pub fn success(self) -> bool {
+        self.code() == Some(0)
+    }
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Exit::Code { code } => write!(f, "exited with code {code}"),
+            Exit::Signal {
+                signal,
+                core_dumped,
+            } => {
+                let name = Signal::try_from(signal).map_or("an unknown signal", |s| s.as_str());
+                write!(f, "killed by signal {signal} ({name})")?;
+                if core_dumped {
+                    write!(f, ", core dumped")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The kernel's accounting of a child that has ended (`wait4`'s rusage).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ChildUsage {
+    pub minflt: u64,
+    pub majflt: u64,
+    pub voluntary_cs: u64,
+    pub nonvoluntary_cs: u64,
+    pub utime_us: u64,
+    pub stime_us: u64,
+}
+
+impl ChildUsage {
+    fn from_rusage(r: &libc::rusage) -> ChildUsage {
+        let us = |t: libc::timeval| (t.tv_sec.max(0) as u64) * 1_000_000 + t.tv_usec.max(0) as u64;
+        ChildUsage {
+            minflt: r.ru_minflt.max(0) as u64,
+            majflt: r.ru_majflt.max(0) as u64,
+            voluntary_cs: r.ru_nvcsw.max(0) as u64,
+            nonvoluntary_cs: r.ru_nivcsw.max(0) as u64,
+            utime_us: us(r.ru_utime),
+            stime_us: us(r.ru_stime),
+        }
+    }
+}
+
+/// A child process that will be reaped: by [`Child::wait`], or else killed and reaped on drop.
+#[derive(Debug)]
+pub struct Child {
+    pid: Pid,
+    reaped: bool,
+}
+
+impl Child {
+    /// Takes charge of an existing child (from `posix_spawn`, say).
+    pub fn adopt(pid: Pid) -> Child {
+        Child { pid, reaped: false }
+    }
+
+    /// Its PID.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Waits for it to end.
+    pub fn wait(mut self) -> Result<Exit> {
+        let (status, _) = sys::wait4(self.pid)?;
+        self.reaped = true;
+        Ok(Exit::from_raw(status))
+    }
+
+    /// Waits for it to end and returns the kernel's accounting of its resource use too.
+    pub fn wait_usage(mut self) -> Result<(Exit, ChildUsage)> {
+        let (status, usage) = sys::wait4(self.pid)?;
+        self.reaped = true;
+        Ok((Exit::from_raw(status), ChildUsage::from_rusage(&usage)))
+    }
+
+    /// Lets it go unreaped: the lesson is the orphan (`fork_celsius --no-wait`). Its parent's
+    /// exit will hand it to the nearest subreaper or to init, which reaps it.
+    pub fn release(mut self) -> Pid {
+        self.reaped = true;
+        self.pid
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.reaped {
+            let _ = kill(self.pid, Signal::SIGKILL);
+            while let Err(nix::errno::Errno::EINTR) = waitpid(self.pid, None) {}
+        }
+    }
+}
+
+/// The two sides of [`fork`].
+#[derive(Debug)]
+pub enum Forked {
+    /// We are the new process. End it with [`exit_child`].
+    Child,
+    /// We are the parent; the child is guarded.
+    Parent(Child),
+}
+
+/// `fork()`, with the child guarded. Flushes stdout first, so that text the parent has
+/// buffered is not printed a second time by the child.
+pub fn fork(single: &SingleThreaded) -> Result<Forked> {
+    let _ = std::io::stdout().flush();
+    Ok(match sys::fork(single)? {
+        ForkResult::Child => Forked::Child,
+        ForkResult::Parent(pid) => Forked::Parent(Child::adopt(pid)),
+    })
+}
+
+/// Ends a forked child with `code`: flushes stdout, then `_exit`, skipping the exit handlers that
+/// belong to the parent.
+pub fn exit_child(code: i32) -> ! {
+    let _ = std::io::stdout().flush();
+    sys::exit_now(code)
+}
+
+/// Waits for any child to end, whichever it is: `waitpid(-1)`. Returns its PID and how it
+/// ended, or `None` when no child is left.
+pub fn wait_any() -> Result<Option<(Pid, Exit)>> {
+    loop {
+        match waitpid(None, None) {
+            Ok(WaitStatus::Exited(pid, code)) => return Ok(Some((pid, Exit::Code { code }))),
+            Ok(WaitStatus::Signaled(pid, signal, core_dumped)) => {
+                return Ok(Some((
+                    pid,
+                    Exit::Signal {
+                        signal: signal as i32,
+                        core_dumped,
+                    },
+                )));
+            }
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(nix::errno::Errno::ECHILD) => return Ok(None),
+            Err(e) => return Err(Error::sys("waitpid", e)),
+        }
+    }
+}
+
+/// How many more processes this user may create, and which limit says so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Headroom {
+    /// The smallest of the limits below, minus what is in use.
+    pub available: u64,
+    /// Which limit that is (`pids.max of cgroup /x`, `RLIMIT_NPROC`, `kernel.threads-max`).
+    pub limited_by: String,
+}
+
+/// Reads the limits on new processes: the pids cgroup controller, RLIMIT_NPROC (not enforced
+/// for root), and the kernel's thread and PID maximums.
+pub fn headroom() -> Headroom {
+    let mut best = Headroom {
+        available: u64::MAX,
+        limited_by: "no limit".into(),
+    };
+    let mut consider = |available: u64, what: String| {
+        if available < best.available {
+            best = Headroom {
+                available,
+                limited_by: what,
+            };
+        }
+    };
+    if let Some((max, current, path)) = pids_cgroup() {
+        consider(
+            max.saturating_sub(current),
+            format!("the pids cgroup {path} (pids.max {max}, {current} in use)"),
+        );
+    }
+    if !nix::unistd::geteuid().is_root()
+        && let Ok((soft, _)) =
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NPROC)
+        && soft != libc::RLIM_INFINITY
+    {
+        let mine = processes_of_this_user();
+        consider(
+            soft.saturating_sub(mine),
+            format!("RLIMIT_NPROC ({soft}, {mine} in use by this user)"),
+        );
+    }
+    for (file, what) in [
+        ("/proc/sys/kernel/threads-max", "kernel.threads-max"),
+        ("/proc/sys/kernel/pid_max", "kernel.pid_max"),
+    ] {
+        if let Some(max) = read_u64(file) {
+            let used = procfs::LoadAverage::current().map_or(0, |l| u64::from(l.max));
+            consider(
+                max.saturating_sub(used),
+                format!("{what} ({max}, {used} in use)"),
+            );
+        }
+    }
+    best
+}
+
+/// Fails with a clear message if `n` more processes cannot be created.
+pub fn check_can_create(n: u64) -> Result<()> {
+    let room = headroom();
+    if n > room.available {
+        return Err(Error::Limit(format!(
+            "{n} new processes do not fit: only {} more are allowed by {}",
+            room.available, room.limited_by
+        )));
+    }
+    Ok(())
+}
+
+/// Memory the kernel estimates it can give without swapping (`MemAvailable`), in bytes.
+pub fn mem_available() -> Result<u64> {
+    procfs::Meminfo::current()
+        .map_err(|e| Error::proc("/proc/meminfo", e))?
+        .mem_available
+        .ok_or_else(|| Error::Limit("/proc/meminfo has no MemAvailable".into()))
+}
+
+/// Fails with a clear message if `bytes` of memory, for `what`, would not fit in MemAvailable.
+pub fn check_memory(bytes: u64, what: &str) -> Result<()> {
+    let available = mem_available()?;
+    if bytes > available {
+        return Err(Error::Limit(format!(
+            "{what} needs {} MiB but only {} MiB is available (MemAvailable in /proc/meminfo)",
+            bytes >> 20,
+            available >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// The pids controller of our cgroup: (pids.max, pids.current, cgroup path), if limited.
+fn pids_cgroup() -> Option<(u64, u64, String)> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    // cgroup v2: a single line `0::/path`.
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))?
+        .to_string();
+    let dir = format!("/sys/fs/cgroup{path}");
+    let max = read_u64(&format!("{dir}/pids.max"))?; // "max" (no limit) does not parse
+    let current = read_u64(&format!("{dir}/pids.current"))?;
+    Some((max, current, path))
+}
+
+fn processes_of_this_user() -> u64 {
+    let uid = nix::unistd::getuid().as_raw();
+    procfs::process::all_processes()
+        .map(|all| {
+            all.flatten()
+                .filter(|p| p.uid().is_ok_and(|u| u == uid))
+                .count() as u64
+        })
+        .unwrap_or(0)
+}
+
+fn read_u64(path: &str) -> Option<u64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_statuses_decode_like_the_wait_macros() {
+        // Exit code 42: the status word holds it in bits 8-15.
+        assert_eq!(Exit::from_raw(42 << 8), Exit::Code { code: 42 });
+        assert_eq!(Exit::from_raw(42 << 8).to_string(), "exited with code 42");
+        // Killed by SIGKILL (9), no core.
+        let killed = Exit::from_raw(9);
+        assert_eq!(
+            killed,
+            Exit::Signal {
+                signal: 9,
+                core_dumped: false
+            }
+        );
+        assert_eq!(killed.to_string(), "killed by signal 9 (SIGKILL)");
+        assert!(!killed.success());
+        assert!(Exit::Code { code: 0 }.success());
+    }
+
+    #[test]
+    fn there_is_room_for_one_more_process() {
+        let room = headroom();
+        assert!(room.available > 0, "{room:?}");
+        assert!(check_can_create(1).is_ok());
+        assert!(check_can_create(u64::MAX).is_err());
+    }
+
+    #[test]
+    fn memory_checks_refuse_the_impossible() {
+        assert!(mem_available().unwrap() > 0);
+        assert!(check_memory(1 << 20, "a test").is_ok());
+        let err = check_memory(u64::MAX, "a test").unwrap_err().to_string();
+        assert!(err.contains("MemAvailable"), "{err}");
+    }
+
+    #[test]
+    fn mappings_are_zeroed_and_shared_ones_cross_fork_boundaries_in_threads() {
+        use crate::sys::{HugePages, Mapping, Sharing};
+        use std::sync::atomic::Ordering::Relaxed;
+        let m = Mapping::new(3 * 4096, Sharing::Shared, HugePages::Never).unwrap();
+        assert_eq!(m.bytes().len(), 3 * 4096);
+        assert_eq!(m.words().len(), 3 * 4096 / 8);
+        assert!(m.bytes().iter().all(|b| b.load(Relaxed) == 0));
+        std::thread::scope(|s| {
+            s.spawn(|| m.words()[1].store(7, Relaxed));
+        });
+        assert_eq!(m.words()[1].load(Relaxed), 7);
+        assert!(Mapping::new(0, Sharing::Private, HugePages::Default).is_err());
+    }
+}
