@@ -101,7 +101,9 @@ pub const DEMOS: &[Demo] = &[
         name: "race_condition",
         chapter: Chapter::Synchronisation,
         concept: "two threads ++var with no protection: updates are lost",
-        tour: &["--steps", "1000000"],
+        // --spread: on a busy machine the scheduler may put both threads on one CPU, and then
+        // the tour would show no race at all.
+        tour: &["--steps", "1000000", "--spread"],
     },
     Demo {
         name: "race_condition_atomic",
