@@ -192,9 +192,63 @@ pub fn parse<A: Parser>(
     adjust: impl FnOnce(clap::Command) -> clap::Command,
 ) -> (A, clap::Command) {
     let mut command = adjust(A::command().name(name).bin_name(name));
+    let mut argv = std::env::args_os().skip(1);
+    if let Some(request) = argv.next().and_then(|a| a.into_string().ok())
+        && let Some(code) = generate(&mut command, &request, argv.next())
+    {
+        std::process::exit(code);
+    }
     let matches = command.get_matches_mut();
     let args = A::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
     (args, command)
+}
+
+/// The hidden first argument that makes a binary print its man page (roff) on stdout; `oslab man
+/// DIR` collects them.
+pub const MAN_FLAG: &str = "--oslab-man";
+/// The hidden first argument, followed by a shell name, that makes a binary print its
+/// completion script; `oslab completions SHELL DIR` collects them.
+pub const COMPLETIONS_FLAG: &str = "--oslab-completions";
+
+/// Answers a man-page or completions request for `command`: Some(exit code) if `request` was
+/// one, None otherwise.
+pub fn generate(
+    command: &mut clap::Command,
+    request: &str,
+    shell: Option<std::ffi::OsString>,
+) -> Option<i32> {
+    let mut out = std::io::stdout().lock();
+    match request {
+        MAN_FLAG => Some(
+            match clap_mangen::Man::new(command.clone()).render(&mut out) {
+                Ok(()) => 0,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+                Err(e) => {
+                    eprintln!(
+                        "{}: error: could not write the man page: {e}",
+                        command.get_name()
+                    );
+                    1
+                }
+            },
+        ),
+        COMPLETIONS_FLAG => {
+            let shell = shell
+                .and_then(|s| s.into_string().ok())
+                .and_then(|s| s.parse::<clap_complete::Shell>().ok());
+            let Some(shell) = shell else {
+                eprintln!(
+                    "{}: error: {COMPLETIONS_FLAG} takes a shell: bash, elvish, fish, powershell or zsh",
+                    command.get_name()
+                );
+                return Some(2);
+            };
+            let name = command.get_name().to_string();
+            clap_complete::generate(shell, command, name, &mut out);
+            Some(0)
+        }
+        _ => None,
+    }
 }
 
 /// Exits with a usage error (exit 2) for a check clap cannot express, such as two flags whose

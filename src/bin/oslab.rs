@@ -4,7 +4,7 @@
 //! The umbrella runs the demo binaries themselves (each a fresh process, as a student would run
 //! it) with `--format json` and reads their reports; it measures nothing of its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
@@ -46,6 +46,18 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Write every binary's man page (section 1) into DIR
+    Man {
+        /// Where to write the pages, e.g. ~/.local/share/man/man1
+        dir: PathBuf,
+    },
+    /// Write every binary's completion script for SHELL into DIR
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+        /// Where to write the scripts, e.g. ~/.local/share/bash-completion/completions
+        dir: PathBuf,
+    },
     /// Run the variants of one family interleaved and print their medians side by side
     Compare {
         /// The family: race (the five fixes for a lost update), granularity (coarse vs fine) or
@@ -72,10 +84,17 @@ fn family_names() -> clap::builder::PossibleValuesParser {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let (cli, _) = cli::parse::<Cli>("oslab", |c| c);
     cli::finish(match cli.command {
         Cmd::List { format } => list(format),
         Cmd::Tour { format } => tour(format),
+        Cmd::Man { dir } => generate_all(&dir, &[cli::MAN_FLAG], |name| format!("{name}.1")),
+        Cmd::Completions { shell, dir } => {
+            let shell_name = shell.to_string();
+            generate_all(&dir, &[cli::COMPLETIONS_FLAG, &shell_name], |name| {
+                clap_complete::Generator::file_name(&shell, name)
+            })
+        }
         Cmd::Compare {
             family,
             trials,
@@ -129,6 +148,41 @@ fn list(format: Format) -> Result<ExitCode> {
             }
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------------------------------------
+// man pages and completions
+
+/// Asks every binary (oslab included) for its man page or completion script, with the hidden
+/// first argument `request`, and writes each answer to DIR/`file(name)`.
+fn generate_all(dir: &Path, request: &[&str], file: impl Fn(&str) -> String) -> Result<ExitCode> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let names = std::iter::once("oslab").chain(DEMOS.iter().map(|d| d.name));
+    let mut written = 0;
+    for name in names {
+        let path = if name == "oslab" {
+            std::env::current_exe().context("cannot find oslab's own path")?
+        } else {
+            demo_path(name)?
+        };
+        let output = Command::new(&path)
+            .args(request)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("could not run {}", path.display()))?;
+        if !output.status.success() {
+            bail!(
+                "{name} could not generate it: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        let target = dir.join(file(name));
+        std::fs::write(&target, &output.stdout)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        written += 1;
+    }
+    eprintln!("oslab: wrote {written} files into {}", dir.display());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -168,3 +168,36 @@ fn compare_reports_a_failing_variant() {
         .code(1)
         .stderr(predicates::str::contains("race_condition failed (exit 2)"));
 }
+
+#[test]
+fn man_pages_and_completions_cover_every_binary() {
+    let dir = std::env::temp_dir().join(format!("oslab-man-{}", std::process::id()));
+    let man = dir.join("man1");
+    demo("oslab").arg("man").arg(&man).assert().success();
+    for name in std::iter::once("oslab").chain(all_binaries()) {
+        let page = std::fs::read_to_string(man.join(format!("{name}.1")))
+            .unwrap_or_else(|e| panic!("no man page for {name}: {e}"));
+        assert!(page.contains(&format!(".TH {name} 1")), "{name}: {page}");
+        assert!(
+            page.contains("\\-\\-help"),
+            "{name}'s page lists no options"
+        );
+    }
+    let completions = dir.join("bash");
+    demo("oslab")
+        .args(["completions", "bash"])
+        .arg(&completions)
+        .assert()
+        .success();
+    for name in std::iter::once("oslab").chain(all_binaries()) {
+        let script = std::fs::read_to_string(completions.join(format!("{name}.bash")))
+            .unwrap_or_else(|e| panic!("no bash completions for {name}: {e}"));
+        assert!(script.contains(&format!("_{name}()")), "{name}: {script}");
+    }
+    demo("oslab")
+        .args(["completions", "tcsh"])
+        .arg(&completions)
+        .assert()
+        .code(2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
