@@ -22,7 +22,7 @@ impl Chapter {
             Chapter::Threads => "threads",
             Chapter::Synchronisation => "synchronisation",
             Chapter::Scheduling => "scheduling",
-            Chapter::Signals => "signals",
+            Chapter::Signals => "signals and observation",
         }
     }
 }
@@ -140,6 +140,21 @@ pub const DEMOS: &[Demo] = &[
         chapter: Chapter::Synchronisation,
         concept: "one lock around each increment: parallel in name, switches in practice",
         tour: &["--steps", "20000"],
+    },
+    Demo {
+        name: "proc_watch",
+        chapter: Chapter::Signals,
+        concept: "the lecture's second terminal: a process's faults, switches, RSS and CPU, per interval",
+        tour: &[
+            "--interval",
+            "50ms",
+            "--",
+            "dd",
+            "if=/dev/zero",
+            "of=/dev/null",
+            "bs=4M",
+            "count=200",
+        ],
     },
 ];
 

@@ -41,6 +41,7 @@ pub fn exe(name: &str) -> &'static str {
         "coarse_granularity" => env!("CARGO_BIN_EXE_coarse_granularity"),
         "fine_granularity" => env!("CARGO_BIN_EXE_fine_granularity"),
         "oslab" => env!("CARGO_BIN_EXE_oslab"),
+        "proc_watch" => env!("CARGO_BIN_EXE_proc_watch"),
         other => panic!("no binary {other} in this test suite"),
     }
 }

@@ -2,6 +2,7 @@
 
 mod common;
 mod granularity;
+mod observe;
 mod race;
 mod umbrella;
 mod usage;

@@ -1,0 +1,174 @@
+//! proc_watch: the lecture's second terminal.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command as StdCommand, Stdio};
+use std::thread;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+use crate::common::*;
+
+/// Every line of JSON Lines output, parsed.
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn a_missing_pid_is_a_clear_error() {
+    demo("proc_watch")
+        .arg("999999999")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("no process 999999999"));
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    for args in [
+        &["1", "--interval", "0ms"][..],
+        &["1", "--interval", "5"],
+        &["1", "--count", "0"],
+        &["0"],
+        &["--forest", "1"],
+        &[],
+    ] {
+        demo("proc_watch").args(args).assert().code(2);
+    }
+}
+
+#[test]
+fn watching_a_started_command_counts_its_faults_until_it_exits() {
+    // The sleep lets proc_watch take its first reading before dd faults in a 16 MiB buffer
+    // (4096 pages), so those faults fall inside the watch.
+    let out = stdout_of(
+        "proc_watch",
+        &[
+            "--interval",
+            "50ms",
+            "--format",
+            "json",
+            "--",
+            "sh",
+            "-c",
+            "sleep 0.3; exec dd if=/dev/zero of=/dev/null bs=16M count=2 status=none",
+        ],
+    );
+    let lines = json_lines(&out);
+    let (summary, samples) = lines.split_last().expect("at least a summary");
+    assert!(!samples.is_empty(), "{out}");
+    for s in samples {
+        assert_eq!(s["kind"], "sample", "{s}");
+    }
+    assert_eq!(summary["kind"], "summary");
+    assert_eq!(summary["exit"]["how"], "code");
+    assert_eq!(summary["exit"]["code"], 0);
+    let faults: u64 = samples.iter().map(|s| uint(&s["minflt"], "minflt")).sum();
+    assert_eq!(uint(&summary["minflt"], "summary minflt"), faults);
+    assert!(
+        faults >= 1000,
+        "dd's 16 MiB buffer should fault in: {faults}\n{out}"
+    );
+    assert!(
+        summary["headline"]
+            .as_str()
+            .unwrap()
+            .contains("minor faults")
+    );
+}
+
+#[test]
+fn count_stops_after_n_lines_and_leaves_the_process_alone() {
+    let mut sleeper = StdCommand::new("sleep").arg("5").spawn().expect("sleep");
+    let pid = sleeper.id().to_string();
+    let out = stdout_of("proc_watch", &[&pid, "--interval", "20ms", "--count", "3"]);
+    let lines: Vec<&str> = out.lines().collect();
+    // Title, header, three lines, totals.
+    assert_eq!(lines.len(), 6, "{out}");
+    assert!(lines[0].contains(&format!("PID {pid} (sleep)")), "{out}");
+    assert!(
+        lines[1].contains("minflt") && lines[1].contains("nonvol_cs"),
+        "{out}"
+    );
+    assert!(lines[5].starts_with("3 lines; totals"), "{out}");
+    assert_eq!(
+        sleeper.try_wait().expect("wait"),
+        None,
+        "proc_watch must not touch it"
+    );
+    sleeper.kill().expect("kill");
+    sleeper.wait().expect("reap");
+
+    let csv = stdout_of(
+        "proc_watch",
+        &["1", "--interval", "20ms", "--count", "2", "--format", "csv"],
+    );
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows[0].starts_with("demo,kind,pid,t_s,minflt"), "{csv}");
+    assert_eq!(csv_cells(rows[1]).len(), csv_cells(rows[0]).len());
+}
+
+#[test]
+fn the_forest_shows_this_test_under_its_parent_and_proc_watch_under_it() {
+    let doc = parse_json(
+        "proc_watch",
+        &stdout_of("proc_watch", &["--forest", "--format", "json"]),
+    );
+    let rows = doc.as_array().expect("an array of processes");
+    let me = std::process::id() as i64;
+    let my_parent = std::os::unix::process::parent_id() as i64;
+    let index = |pid: i64| rows.iter().position(|r| r["pid"] == pid);
+    let mine = index(me).expect("the test process is listed");
+    let parent = index(my_parent).expect("its parent is listed");
+    assert!(parent < mine, "a parent comes before its children");
+    assert_eq!(rows[mine]["ppid"], my_parent);
+    assert_eq!(
+        rows[mine]["depth"].as_u64().unwrap(),
+        rows[parent]["depth"].as_u64().unwrap() + 1
+    );
+    let watcher = rows
+        .iter()
+        .position(|r| r["comm"] == "proc_watch" && r["ppid"] == me)
+        .expect("proc_watch itself, a child of the test");
+    assert!(watcher > mine);
+
+    let text = stdout_of("proc_watch", &["--forest"]);
+    assert!(text.lines().next().unwrap().contains("PID"), "{text}");
+    assert!(text.contains("\\_ proc_watch"), "{text}");
+}
+
+#[test]
+fn ctrl_c_kills_and_reaps_the_started_command() {
+    let mut watcher = StdCommand::new(exe("proc_watch"))
+        .args(["--interval", "20ms", "--", "sleep", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    let pid = watcher.id() as i32;
+    wait_until("proc_watch starts its command", || {
+        !children_of(pid).is_empty()
+    });
+    wait_until("proc_watch catches SIGINT", || catches(pid, Signal::SIGINT));
+    thread::sleep(Duration::from_millis(100));
+    kill(Pid::from_raw(pid), Signal::SIGINT).expect("kill");
+    let status = wait_within(&mut watcher, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130));
+    let mut out = String::new();
+    watcher
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(out.contains("stopped by SIGINT"), "{out}");
+    assert!(group_members(pid).is_empty(), "the sleep was left behind");
+}
