@@ -142,6 +142,12 @@ pub const DEMOS: &[Demo] = &[
         tour: &["--steps", "20000"],
     },
     Demo {
+        name: "signals",
+        chapter: Chapter::Signals,
+        concept: "spell a word with signals: standard ones coalesce, real-time ones queue, SIGKILL cannot be caught",
+        tour: &["demo", "--gap", "5"],
+    },
+    Demo {
         name: "proc_watch",
         chapter: Chapter::Signals,
         concept: "the lecture's second terminal: a process's faults, switches, RSS and CPU, per interval",

@@ -21,15 +21,15 @@ use crate::{Error, Result};
 pub struct CommonArgs {
     /// Output: text (the lecture's lines, then the analysis), json (one document) or csv (a
     /// header and a row per trial)
-    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    #[arg(long, value_enum, default_value_t = Format::Text, value_name = "FORMAT", global = true)]
     pub format: Format,
 
     /// Print only the lecture's lines (or only the JSON/CSV)
-    #[arg(long, short)]
+    #[arg(long, short, global = true)]
     pub quiet: bool,
 
     /// Run only on these CPUs, e.g. 0, 0-1 or 0,2 (sched_setaffinity; threads inherit it)
-    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list)]
+    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list, global = true)]
     pub cpu: Option<CpuList>,
 }
 

@@ -42,6 +42,7 @@ pub fn exe(name: &str) -> &'static str {
         "fine_granularity" => env!("CARGO_BIN_EXE_fine_granularity"),
         "oslab" => env!("CARGO_BIN_EXE_oslab"),
         "proc_watch" => env!("CARGO_BIN_EXE_proc_watch"),
+        "signals" => env!("CARGO_BIN_EXE_signals"),
         other => panic!("no binary {other} in this test suite"),
     }
 }

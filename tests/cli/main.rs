@@ -4,5 +4,6 @@ mod common;
 mod granularity;
 mod observe;
 mod race;
+mod signals;
 mod umbrella;
 mod usage;
