@@ -3,10 +3,12 @@
 
 use std::io::BufRead;
 
-/// The text of a pause point, as the lecture's `wait_for_input` printed it, plus where to look.
+/// The text of a pause point, as the lecture's `wait_for_input` printed it, plus where to look:
+/// the command for the counter that matters at this point, and `proc_watch`, which watches them
+/// all.
 pub fn message(what: &str, pid: i32, command: &str) -> String {
     format!(
-        " * {what}\n   PID {pid}; in another terminal: {command}\n -- Press ENTER to continue ..."
+        " * {what}\n   PID {pid}; in another terminal: {command}\n   or watch every counter: proc_watch {pid} --interval 200ms\n -- Press ENTER to continue ..."
     )
 }
 
@@ -31,6 +33,7 @@ mod tests {
         assert!(m.starts_with(" * Child process started\n"));
         assert!(m.contains("PID 42"));
         assert!(m.contains("cut -d' ' -f10 /proc/42/stat"));
+        assert!(m.contains("proc_watch 42 --interval 200ms"));
         assert!(m.ends_with(" -- Press ENTER to continue ..."));
     }
 
