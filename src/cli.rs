@@ -85,6 +85,24 @@ where
     }
 }
 
+/// A value parser for a duration in seconds, whole or fractional (`5`, `0.5`), in `lo..=hi`
+/// seconds; its error names the range.
+pub fn seconds(
+    lo: f64,
+    hi: f64,
+) -> impl Fn(&str) -> std::result::Result<std::time::Duration, String> + Clone {
+    move |s: &str| {
+        let range = format!("expected seconds from {lo} to {hi}, such as 5 or 0.5");
+        match s.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= lo && v <= hi => {
+                Ok(std::time::Duration::from_secs_f64(v))
+            }
+            Ok(_) => Err(format!("{s} is out of range: {range}")),
+            Err(_) => Err(format!("{s} is not a number: {range}")),
+        }
+    }
+}
+
 /// A list of CPU numbers, as `taskset -c` takes it: `0`, `0-3`, `0,2-3`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CpuList(pub Vec<usize>);
@@ -218,6 +236,17 @@ mod tests {
         assert!(p("abc").unwrap_err().contains("not a number"));
         assert!(p("-1").unwrap_err().contains("from 1 to 1024"));
         assert!(p("100000").unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn seconds_take_fractions_and_name_their_range() {
+        let p = seconds(0.0, 3600.0);
+        assert_eq!(p("5"), Ok(std::time::Duration::from_secs(5)));
+        assert_eq!(p("0.25"), Ok(std::time::Duration::from_millis(250)));
+        assert!(p("-1").unwrap_err().contains("from 0 to 3600"));
+        assert!(p("x").unwrap_err().contains("not a number"));
+        assert!(p("inf").unwrap_err().contains("out of range"));
+        assert!(p("NaN").unwrap_err().contains("out of range"));
     }
 
     #[test]

@@ -22,7 +22,7 @@
 
 use std::process::ExitCode;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
 use std::thread;
 use std::time::Instant;
 
@@ -32,6 +32,7 @@ use serde::Serialize;
 
 use crate::cli::{self, CommonArgs, CpuList, TrialArgs, ranged};
 use crate::counters::{Delta, Snapshot, ThreadUsage};
+use crate::gate::Gate;
 use crate::mutex::MutexKind;
 use crate::report::{Output, Report, SCHEMA_VERSION, warn};
 use crate::stats::Spread;
@@ -377,37 +378,6 @@ fn run_inner<P: Program>(
     })
 }
 
-/// Threads wait here until all of them exist, so they really run at the same time (the
-/// lecture's threads start one by one as they are created; the first may finish before the
-/// last begins). Waiters spin briefly, then yield the CPU so the creating thread can go on.
-struct Gate(AtomicU8);
-
-impl Gate {
-    const WAIT: u8 = 0;
-    const OPEN: u8 = 1;
-    const ABORT: u8 = 2;
-
-    /// Waits for the gate; false if the run was abandoned.
-    fn wait(&self) -> bool {
-        let mut spins = 0u32;
-        loop {
-            match self.0.load(std::sync::atomic::Ordering::Acquire) {
-                Self::OPEN => return true,
-                Self::ABORT => return false,
-                _ if spins < 2000 => {
-                    spins += 1;
-                    std::hint::spin_loop();
-                }
-                _ => thread::yield_now(),
-            }
-        }
-    }
-
-    fn set(&self, state: u8) {
-        self.0.store(state, std::sync::atomic::Ordering::Release);
-    }
-}
-
 /// What a worker thread reports back.
 struct WorkerRun {
     began: Instant,
@@ -440,7 +410,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
     let home = |i: usize| {
         (args.spread && !usable.is_empty()).then(|| CpuList(vec![usable[i % usable.len()]]))
     };
-    let gate = Gate(AtomicU8::new(Gate::WAIT));
+    let gate = Gate::new();
     let progress: Vec<CachePadded<AtomicU64>> = (0..n)
         .map(|_| CachePadded::new(AtomicU64::new(0)))
         .collect();
@@ -479,7 +449,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(source) => {
-                    gate.set(Gate::ABORT); // the threads already started return at once
+                    gate.abort(); // the threads already started return at once
                     return Err(Error::Spawn {
                         index: i,
                         total: n,
@@ -489,7 +459,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
             }
         }
         let opened = Instant::now();
-        gate.set(Gate::OPEN);
+        gate.open();
         let mut runs = Vec::with_capacity(n);
         for (index, handle) in handles.into_iter().enumerate() {
             let run = handle
