@@ -120,6 +120,12 @@ impl LockTable {
                 return None;
             }
             if let Some(guard) = self.locks[lock].lock_for(SLICE) {
+                if self.aborted() {
+                    // Freed because its holder gave up: the run is over, do not go on with it.
+                    drop(guard);
+                    self.graph().threads[thread].waits_for = None;
+                    return None;
+                }
                 return Some(self.held(thread, lock, guard));
             }
         }
