@@ -76,8 +76,12 @@ impl Log {
         let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         lines.push(line);
         match line {
-            Line::Before(_) => self.out.lecture(format_args!("Before barrier: thread name = {name}")),
-            Line::After(_) => self.out.lecture(format_args!("After barrier: thread name = {name}")),
+            Line::Before(_) => self
+                .out
+                .lecture(format_args!("Before barrier: thread name = {name}")),
+            Line::After(_) => self
+                .out
+                .lecture(format_args!("After barrier: thread name = {name}")),
         }
     }
 }
@@ -137,7 +141,9 @@ fn round(number: u32, args: &Args, out: Output) -> anyhow::Result<Round> {
             let (gate, log) = (&gate, &log);
             let spawned = thread::Builder::new()
                 .name(format!("thread-{i}"))
-                .spawn_scoped(s, move || gate.wait().then(|| thread_function(i, barrier, log)));
+                .spawn_scoped(s, move || {
+                    gate.wait().then(|| thread_function(i, barrier, log))
+                });
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(e) => {
@@ -329,7 +335,11 @@ fn analyse(args: &Args, out: Output, r: &Results, system: &SystemInfo) {
             out.analysis(format_args!(
                 "order: violated: {} After line{} printed before the last Before line ({})",
                 last.early_afters,
-                if last.early_afters == 1 { " was" } else { "s were" },
+                if last.early_afters == 1 {
+                    " was"
+                } else {
+                    "s were"
+                },
                 last.order
             ));
         }

@@ -134,7 +134,13 @@ struct WaiterRun {
 }
 
 /// The lecture's waiting thread: `print(...)`, `cond.acquire()`, `cond.wait()`, `print(...)`.
-fn waiting_thread(me: usize, label: &str, shared: &Shared, semaphore: bool, out: Output) -> WaiterRun {
+fn waiting_thread(
+    me: usize,
+    label: &str,
+    shared: &Shared,
+    semaphore: bool,
+    out: Output,
+) -> WaiterRun {
     out.lecture(format_args!("{label}: waiting for main thread..."));
     let mut state = shared.lock(); // cond.acquire()
     state.waiting += 1;
@@ -146,7 +152,11 @@ fn waiting_thread(me: usize, label: &str, shared: &Shared, semaphore: bool, out:
         // sem.acquire(): sleeps until main posts (or the run ends and the semaphore closes).
         let got = shared.semaphore.wait();
         state = shared.lock();
-        if got { Woken::Notified } else { Woken::Released }
+        if got {
+            Woken::Notified
+        } else {
+            Woken::Released
+        }
     } else {
         loop {
             // cond.wait(): gives the lock up while asleep, has it again when it returns.
@@ -263,12 +273,20 @@ fn waiter_with_predicate(shared: &Shared, out: Output) -> WaiterRun {
         state = shared.cond.wait(state).unwrap_or_else(|p| p.into_inner());
         waits += 1;
     }
-    let woken = if state.sent { Woken::Notified } else { Woken::Released };
+    let woken = if state.sent {
+        Woken::Notified
+    } else {
+        Woken::Released
+    };
     drop(state);
     if woken == Woken::Notified {
         out.lecture(format_args!(
             "{label}: notified by main thread (the condition was already true: it {})",
-            if waits == 0 { "did not wait at all" } else { "waited" }
+            if waits == 0 {
+                "did not wait at all"
+            } else {
+                "waited"
+            }
         ));
     }
     WaiterRun {
@@ -453,7 +471,11 @@ fn notify_run(
             notify(shared, args);
             let expected = if args.all { n } else { 1 };
             // Wait for the woken to run, then a little longer to see that nobody else wakes.
-            stop = until(shared, |st| st.woke >= expected, Some(Duration::from_secs(2)));
+            stop = until(
+                shared,
+                |st| st.woke >= expected,
+                Some(Duration::from_secs(2)),
+            );
             if stop.is_none() && expected < n {
                 stop = interrupt::sleep(Duration::from_millis(100));
             }
@@ -461,7 +483,10 @@ fn notify_run(
         release(shared);
         let runs: Vec<WaiterRun> = handles
             .into_iter()
-            .map(|h| h.join().map_err(|_| anyhow::anyhow!("a waiting thread panicked")))
+            .map(|h| {
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a waiting thread panicked"))
+            })
             .collect::<anyhow::Result<_>>()?;
         if let Some(ignored) = failure {
             bail!(
@@ -506,7 +531,9 @@ fn lost_wakeup(
     thread::scope(|s| -> anyhow::Result<()> {
         type Waiter<'a> = Box<dyn FnOnce() -> WaiterRun + Send + 'a>;
         let waiters: Vec<Waiter<'_>> = if args.semaphore {
-            vec![Box::new(|| waiting_thread(0, "Waiting thread", shared, true, out))]
+            vec![Box::new(|| {
+                waiting_thread(0, "Waiting thread", shared, true, out)
+            })]
         } else {
             vec![
                 Box::new(|| waiter_without_predicate(shared, bound, out)),
@@ -529,7 +556,10 @@ fn lost_wakeup(
                 }
                 thread::sleep(interrupt::POLL);
             }
-            runs.push(h.join().map_err(|_| anyhow::anyhow!("a waiting thread panicked"))?);
+            runs.push(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a waiting thread panicked"))?,
+            );
         }
         release(shared);
         Ok(())
@@ -550,7 +580,11 @@ fn lost_wakeup(
 }
 
 /// Waits (on `arrived`, in short slices so Ctrl-C is seen) until `done` holds or `limit` passes.
-fn until(shared: &Shared, done: impl Fn(&State) -> bool, limit: Option<Duration>) -> Option<Signal> {
+fn until(
+    shared: &Shared,
+    done: impl Fn(&State) -> bool,
+    limit: Option<Duration>,
+) -> Option<Signal> {
     let start = Instant::now();
     let mut state = shared.lock();
     while !done(&state) && limit.is_none_or(|l| start.elapsed() < l) {
@@ -570,7 +604,11 @@ fn until(shared: &Shared, done: impl Fn(&State) -> bool, limit: Option<Duration>
 // The report.
 
 fn primitive(args: &Args) -> &'static str {
-    if args.semaphore { "semaphore" } else { "condvar" }
+    if args.semaphore {
+        "semaphore"
+    } else {
+        "condvar"
+    }
 }
 
 fn wake(args: &Args) -> String {
@@ -585,7 +623,8 @@ fn wake(args: &Args) -> String {
 fn headline(args: &Args, r: &Results) -> String {
     if args.lost_wakeup {
         return if args.semaphore {
-            "lost wake-up avoided: the semaphore kept the early post; the waiter did not wait".into()
+            "lost wake-up avoided: the semaphore kept the early post; the waiter did not wait"
+                .into()
         } else {
             format!(
                 "lost wake-up: the waiter without a predicate was never woken ({} ms bound); the predicate loop returned at once",
@@ -598,7 +637,9 @@ fn headline(args: &Args, r: &Results) -> String {
         .iter()
         .filter_map(|w| w.wake_latency_ns)
         .min()
-        .map_or(String::new(), |ns| format!("; woke {} after the notify", fmt_ns(ns as f64)));
+        .map_or(String::new(), |ns| {
+            format!("; woke {} after the notify", fmt_ns(ns as f64))
+        });
     format!(
         "{} woke {} of {} waiter{}{}{latency}",
         r.wake,
@@ -614,7 +655,11 @@ fn headline(args: &Args, r: &Results) -> String {
 }
 
 fn lesson(args: &Args) -> &'static str {
-    match (args.lost_wakeup, args.semaphore, args.all || args.waiters > 1) {
+    match (
+        args.lost_wakeup,
+        args.semaphore,
+        args.all || args.waiters > 1,
+    ) {
         (true, false, _) => {
             "a notify with nobody waiting is lost: wait in a loop on a condition kept under the lock (while not ready: cond.wait()), never on the notify alone"
         }
@@ -681,7 +726,10 @@ fn analyse(args: &Args, out: Output, r: &Results, system: &SystemInfo) {
                 (true, _) => "each post lets one waiter through",
             },
             if r.ignored_lines > 0 {
-                format!("; {} line(s) other than \"notify\" ignored", r.ignored_lines)
+                format!(
+                    "; {} line(s) other than \"notify\" ignored",
+                    r.ignored_lines
+                )
             } else {
                 String::new()
             }

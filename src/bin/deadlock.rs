@@ -25,12 +25,12 @@ use nix::sys::signal::Signal;
 use oslab::cli::{self, CommonArgs, ranged, seconds};
 use oslab::counters::Snapshot;
 use oslab::gate::Gate;
+use oslab::interrupt;
 use oslab::report::{Output, Report, SCHEMA_VERSION};
 use oslab::system::SystemInfo;
 use oslab::tasks::TaskState;
 use oslab::timing::{fmt_ns, nanos};
 use oslab::waitgraph::{Edge, LockTable, ThreadView, find_cycle};
-use oslab::interrupt;
 use serde::Serialize;
 
 /// Two threads lock two resources in opposite orders: each holds one and waits for the other.
@@ -42,6 +42,7 @@ use serde::Serialize;
 #[derive(Parser, Debug)]
 #[command(
     version,
+    args_override_self = true,
     after_help = "Example: deadlock --timeout 2 --sleep 100   (exit 3: the deadlock, detected)\n         deadlock --fix trylock\n\nExit status: 0 both threads finished, 3 deadlock detected, 130/143 Ctrl-C/SIGTERM."
 )]
 struct Args {
@@ -138,6 +139,7 @@ fn thread_body(me: usize, table: &LockTable, args: &Args, out: Output) -> Option
     drop(held_second); // resource2.release()
     out.lecture(format_args!("Thread {n}: unlocked resource {s}."));
     run.locked_both = true;
+    run.ended = Some(Instant::now());
     Some(run)
 }
 
@@ -221,7 +223,12 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             .collect();
         Ok((verdict, runs))
     })?;
-    let elapsed = start.elapsed();
+    // Completed: until the last thread finished (the watchdog only looks every few ms);
+    // otherwise until the watchdog stopped the run.
+    let elapsed = match runs.iter().flatten().filter_map(|r| r.ended).max() {
+        Some(last) if verdict.outcome == Outcome::Completed => last - start,
+        _ => verdict.at,
+    };
     let counters = before.delta(&Snapshot::of_self()?);
 
     let trial = Trial::new(&verdict, &runs, elapsed);
@@ -401,6 +408,7 @@ struct ThreadRun {
     retries: u32,
     waited_ns: u64,
     backoff_ns: u64,
+    ended: Option<Instant>,
 }
 
 impl ThreadRun {
@@ -413,6 +421,7 @@ impl ThreadRun {
             retries: 0,
             waited_ns: 0,
             backoff_ns: 0,
+            ended: None,
         }
     }
 }
@@ -625,7 +634,11 @@ fn analyse(args: &Args, out: Output, v: &Verdict, t: &Trial, system: &SystemInfo
                 times(th.retries),
                 secs(th.backoff_ns)
             ),
-            _ => format!("Thread {} waited {} for locks", th.thread, secs(th.waited_ns)),
+            _ => format!(
+                "Thread {} waited {} for locks",
+                th.thread,
+                secs(th.waited_ns)
+            ),
         };
         out.analysis(format_args!(
             "no deadlock: both threads locked both resources and finished in {} ({})",
