@@ -35,7 +35,7 @@ use serde::Serialize;
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Example: echo notify | condition\n         condition --waiters 3 --all --notify-after 50\n         condition --lost-wakeup"
+    after_help = "Example: condition --waiters 3 --all --notify-after 50\n         echo notify | condition\n         condition --lost-wakeup --semaphore"
 )]
 struct Args {
     /// Notify after MS milliseconds instead of reading "notify" from stdin [0-600000]

@@ -2,7 +2,9 @@
 //! their lecture lines, JSON and CSV, and looking at processes through `/proc`.
 
 use std::fs;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, ExitStatus};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -25,9 +27,17 @@ pub const RACE: [&str; 5] = [
 /// The two granularity binaries (both safe).
 pub const GRANULARITY: [&str; 2] = ["coarse_granularity", "fine_granularity"];
 
-/// All seven binaries under test.
+/// All seven binaries of the race and granularity families (they share their flags).
 pub fn all_binaries() -> impl Iterator<Item = &'static str> {
     RACE.into_iter().chain(GRANULARITY)
+}
+
+/// The synchronisation demos after the race family, each with its own flags.
+pub const SYNC: [&str; 3] = ["deadlock", "condition", "barrier"];
+
+/// Every demo binary (not the umbrella).
+pub fn every_demo() -> impl Iterator<Item = &'static str> {
+    all_binaries().chain(SYNC)
 }
 
 /// The path Cargo built a binary at.
@@ -40,6 +50,9 @@ pub fn exe(name: &str) -> &'static str {
         "race_condition_mutex" => env!("CARGO_BIN_EXE_race_condition_mutex"),
         "coarse_granularity" => env!("CARGO_BIN_EXE_coarse_granularity"),
         "fine_granularity" => env!("CARGO_BIN_EXE_fine_granularity"),
+        "deadlock" => env!("CARGO_BIN_EXE_deadlock"),
+        "condition" => env!("CARGO_BIN_EXE_condition"),
+        "barrier" => env!("CARGO_BIN_EXE_barrier"),
         "oslab" => env!("CARGO_BIN_EXE_oslab"),
         other => panic!("no binary {other} in this test suite"),
     }
@@ -224,6 +237,120 @@ pub fn wait_within(child: &mut Child, limit: Duration) -> ExitStatus {
         }
         thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A running child's stdout, read line by line on a thread of its own, so a test can wait for a
+/// line (with the suite's timeout) while the child keeps running.
+pub struct LineCollector {
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: thread::JoinHandle<()>,
+}
+
+impl LineCollector {
+    /// Starts reading `stdout` (taken from a child spawned with `Stdio::piped()`).
+    pub fn start(stdout: impl Read + Send + 'static) -> LineCollector {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let reader = thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().expect("lines").push(line);
+            }
+        });
+        LineCollector { lines, reader }
+    }
+
+    /// The lines read so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("lines").clone()
+    }
+
+    /// Waits until every one of `wanted` has been printed (panics after [`TIMEOUT`]).
+    pub fn wait_for(&self, wanted: &[&str]) {
+        wait_until(&format!("the lines {wanted:?} are printed"), || {
+            let lines = self.lines();
+            wanted.iter().all(|w| lines.iter().any(|l| l == w))
+        });
+    }
+
+    /// Every line, once the child has exited (its end of the pipe closed).
+    pub fn finish(self) -> Vec<String> {
+        self.reader.join().expect("the reader thread");
+        Arc::try_unwrap(self.lines)
+            .expect("the reader is done")
+            .into_inner()
+            .expect("lines")
+    }
+}
+
+/// Runs `name args`, expecting a usage error (exit 2) whose stderr contains every `needle`
+/// and nothing on stdout.
+pub fn usage_error(name: &str, args: &[&str], needles: &[&str]) {
+    let out = demo(name).args(args).assert().code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{name} {args:?}: stderr should mention {needle:?}:\n{stderr}"
+        );
+    }
+    assert!(out.stdout.is_empty(), "{name} {args:?}: stdout not empty");
+}
+
+/// `--help` names the lecture's program and gives an example that starts with the binary.
+pub fn check_help(name: &str, program: &str) {
+    let help = stdout_of(name, &["--help"]);
+    assert!(
+        help.contains(program),
+        "{name} --help names {program}:\n{help}"
+    );
+    assert!(
+        help.contains(&format!("Example: {name}")),
+        "{name} --help has an example:\n{help}"
+    );
+    let version = stdout_of(name, &["--version"]);
+    assert!(version.starts_with(&format!("{name} ")), "{version}");
+}
+
+/// Runs `name args` in its own process group, with `stdin` piped in, expecting exit `code`;
+/// checks nothing is left of it afterwards and returns (stdout, stderr).
+pub fn run_alone(name: &str, args: &[&str], stdin: &str, code: i32) -> (String, String) {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command as StdCommand, Stdio};
+    let mut child = StdCommand::new(exe(name))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as i32;
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input); // end of input
+    let out = LineCollector::start(child.stdout.take().expect("stdout"));
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let err = thread::spawn(move || {
+        let mut s = String::new();
+        err_pipe.read_to_string(&mut s).expect("read stderr");
+        s
+    });
+    let status = wait_within(&mut child, TIMEOUT);
+    let stdout = out.finish().join("\n");
+    let stderr = err.join().expect("stderr reader");
+    assert_eq!(
+        status.code(),
+        Some(code),
+        "{name} {args:?}: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        group_members(pid).is_empty(),
+        "{name}: processes left in its group"
+    );
+    assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    (stdout, stderr)
 }
 
 #[test]

@@ -2,13 +2,13 @@
 
 use serde_json::Value;
 
-use crate::common::{RACE, all_binaries, csv_cells, demo, parse_json, stdout_of};
+use crate::common::{RACE, SYNC, csv_cells, demo, every_demo, parse_json, stdout_of};
 
 #[test]
 fn list_names_every_demo_with_its_concept() {
     let text = stdout_of("oslab", &["list"]);
     assert!(text.contains("synchronisation"), "{text}");
-    for name in all_binaries() {
+    for name in every_demo() {
         let line = text
             .lines()
             .find(|l| l.split_whitespace().next() == Some(name))
@@ -25,7 +25,7 @@ fn list_names_every_demo_with_its_concept() {
         .iter()
         .map(|d| d["name"].as_str().unwrap())
         .collect();
-    for name in all_binaries() {
+    for name in every_demo() {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
     let families: Vec<&str> = doc["families"]
@@ -34,14 +34,14 @@ fn list_names_every_demo_with_its_concept() {
         .iter()
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    assert_eq!(families, ["race", "granularity", "mutex"]);
+    assert_eq!(families, ["race", "granularity", "mutex", "deadlock"]);
 }
 
 #[test]
 fn tour_runs_every_demo_and_succeeds() {
     let doc = parse_json("oslab", &stdout_of("oslab", &["tour", "--format", "json"]));
     let rows = doc["tour"].as_array().unwrap();
-    assert_eq!(rows.len(), all_binaries().count());
+    assert_eq!(rows.len(), every_demo().count());
     for row in rows {
         let name = row["demo"].as_str().unwrap();
         assert_eq!(
@@ -49,17 +49,31 @@ fn tour_runs_every_demo_and_succeeds() {
             Value::Bool(true),
             "{name} failed in the tour: {row}"
         );
-        assert_eq!(row["exit_code"], 0, "{name}");
-        assert!(
-            row["headline"].as_str().unwrap().starts_with("var = "),
-            "{name}: {row}"
-        );
+        // deadlock's tour ends in the deadlock it exists to show: exit 3.
+        let want = if name == "deadlock" { 3 } else { 0 };
+        assert_eq!(row["exit_code"], want, "{name}");
+        let headline = row["headline"].as_str().unwrap();
+        if SYNC.contains(&name) {
+            assert!(!headline.is_empty(), "{name}: {row}");
+        } else {
+            assert!(headline.starts_with("var = "), "{name}: {row}");
+        }
         assert!(!row["lesson"].as_str().unwrap().is_empty(), "{name}");
     }
+    let headline = |name: &str| {
+        rows.iter()
+            .find(|r| r["demo"] == name)
+            .and_then(|r| r["headline"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(headline("deadlock").starts_with("deadlock detected"));
+    assert!(headline("condition").starts_with("notify woke 1 of 1 waiter"));
+    assert!(headline("barrier").starts_with("order held in 20 of 20 rounds"));
     assert_eq!(doc["failed"], 0);
 
     let text = stdout_of("oslab", &["tour"]);
-    for name in all_binaries() {
+    for name in every_demo() {
         assert!(text.contains(name), "the tour table lacks {name}:\n{text}");
     }
     assert!(text.contains("0 failed"), "{text}");
@@ -107,6 +121,38 @@ fn compare_race_gives_a_median_row_per_variant() {
         }
     }
     assert!(fastest >= 1, "no variant has ratio 1: {rows:?}");
+}
+
+#[test]
+fn compare_deadlock_counts_the_deadlocks() {
+    let doc = parse_json(
+        "oslab",
+        &stdout_of(
+            "oslab",
+            &["compare", "deadlock", "--trials", "2", "--format", "json"],
+        ),
+    );
+    assert_eq!(doc["family"], "deadlock");
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{doc:#}");
+    for row in rows {
+        let name = row["variant"].as_str().unwrap();
+        let samples = row["samples"]["deadlocked"].as_array().unwrap();
+        assert_eq!(samples.len(), 2, "{name}: one sample per trial");
+        let count = row["counts"]["deadlocked"].as_f64().unwrap();
+        let ones = samples.iter().filter(|v| v.as_f64() == Some(1.0)).count();
+        assert_eq!(
+            count, ones as f64,
+            "{name}: the count is the runs that deadlocked"
+        );
+        assert!(row["ratio"].is_null(), "no ratio for a count: {row}");
+        if name.contains("--fix") {
+            assert_eq!(count, 0.0, "{name}: a cure never deadlocks");
+        }
+    }
+    let text = stdout_of("oslab", &["compare", "deadlock", "--trials", "1"]);
+    assert!(text.contains("deadlocked"), "{text}");
+    assert!(text.contains("/1"), "counts shown as k/N:\n{text}");
 }
 
 #[test]

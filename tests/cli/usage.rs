@@ -13,20 +13,6 @@ use predicates::prelude::*;
 
 use crate::common::*;
 
-/// Runs `name args`, expecting a usage error (exit 2) whose stderr contains every `needle`
-/// and nothing on stdout.
-fn usage_error(name: &str, args: &[&str], needles: &[&str]) {
-    let out = demo(name).args(args).assert().code(2).get_output().clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    for needle in needles {
-        assert!(
-            stderr.contains(needle),
-            "{name} {args:?}: stderr should mention {needle:?}:\n{stderr}"
-        );
-    }
-    assert!(out.stdout.is_empty(), "{name} {args:?}: stdout not empty");
-}
-
 #[test]
 fn out_of_range_numbers_are_usage_errors() {
     for name in all_binaries() {
