@@ -107,6 +107,11 @@ fn csv_has_a_row_per_round() {
     );
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4, "{csv}");
+    assert_eq!(
+        lines[0],
+        readme_line("demo,use_barrier,"),
+        "README documents the header"
+    );
     let header = csv_cells(lines[0]);
     let col = |h: &str| header.iter().position(|c| c == h).expect(h);
     for (i, row) in lines[1..].iter().enumerate() {

@@ -353,6 +353,17 @@ pub fn run_alone(name: &str, args: &[&str], stdin: &str, code: i32) -> (String, 
     (stdout, stderr)
 }
 
+/// The line of README.md that starts with `prefix` (a documented CSV header).
+pub fn readme_line(prefix: &str) -> String {
+    let readme =
+        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    readme
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("README.md has no line starting {prefix:?}"))
+        .to_string()
+}
+
 #[test]
 fn csv_cells_honour_quotes() {
     assert_eq!(

@@ -192,6 +192,11 @@ fn csv_has_a_row_per_waiter() {
     );
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 5, "{csv}");
+    assert_eq!(
+        lines[0],
+        readme_line("demo,waiters,"),
+        "README documents the header"
+    );
     let header = csv_cells(lines[0]);
     let col = |h: &str| header.iter().position(|c| c == h).expect(h);
     for (i, row) in lines[1..].iter().enumerate() {

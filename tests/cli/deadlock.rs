@@ -219,6 +219,11 @@ fn json_report_names_the_cycle_and_the_kernel_state() {
     );
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "a header and a row per thread:\n{csv}");
+    assert_eq!(
+        lines[0],
+        readme_line("demo,sleep_ms,"),
+        "README documents the header"
+    );
     let header = csv_cells(lines[0]);
     let col = |h: &str| header.iter().position(|c| c == h).expect(h);
     for (i, row) in lines[1..].iter().enumerate() {
