@@ -12,8 +12,9 @@ use clap::{Args, Parser};
 use nix::sched::{CpuSet, sched_setaffinity};
 use nix::unistd::Pid;
 
+use crate::counters::Snapshot;
 use crate::report::{Format, Output};
-use crate::system::{fmt_cpu_list, usable_cpus};
+use crate::system::{SystemInfo, fmt_cpu_list, usable_cpus};
 use crate::{Error, Result};
 
 /// Output and placement flags, shared by every demo.
@@ -48,6 +49,28 @@ impl CommonArgs {
             Some(list) => list.pin_current_thread(),
             None => Ok(()),
         }
+    }
+}
+
+/// What a demo has once it has started: where its lines go, the machine, and the process's
+/// counters at the start (for the report's `counters`).
+pub struct Session {
+    pub out: Output,
+    pub system: SystemInfo,
+    pub before: Snapshot,
+}
+
+impl CommonArgs {
+    /// What every demo does first: catch Ctrl-C and SIGTERM (`interrupt`), apply `--cpu`, note
+    /// the system and the process's counters.
+    pub fn start(&self) -> Result<Session> {
+        crate::interrupt::install()?;
+        self.apply_cpu()?;
+        Ok(Session {
+            out: self.output(),
+            system: SystemInfo::collect(),
+            before: Snapshot::of_self()?,
+        })
     }
 }
 

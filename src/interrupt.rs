@@ -50,6 +50,14 @@ pub fn sleep(length: Duration) -> Option<Signal> {
     }
 }
 
+/// How a demo ends: 0, or the shell's code for the signal that stopped it.
+pub fn exit_status(stopped: Option<Signal>) -> std::process::ExitCode {
+    match stopped {
+        Some(signal) => std::process::ExitCode::from(exit_code(signal)),
+        None => std::process::ExitCode::SUCCESS,
+    }
+}
+
 /// The shell's exit code for a run stopped by `signal`: 128 + its number (130, 143).
 pub fn exit_code(signal: Signal) -> u8 {
     128u8.saturating_add(signal as i32 as u8)

@@ -30,7 +30,7 @@ use clap::{Args, Parser};
 use crossbeam::utils::CachePadded;
 use serde::Serialize;
 
-use crate::cli::{self, CommonArgs, CpuList, TrialArgs, ranged};
+use crate::cli::{self, CommonArgs, CpuList, Session, TrialArgs, ranged};
 use crate::counters::{Delta, Snapshot, ThreadUsage};
 use crate::gate::Gate;
 use crate::mutex::MutexKind;
@@ -307,10 +307,11 @@ fn run_inner<P: Program>(
     lock: Option<MutexKind>,
     program: impl Fn() -> P,
 ) -> Result<ExitCode> {
-    interrupt::install()?;
-    args.common.apply_cpu()?;
-    let out = args.common.output();
-    let system = SystemInfo::collect();
+    let Session {
+        out,
+        system,
+        before,
+    } = args.common.start()?;
     if demo.racy && system.cpus_usable_count < 2 {
         warn(format!(
             "only one CPU is usable ({}): the threads take turns, so updates are lost only when \
@@ -321,7 +322,6 @@ fn run_inner<P: Program>(
         ));
     }
 
-    let before = Snapshot::of_self()?;
     let trials = timing::run_trials(
         args.trials.warmup,
         args.trials.trials,
@@ -372,10 +372,7 @@ fn run_inner<P: Program>(
         results,
     };
     out.finish(&report, &report.results.trials)?;
-    Ok(match trials.interrupted {
-        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(interrupt::exit_status(trials.interrupted))
 }
 
 /// What a worker thread reports back.

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
-use oslab::cli::{self, CommonArgs, ranged};
+use oslab::cli::{self, CommonArgs, Session, ranged};
 use oslab::counters::Snapshot;
 use oslab::gate::Gate;
 use oslab::interrupt;
@@ -241,11 +241,11 @@ struct Results {
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
-    interrupt::install()?;
-    args.common.apply_cpu()?;
-    let out = args.common.output();
-    let system = SystemInfo::collect();
-    let before = Snapshot::of_self()?;
+    let Session {
+        out,
+        system,
+        before,
+    } = args.common.start()?;
     let mut rounds = Vec::with_capacity(args.rounds as usize);
     let mut stopped = None;
     for k in 1..=args.rounds {
@@ -302,10 +302,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         results,
     };
     out.finish(&report, &report.results.rounds)?;
-    Ok(match stopped {
-        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(interrupt::exit_status(stopped))
 }
 
 fn lesson(use_barrier: bool) -> &'static str {

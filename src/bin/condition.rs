@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 use nix::sys::signal::Signal;
-use oslab::cli::{self, CommonArgs, ranged};
+use oslab::cli::{self, CommonArgs, Session, ranged};
 use oslab::counters::Snapshot;
 use oslab::input::{Input, StdinLines};
 use oslab::interrupt;
@@ -348,11 +348,11 @@ struct Results {
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
-    interrupt::install()?;
-    args.common.apply_cpu()?;
-    let out = args.common.output();
-    let system = SystemInfo::collect();
-    let before = Snapshot::of_self()?;
+    let Session {
+        out,
+        system,
+        before,
+    } = args.common.start()?;
     let shared = Shared::default();
 
     let (results, stopped) = if args.lost_wakeup {
@@ -385,10 +385,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         results,
     };
     out.finish(&report, &report.results.waiters)?;
-    Ok(match stopped {
-        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(interrupt::exit_status(stopped))
 }
 
 /// Starts `n` waiting threads (released and joined again if one cannot be created).

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use nix::sys::signal::Signal;
-use oslab::cli::{self, CommonArgs, ranged, seconds};
+use oslab::cli::{self, CommonArgs, Session, ranged, seconds};
 use oslab::counters::Snapshot;
 use oslab::gate::Gate;
 use oslab::interrupt;
@@ -86,13 +86,10 @@ const THREADS: [&str; 2] = ["Thread 1", "Thread 2"];
 /// Returns `None` when the watchdog aborted it (the table gives up every wait): whatever it held
 /// is unlocked on the way out.
 fn thread_body(me: usize, table: &LockTable, args: &Args, out: Output) -> Option<ThreadRun> {
-    let (mut first, mut second) = if me == 0 { (0, 1) } else { (1, 0) };
-    if args.fix == Some(Fix::Ordered) {
-        (first, second) = (0, 1); // the cure: one order for everyone
-    }
+    let (first, second) = order(me, args.fix);
     let (n, f, s) = (me + 1, first + 1, second + 1);
     table.enter(me);
-    let mut run = ThreadRun::new(me, first, second);
+    let mut run = ThreadRun::new(me, args.fix);
     let mut slept = false;
     let (held_first, held_second) = loop {
         // resource1.acquire()
@@ -143,6 +140,15 @@ fn thread_body(me: usize, table: &LockTable, args: &Args, out: Output) -> Option
     Some(run)
 }
 
+/// The resources thread `me` locks, first and second: thread 1 takes resource 1 then 2, thread
+/// 2 the mirror image, unless the cure is one order for everyone.
+fn order(me: usize, fix: Option<Fix>) -> (usize, usize) {
+    match (me, fix) {
+        (_, Some(Fix::Ordered)) | (0, _) => (0, 1),
+        _ => (1, 0),
+    }
+}
+
 /// The trylock cure's pause before retry `k`: random, so the two threads fall out of step (equal
 /// pauses would have them collide again and again: a livelock), and doubling from 10 ms up to
 /// one second, so repeated collisions back off further.
@@ -186,11 +192,11 @@ struct Verdict {
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
-    interrupt::install()?;
-    args.common.apply_cpu()?;
-    let out = args.common.output();
-    let system = SystemInfo::collect();
-    let before = Snapshot::of_self()?;
+    let Session {
+        out,
+        system,
+        before,
+    } = args.common.start()?;
     let table = LockTable::new(&RESOURCES, &THREADS);
     let gate = Gate::new();
     let start = Instant::now();
@@ -231,7 +237,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let counters = before.delta(&Snapshot::of_self()?);
 
-    let trial = Trial::new(&verdict, &runs, elapsed);
+    let trial = Trial::new(&verdict, &runs, elapsed, args.fix);
     if let Some(signal) = verdict.signal {
         eprintln!(
             "deadlock: stopped by {signal} after {}; results are partial",
@@ -361,15 +367,8 @@ struct Trial {
 struct ThreadReport {
     thread: usize,
     tid: Option<i32>,
-    /// Its resources in the order it locks them.
-    first: usize,
-    second: usize,
-    locked_both: bool,
-    retries: u32,
-    /// Time spent waiting in lock calls (the ordered cure's price), ns.
-    waited_ns: u64,
-    /// Time spent backing off (the trylock cure's price), ns.
-    backoff_ns: u64,
+    #[serde(flatten)]
+    run: ThreadRun,
     /// At the watchdog's look: the resources it held and the one it waited for.
     holds: Vec<usize>,
     waits_for: Option<usize>,
@@ -398,25 +397,28 @@ struct CsvRow {
     thread: ThreadReport,
 }
 
-/// What a thread reports when it finishes.
-#[derive(Clone, Debug)]
+/// What a thread did: its part of the report.
+#[derive(Clone, Debug, Serialize)]
 struct ThreadRun {
-    me: usize,
+    /// Its resources in the order it locks them (numbered from 1).
     first: usize,
     second: usize,
     locked_both: bool,
     retries: u32,
+    /// Time spent waiting in lock calls (the ordered cure's price), ns.
     waited_ns: u64,
+    /// Time spent backing off (the trylock cure's price), ns.
     backoff_ns: u64,
+    #[serde(skip)]
     ended: Option<Instant>,
 }
 
 impl ThreadRun {
-    fn new(me: usize, first: usize, second: usize) -> ThreadRun {
+    fn new(me: usize, fix: Option<Fix>) -> ThreadRun {
+        let (first, second) = order(me, fix);
         ThreadRun {
-            me,
-            first,
-            second,
+            first: first + 1,
+            second: second + 1,
             locked_both: false,
             retries: 0,
             waited_ns: 0,
@@ -428,25 +430,17 @@ impl ThreadRun {
 
 impl Trial {
     /// Numbers from 1, as the lecture names threads and resources.
-    fn new(v: &Verdict, runs: &[Option<ThreadRun>], elapsed: Duration) -> Trial {
+    fn new(v: &Verdict, runs: &[Option<ThreadRun>], elapsed: Duration, fix: Option<Fix>) -> Trial {
         let threads: Vec<ThreadReport> = (0..THREADS.len())
             .map(|i| {
+                // A thread the watchdog stopped returns nothing: it did nothing to report.
                 let run = runs.get(i).cloned().flatten();
                 let view = v.graph.get(i);
                 let state = v.states.get(i).cloned().flatten();
-                let (first, second) = match &run {
-                    Some(r) => (r.first, r.second),
-                    None => (i, 1 - i),
-                };
                 ThreadReport {
-                    thread: run.as_ref().map_or(i, |r| r.me) + 1,
+                    thread: i + 1,
                     tid: view.and_then(|t| t.tid).map(|t| t.as_raw()),
-                    first: first + 1,
-                    second: second + 1,
-                    locked_both: run.as_ref().is_some_and(|r| r.locked_both),
-                    retries: run.as_ref().map_or(0, |r| r.retries),
-                    waited_ns: run.as_ref().map_or(0, |r| r.waited_ns),
-                    backoff_ns: run.as_ref().map_or(0, |r| r.backoff_ns),
+                    run: run.unwrap_or_else(|| ThreadRun::new(i, fix)),
                     holds: view.map_or(Vec::new(), |t| t.holds.iter().map(|r| r + 1).collect()),
                     waits_for: view.and_then(|t| t.waits_for).map(|r| r + 1),
                     state: state.as_ref().map(|s| s.state),
@@ -464,7 +458,7 @@ impl Trial {
             elapsed_ns: nanos(elapsed),
             cycle_formed_ns: v.cycle_formed.map(nanos),
             detected_ns: (v.outcome == Outcome::Deadlock).then(|| nanos(v.at)),
-            retries: threads.iter().map(|t| t.retries).sum(),
+            retries: threads.iter().map(|t| t.run.retries).sum(),
             cycle: v
                 .cycle
                 .iter()
@@ -631,13 +625,13 @@ fn analyse(args: &Args, out: Output, v: &Verdict, t: &Trial, system: &SystemInfo
             Some(Fix::Trylock) => format!(
                 "Thread {} retried {}, backed off {}",
                 th.thread,
-                times(th.retries),
-                secs(th.backoff_ns)
+                times(th.run.retries),
+                secs(th.run.backoff_ns)
             ),
             _ => format!(
                 "Thread {} waited {} for locks",
                 th.thread,
-                secs(th.waited_ns)
+                secs(th.run.waited_ns)
             ),
         };
         out.analysis(format_args!(

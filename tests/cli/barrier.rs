@@ -105,22 +105,11 @@ fn csv_has_a_row_per_round() {
         "barrier",
         &["--use-barrier", "--rounds", "3", "--format", "csv"],
     );
-    let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 4, "{csv}");
-    assert_eq!(
-        lines[0],
-        readme_line("demo,use_barrier,"),
-        "README documents the header"
-    );
-    let header = csv_cells(lines[0]);
-    let col = |h: &str| header.iter().position(|c| c == h).expect(h);
-    for (i, row) in lines[1..].iter().enumerate() {
-        let cells = csv_cells(row);
-        assert_eq!(cells.len(), header.len(), "{row}");
-        assert_eq!(cells[0], "barrier");
-        assert_eq!(cells[col("round")], (i + 1).to_string());
-        assert_eq!(cells[col("held")], "true");
-        assert_eq!(cells[col("threads.thread")], "0;1;2");
+    let table = CsvTable::parse("barrier", &csv, 3, "demo,use_barrier,");
+    for (i, row) in table.rows.iter().enumerate() {
+        assert_eq!(row[table.col("round")], (i + 1).to_string());
+        assert_eq!(row[table.col("held")], "true");
+        assert_eq!(row[table.col("threads.thread")], "0;1;2");
     }
 }
 

@@ -2,13 +2,16 @@
 //! their lecture lines, JSON and CSV, and looking at processes through `/proc`.
 
 use std::fs;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ExitStatus};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -312,45 +315,111 @@ pub fn check_help(name: &str, program: &str) {
     assert!(version.starts_with(&format!("{name} ")), "{version}");
 }
 
-/// Runs `name args` in its own process group, with `stdin` piped in, expecting exit `code`;
+/// A demo running in its own process group, its stdout and stderr read on threads of their own.
+pub struct Running {
+    pub child: Child,
+    pub pid: i32,
+    pub out: LineCollector,
+    err: LineCollector,
+}
+
+impl Running {
+    /// Starts `name args` with `stdin` (`Stdio::piped()` to write to it, or keep it open).
+    pub fn start(name: &str, args: &[&str], stdin: Stdio) -> Running {
+        let mut child = StdCommand::new(exe(name))
+            .args(args)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .expect("spawn");
+        let pid = child.id() as i32;
+        let out = LineCollector::start(child.stdout.take().expect("stdout"));
+        let err = LineCollector::start(child.stderr.take().expect("stderr"));
+        Running {
+            child,
+            pid,
+            out,
+            err,
+        }
+    }
+
+    /// Once the demo catches `signal` (its handler is installed) and `settle` has passed,
+    /// sends it.
+    pub fn interrupt(&self, signal: Signal, settle: Duration) {
+        wait_until("the demo catches the signal", || catches(self.pid, signal));
+        thread::sleep(settle);
+        kill(Pid::from_raw(self.pid), signal).expect("kill");
+    }
+
+    /// Waits for the exit (killing it after `limit`), checks that nothing is left in its
+    /// process group and that it did not panic; returns (status, stdout, stderr).
+    pub fn finish(mut self, limit: Duration) -> (ExitStatus, String, String) {
+        let status = wait_within(&mut self.child, limit);
+        let stdout = self.out.finish().join("\n");
+        let stderr = self.err.finish().join("\n");
+        assert!(
+            group_members(self.pid).is_empty(),
+            "processes left in the demo's group"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        (status, stdout, stderr)
+    }
+}
+
+/// Runs `name args` in its own process group with `stdin` as its input, expecting exit `code`;
 /// checks nothing is left of it afterwards and returns (stdout, stderr).
 pub fn run_alone(name: &str, args: &[&str], stdin: &str, code: i32) -> (String, String) {
-    use std::io::Write;
-    use std::os::unix::process::CommandExt;
-    use std::process::{Command as StdCommand, Stdio};
-    let mut child = StdCommand::new(exe(name))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as i32;
-    let mut input = child.stdin.take().expect("stdin");
+    let mut run = Running::start(name, args, Stdio::piped());
+    let mut input = run.child.stdin.take().expect("stdin");
     input.write_all(stdin.as_bytes()).expect("write stdin");
     drop(input); // end of input
-    let out = LineCollector::start(child.stdout.take().expect("stdout"));
-    let mut err_pipe = child.stderr.take().expect("stderr");
-    let err = thread::spawn(move || {
-        let mut s = String::new();
-        err_pipe.read_to_string(&mut s).expect("read stderr");
-        s
-    });
-    let status = wait_within(&mut child, TIMEOUT);
-    let stdout = out.finish().join("\n");
-    let stderr = err.join().expect("stderr reader");
+    let (status, stdout, stderr) = run.finish(TIMEOUT);
     assert_eq!(
         status.code(),
         Some(code),
         "{name} {args:?}: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
-    assert!(
-        group_members(pid).is_empty(),
-        "{name}: processes left in its group"
-    );
-    assert!(!stderr.contains("panicked"), "{name}: {stderr}");
     (stdout, stderr)
+}
+
+/// A CSV document checked for shape: a header (the one README.md documents, starting with
+/// `readme_prefix`), then `rows` rows as wide as the header, each starting with the demo's name.
+pub struct CsvTable {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl CsvTable {
+    pub fn parse(name: &str, csv: &str, rows: usize, readme_prefix: &str) -> CsvTable {
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines.len(),
+            rows + 1,
+            "{name}: a header and {rows} rows:\n{csv}"
+        );
+        assert_eq!(
+            lines[0],
+            readme_line(readme_prefix),
+            "{name}: README documents the header"
+        );
+        let header = csv_cells(lines[0]);
+        let rows: Vec<Vec<String>> = lines[1..].iter().map(|l| csv_cells(l)).collect();
+        for row in &rows {
+            assert_eq!(row.len(), header.len(), "{name}: {row:?} vs {header:?}");
+            assert_eq!(row[0], name);
+        }
+        CsvTable { header, rows }
+    }
+
+    /// The index of column `h`.
+    pub fn col(&self, h: &str) -> usize {
+        self.header
+            .iter()
+            .position(|c| c == h)
+            .unwrap_or_else(|| panic!("no column {h} in {:?}", self.header))
+    }
 }
 
 /// The line of README.md that starts with `prefix` (a documented CSV header).

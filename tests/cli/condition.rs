@@ -1,12 +1,10 @@
 //! condition: the lecture's lines with stdin piped, end of input, --notify-after, notify versus
 //! notify_all, the lost wake-up, the semaphore, Ctrl-C, usage errors.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde_json::Value;
 
 use crate::common::*;
@@ -190,47 +188,23 @@ fn csv_has_a_row_per_waiter() {
         "",
         0,
     );
-    let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 5, "{csv}");
-    assert_eq!(
-        lines[0],
-        readme_line("demo,waiters,"),
-        "README documents the header"
-    );
-    let header = csv_cells(lines[0]);
-    let col = |h: &str| header.iter().position(|c| c == h).expect(h);
-    for (i, row) in lines[1..].iter().enumerate() {
-        let cells = csv_cells(row);
-        assert_eq!(cells.len(), header.len(), "{row}");
-        assert_eq!(cells[0], "condition");
-        assert_eq!(cells[col("waiter")], (i + 1).to_string());
-        assert_eq!(cells[col("woken")], "notified");
+    let table = CsvTable::parse("condition", &csv, 4, "demo,waiters,");
+    for (i, row) in table.rows.iter().enumerate() {
+        assert_eq!(row[table.col("waiter")], (i + 1).to_string());
+        assert_eq!(row[table.col("woken")], "notified");
     }
 }
 
 #[test]
 fn ctrl_c_while_reading_stdin_exits_130() {
-    let mut child = StdCommand::new(exe("condition"))
-        .stdin(Stdio::piped()) // open and silent: main waits for a line
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as i32;
-    let out = LineCollector::start(child.stdout.take().expect("stdout"));
-    out.wait_for(&[WAITING, PROMPT]);
-    wait_until("the demo catches SIGINT", || catches(pid, Signal::SIGINT));
-    kill(Pid::from_raw(pid), Signal::SIGINT).expect("kill");
-    let status = wait_within(&mut child, Duration::from_secs(10));
-    let stdout = out.finish().join("\n");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
-        .expect("read stderr");
+    // stdin open and silent: main waits for a line.
+    let run = Running::start("condition", &[], Stdio::piped());
+    run.out.wait_for(&[WAITING, PROMPT]);
+    run.interrupt(Signal::SIGINT, Duration::ZERO);
+    let (status, stdout, stderr) = run.finish(Duration::from_secs(10));
     assert_eq!(status.code(), Some(130), "{stdout}\n{stderr}");
     assert!(stderr.contains("stopped by SIGINT"), "{stderr}");
     assert!(stdout.contains("stopped before main notified"), "{stdout}");
-    assert!(group_members(pid).is_empty(), "processes left behind");
 }
 
 #[test]

@@ -1,13 +1,11 @@
 //! deadlock: the lecture's lines, the watchdog's report and exit 3, the hang of --timeout 0,
 //! Ctrl-C, the two fixes, JSON and CSV, usage errors.
 
-use std::os::unix::process::CommandExt;
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::thread;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use serde_json::Value;
 
 use crate::common::*;
@@ -48,75 +46,51 @@ fn check_deadlock_report(stdout: &str) {
 #[test]
 fn defaults_detect_the_deadlock_within_the_timeout_plus_one_second() {
     // The lecture's run: sleep 2 s, watchdog at 5 s. Exit 3 must come before 6 s.
-    let mut child = StdCommand::new(exe("deadlock"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as i32;
-    let out = LineCollector::start(child.stdout.take().expect("stdout"));
-    let status = wait_within(&mut child, Duration::from_secs(6));
-    let stdout = out.finish().join("\n");
+    let run = Running::start("deadlock", &[], Stdio::null());
+    let (status, stdout, _) = run.finish(Duration::from_secs(6));
     assert_eq!(status.code(), Some(3), "{status}\n{stdout}");
     check_deadlock_report(&stdout);
     assert!(stdout.contains("deadlock: after 5.0"), "{stdout}");
     for prefix in ["lesson: ", "compare: "] {
         assert!(stdout.lines().any(|l| l.starts_with(prefix)), "{stdout}");
     }
-    assert!(group_members(pid).is_empty(), "processes left behind");
 }
 
 #[test]
 fn timeout_zero_hangs_like_the_lecture() {
-    let mut child = StdCommand::new(exe("deadlock"))
-        .args(["--timeout", "0", "--sleep", "50"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .expect("spawn");
-    let out = LineCollector::start(child.stdout.take().expect("stdout"));
-    out.wait_for(&[WAITING_1, WAITING_2]);
+    let mut run = Running::start(
+        "deadlock",
+        &["--timeout", "0", "--sleep", "50"],
+        Stdio::null(),
+    );
+    run.out.wait_for(&[WAITING_1, WAITING_2]);
     thread::sleep(Duration::from_secs(1));
-    let still_running = child.try_wait().expect("waitpid").is_none();
-    child.kill().expect("kill");
-    child.wait().expect("reap");
-    let lines = out.finish();
-    assert!(still_running, "--timeout 0 should hang: {lines:?}");
+    let still_running = run.child.try_wait().expect("waitpid").is_none();
+    run.child.kill().expect("kill");
+    let (_, stdout, _) = run.finish(TIMEOUT);
+    assert!(still_running, "--timeout 0 should hang:\n{stdout}");
     // Only the two waiting lines, in either order: nothing after them, ever.
-    let mut sorted = lines.clone();
-    sorted.sort();
-    assert_eq!(sorted, [WAITING_1, WAITING_2], "{lines:?}");
+    let mut lines: Vec<&str> = stdout.lines().collect();
+    lines.sort();
+    assert_eq!(lines, [WAITING_1, WAITING_2], "{stdout}");
 }
 
 #[test]
 fn ctrl_c_ends_the_hang_with_exit_130_and_the_graph() {
-    let mut child = StdCommand::new(exe("deadlock"))
-        .args(["--timeout", "0", "--sleep", "50"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as i32;
-    let out = LineCollector::start(child.stdout.take().expect("stdout"));
-    out.wait_for(&[WAITING_1, WAITING_2]);
-    wait_until("the demo catches SIGINT", || catches(pid, Signal::SIGINT));
+    let run = Running::start(
+        "deadlock",
+        &["--timeout", "0", "--sleep", "50"],
+        Stdio::null(),
+    );
+    run.out.wait_for(&[WAITING_1, WAITING_2]);
     // Both threads are past their sleep and blocked: the cycle is there.
-    thread::sleep(Duration::from_millis(200));
-    kill(Pid::from_raw(pid), Signal::SIGINT).expect("kill");
-    let status = wait_within(&mut child, Duration::from_secs(10));
-    let stdout = out.finish().join("\n");
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
-        .expect("read stderr");
+    run.interrupt(Signal::SIGINT, Duration::from_millis(200));
+    let (status, stdout, stderr) = run.finish(Duration::from_secs(10));
     assert_eq!(status.code(), Some(130), "{stdout}\n{stderr}");
     assert!(stderr.contains("stopped by SIGINT"), "{stderr}");
     assert!(stderr.contains("partial"), "{stderr}");
     assert!(stdout.contains("the threads were deadlocked"), "{stdout}");
     check_deadlock_report(&stdout);
-    assert!(group_members(pid).is_empty(), "processes left behind");
 }
 
 #[test]
@@ -217,22 +191,11 @@ fn json_report_names_the_cycle_and_the_kernel_state() {
         "",
         3,
     );
-    let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 3, "a header and a row per thread:\n{csv}");
-    assert_eq!(
-        lines[0],
-        readme_line("demo,sleep_ms,"),
-        "README documents the header"
-    );
-    let header = csv_cells(lines[0]);
-    let col = |h: &str| header.iter().position(|c| c == h).expect(h);
-    for (i, row) in lines[1..].iter().enumerate() {
-        let cells = csv_cells(row);
-        assert_eq!(cells.len(), header.len(), "{row}");
-        assert_eq!(cells[0], "deadlock");
-        assert_eq!(cells[col("outcome")], "deadlock");
-        assert_eq!(cells[col("thread")], (i + 1).to_string());
-        assert_eq!(cells[col("holds")], (i + 1).to_string());
+    let table = CsvTable::parse("deadlock", &csv, 2, "demo,sleep_ms,");
+    for (i, row) in table.rows.iter().enumerate() {
+        assert_eq!(row[table.col("outcome")], "deadlock");
+        assert_eq!(row[table.col("thread")], (i + 1).to_string());
+        assert_eq!(row[table.col("holds")], (i + 1).to_string());
     }
 }
 
