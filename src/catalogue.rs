@@ -37,6 +37,9 @@ pub struct Demo {
     pub concept: &'static str,
     /// The flags `oslab tour` runs it with: small, non-interactive.
     pub tour: &'static [&'static str],
+    /// The exit code the tour expects with those flags: 0, or 3 where the demo's "bad thing"
+    /// is the point (deadlock).
+    pub tour_exit: i32,
 }
 
 /// A family: demos that are variants of one program, compared side by side.
@@ -50,8 +53,11 @@ pub struct Family {
     pub members: &'static [&'static str],
     /// Flags every member gets in `oslab compare` (before the user's own).
     pub args: &'static [&'static str],
-    /// The per-trial figures compared, read from each member's JSON `results.trials[]`; the
-    /// first one orders the table and gives the ratios.
+    /// The exit codes of a member's run that still give a result (0, and 3 for a detected
+    /// deadlock); any other is a failure.
+    pub exit_codes: &'static [i32],
+    /// The per-trial figures compared, read from each member's JSON `results.trials[0]`; when
+    /// the first one is a median, it gives the ratios.
     pub metrics: &'static [Metric],
 }
 
@@ -64,6 +70,18 @@ pub struct Metric {
     pub label: &'static str,
     /// True when the value is in nanoseconds (printed in the unit that fits).
     pub nanos: bool,
+    /// How the runs' values are summed up.
+    pub stat: Stat,
+}
+
+/// How `oslab compare` sums up a metric over the runs of a variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stat {
+    /// The median value.
+    Median,
+    /// How many runs had it: the value is 0/1 or false/true (`deadlocked`), shown as k/N.
+    Count,
 }
 
 /// The figures of the race and granularity families.
@@ -72,26 +90,31 @@ const LOCK_METRICS: &[Metric] = &[
         key: "elapsed_ns",
         label: "time",
         nanos: true,
+        stat: Stat::Median,
     },
     Metric {
         key: "ns_per_op",
         label: "per update",
         nanos: true,
+        stat: Stat::Median,
     },
     Metric {
         key: "lost",
         label: "lost",
         nanos: false,
+        stat: Stat::Median,
     },
     Metric {
         key: "voluntary_cs",
         label: "vol cs",
         nanos: false,
+        stat: Stat::Median,
     },
     Metric {
         key: "nonvoluntary_cs",
         label: "nonvol cs",
         nanos: false,
+        stat: Stat::Median,
     },
 ];
 
@@ -104,48 +127,77 @@ pub const DEMOS: &[Demo] = &[
         // --spread: on a busy machine the scheduler may put both threads on one CPU, and then
         // the tour would show no race at all.
         tour: &["--steps", "1000000", "--spread"],
+        tour_exit: 0,
     },
     Demo {
         name: "race_condition_atomic",
         chapter: Chapter::Synchronisation,
         concept: "the same increments as one atomic read-modify-write (fetch_add): none lost",
         tour: &["--steps", "200000"],
+        tour_exit: 0,
     },
     Demo {
         name: "race_condition_atomic_assembly",
         chapter: Chapter::Synchronisation,
         concept: "the atomic increment written by hand: inline asm `lock inc`",
         tour: &["--steps", "200000"],
+        tour_exit: 0,
     },
     Demo {
         name: "race_condition_spinlock",
         chapter: Chapter::Synchronisation,
         concept: "a test-and-set spinlock around ++var: waiting threads burn CPU",
         tour: &["--steps", "200000"],
+        tour_exit: 0,
     },
     Demo {
         name: "race_condition_mutex",
         chapter: Chapter::Synchronisation,
         concept: "a mutex around ++var: waiting threads sleep in the kernel",
         tour: &["--steps", "200000"],
+        tour_exit: 0,
     },
     Demo {
         name: "coarse_granularity",
         chapter: Chapter::Synchronisation,
         concept: "one lock around each thread's whole loop: few switches, no parallelism",
         tour: &["--steps", "200000"],
+        tour_exit: 0,
     },
     Demo {
         name: "fine_granularity",
         chapter: Chapter::Synchronisation,
         concept: "one lock around each increment: parallel in name, switches in practice",
         tour: &["--steps", "20000"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "deadlock",
+        chapter: Chapter::Synchronisation,
+        concept: "two threads lock two resources in opposite orders and wait for each other forever",
+        tour: &["--timeout", "0.5", "--sleep", "50"],
+        tour_exit: 3,
+    },
+    Demo {
+        name: "condition",
+        chapter: Chapter::Synchronisation,
+        concept: "a thread sleeps on a condition variable until main notifies it",
+        tour: &["--notify-after", "50"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "barrier",
+        chapter: Chapter::Synchronisation,
+        concept: "no thread passes a barrier until all have reached it",
+        tour: &["--use-barrier", "--rounds", "20"],
+        tour_exit: 0,
     },
     Demo {
         name: "signals",
         chapter: Chapter::Signals,
         concept: "spell a word with signals: standard ones coalesce, real-time ones queue, SIGKILL cannot be caught",
         tour: &["demo", "--gap", "5"],
+        tour_exit: 0,
     },
     Demo {
         name: "proc_watch",
@@ -161,6 +213,29 @@ pub const DEMOS: &[Demo] = &[
             "bs=4M",
             "count=200",
         ],
+        tour_exit: 0,
+    },
+];
+
+/// The figures of the deadlock family.
+const DEADLOCK_METRICS: &[Metric] = &[
+    Metric {
+        key: "deadlocked",
+        label: "deadlocked",
+        nanos: false,
+        stat: Stat::Count,
+    },
+    Metric {
+        key: "retries",
+        label: "retries",
+        nanos: false,
+        stat: Stat::Median,
+    },
+    Metric {
+        key: "elapsed_ns",
+        label: "time",
+        nanos: true,
+        stat: Stat::Median,
     },
 ];
 
@@ -177,6 +252,7 @@ pub const FAMILIES: &[Family] = &[
             "race_condition_mutex",
         ],
         args: &[],
+        exit_codes: &[0],
         metrics: LOCK_METRICS,
     },
     Family {
@@ -184,6 +260,7 @@ pub const FAMILIES: &[Family] = &[
         about: "one lock held around the whole loop versus taken for each increment",
         members: &["coarse_granularity", "fine_granularity"],
         args: &[],
+        exit_codes: &[0],
         metrics: LOCK_METRICS,
     },
     Family {
@@ -196,7 +273,21 @@ pub const FAMILIES: &[Family] = &[
             "race_condition_mutex --lock parking_lot",
         ],
         args: &[],
+        exit_codes: &[0],
         metrics: LOCK_METRICS,
+    },
+    Family {
+        name: "deadlock",
+        about: "how often the deadlock happens without the lecture's sleep, with a 1 ms one, and with each cure",
+        members: &[
+            "deadlock --sleep 0",
+            "deadlock --sleep 1",
+            "deadlock --sleep 1 --fix ordered",
+            "deadlock --sleep 1 --fix trylock",
+        ],
+        args: &["--timeout", "0.2"],
+        exit_codes: &[0, 3],
+        metrics: DEADLOCK_METRICS,
     },
 ];
 
@@ -241,5 +332,21 @@ mod tests {
         }
         assert!(family("race").is_some());
         assert!(family("nope").is_none());
+    }
+
+    #[test]
+    fn tours_expect_success_or_the_demos_own_outcome() {
+        for d in DEMOS {
+            let want = if d.name == "deadlock" { 3 } else { 0 };
+            assert_eq!(d.tour_exit, want, "{}", d.name);
+        }
+        for f in FAMILIES {
+            assert!(f.exit_codes.contains(&0), "{}", f.name);
+            assert!(!f.metrics.is_empty(), "{}", f.name);
+        }
+        let deadlock = family("deadlock").unwrap();
+        assert_eq!(deadlock.metrics[0].key, "deadlocked");
+        assert_eq!(deadlock.metrics[0].stat, Stat::Count);
+        assert!(deadlock.exit_codes.contains(&3));
     }
 }

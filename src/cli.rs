@@ -12,8 +12,9 @@ use clap::{Args, Parser};
 use nix::sched::{CpuSet, sched_setaffinity};
 use nix::unistd::Pid;
 
+use crate::counters::Snapshot;
 use crate::report::{Format, Output};
-use crate::system::{fmt_cpu_list, usable_cpus};
+use crate::system::{SystemInfo, fmt_cpu_list, usable_cpus};
 use crate::{Error, Result};
 
 /// Output and placement flags, shared by every demo.
@@ -51,6 +52,28 @@ impl CommonArgs {
     }
 }
 
+/// What a demo has once it has started: where its lines go, the machine, and the process's
+/// counters at the start (for the report's `counters`).
+pub struct Session {
+    pub out: Output,
+    pub system: SystemInfo,
+    pub before: Snapshot,
+}
+
+impl CommonArgs {
+    /// What every demo does first: catch Ctrl-C and SIGTERM (`interrupt`), apply `--cpu`, note
+    /// the system and the process's counters.
+    pub fn start(&self) -> Result<Session> {
+        crate::interrupt::install()?;
+        self.apply_cpu()?;
+        Ok(Session {
+            out: self.output(),
+            system: SystemInfo::collect(),
+            before: Snapshot::of_self()?,
+        })
+    }
+}
+
 /// Repetition flags, for demos that time something.
 #[derive(Args, Clone, Debug)]
 pub struct TrialArgs {
@@ -80,6 +103,24 @@ where
             Err(_) if s.trim().replace('_', "").parse::<i128>().is_ok() => {
                 Err(format!("{s} is out of range: {range}"))
             }
+            Err(_) => Err(format!("{s} is not a number: {range}")),
+        }
+    }
+}
+
+/// A value parser for a duration in seconds, whole or fractional (`5`, `0.5`), in `lo..=hi`
+/// seconds; its error names the range.
+pub fn seconds(
+    lo: f64,
+    hi: f64,
+) -> impl Fn(&str) -> std::result::Result<std::time::Duration, String> + Clone {
+    move |s: &str| {
+        let range = format!("expected seconds from {lo} to {hi}, such as 5 or 0.5");
+        match s.trim().parse::<f64>() {
+            Ok(v) if v.is_finite() && v >= lo && v <= hi => {
+                Ok(std::time::Duration::from_secs_f64(v))
+            }
+            Ok(_) => Err(format!("{s} is out of range: {range}")),
             Err(_) => Err(format!("{s} is not a number: {range}")),
         }
     }
@@ -272,6 +313,17 @@ mod tests {
         assert!(p("abc").unwrap_err().contains("not a number"));
         assert!(p("-1").unwrap_err().contains("from 1 to 1024"));
         assert!(p("100000").unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn seconds_take_fractions_and_name_their_range() {
+        let p = seconds(0.0, 3600.0);
+        assert_eq!(p("5"), Ok(std::time::Duration::from_secs(5)));
+        assert_eq!(p("0.25"), Ok(std::time::Duration::from_millis(250)));
+        assert!(p("-1").unwrap_err().contains("from 0 to 3600"));
+        assert!(p("x").unwrap_err().contains("not a number"));
+        assert!(p("inf").unwrap_err().contains("out of range"));
+        assert!(p("NaN").unwrap_err().contains("out of range"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! chunk of increments). The first signal only sets a flag; a second one ends the process.
 
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
@@ -30,6 +31,33 @@ pub fn requested() -> Option<Signal> {
     }
 }
 
+/// How often a waiting demo looks at the flag: Ctrl-C takes effect within this long.
+pub const POLL: Duration = Duration::from_millis(10);
+
+/// Sleeps for `length`, looking at the flag every [`POLL`]: returns early with the signal if
+/// Ctrl-C or SIGTERM arrives (the handler alone cannot wake a sleeping thread: SA_RESTART).
+pub fn sleep(length: Duration) -> Option<Signal> {
+    let deadline = Instant::now() + length;
+    loop {
+        if let Some(signal) = requested() {
+            return Some(signal);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        std::thread::sleep(left.min(POLL));
+    }
+}
+
+/// How a demo ends: 0, or the shell's code for the signal that stopped it.
+pub fn exit_status(stopped: Option<Signal>) -> std::process::ExitCode {
+    match stopped {
+        Some(signal) => std::process::ExitCode::from(exit_code(signal)),
+        None => std::process::ExitCode::SUCCESS,
+    }
+}
+
 /// The shell's exit code for a run stopped by `signal`: 128 + its number (130, 143).
 pub fn exit_code(signal: Signal) -> u8 {
     128u8.saturating_add(signal as i32 as u8)
@@ -38,6 +66,13 @@ pub fn exit_code(signal: Signal) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sleep_sleeps_when_no_signal_came() {
+        let start = Instant::now();
+        assert_eq!(sleep(Duration::from_millis(25)), None);
+        assert!(start.elapsed() >= Duration::from_millis(25));
+    }
 
     #[test]
     fn exit_codes_follow_the_shell() {

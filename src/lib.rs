@@ -9,6 +9,8 @@ pub mod catalogue;
 pub mod cli;
 pub mod counters;
 pub mod error;
+pub mod gate;
+pub mod input;
 pub mod interrupt;
 pub mod mutex;
 pub mod pause;
@@ -16,11 +18,14 @@ pub mod process;
 pub mod progress;
 pub mod race;
 pub mod report;
+pub mod semaphore;
 pub mod spinlock;
 pub mod stats;
 pub mod sys;
 pub mod system;
+pub mod tasks;
 pub mod timing;
+pub mod waitgraph;
 
 pub use error::{Error, Result};
 

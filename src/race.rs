@@ -22,7 +22,7 @@
 
 use std::process::ExitCode;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
 use std::thread;
 use std::time::Instant;
 
@@ -30,8 +30,9 @@ use clap::{Args, Parser};
 use crossbeam::utils::CachePadded;
 use serde::Serialize;
 
-use crate::cli::{self, CommonArgs, CpuList, TrialArgs, ranged};
+use crate::cli::{self, CommonArgs, CpuList, Session, TrialArgs, ranged};
 use crate::counters::{Delta, Snapshot, ThreadUsage};
+use crate::gate::Gate;
 use crate::mutex::MutexKind;
 use crate::report::{Output, Report, SCHEMA_VERSION, warn};
 use crate::stats::Spread;
@@ -306,10 +307,11 @@ fn run_inner<P: Program>(
     lock: Option<MutexKind>,
     program: impl Fn() -> P,
 ) -> Result<ExitCode> {
-    interrupt::install()?;
-    args.common.apply_cpu()?;
-    let out = args.common.output();
-    let system = SystemInfo::collect();
+    let Session {
+        out,
+        system,
+        before,
+    } = args.common.start()?;
     if demo.racy && system.cpus_usable_count < 2 {
         warn(format!(
             "only one CPU is usable ({}): the threads take turns, so updates are lost only when \
@@ -320,7 +322,6 @@ fn run_inner<P: Program>(
         ));
     }
 
-    let before = Snapshot::of_self()?;
     let trials = timing::run_trials(
         args.trials.warmup,
         args.trials.trials,
@@ -371,41 +372,7 @@ fn run_inner<P: Program>(
         results,
     };
     out.finish(&report, &report.results.trials)?;
-    Ok(match trials.interrupted {
-        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
-        None => ExitCode::SUCCESS,
-    })
-}
-
-/// Threads wait here until all of them exist, so they really run at the same time (the
-/// lecture's threads start one by one as they are created; the first may finish before the
-/// last begins). Waiters spin briefly, then yield the CPU so the creating thread can go on.
-struct Gate(AtomicU8);
-
-impl Gate {
-    const WAIT: u8 = 0;
-    const OPEN: u8 = 1;
-    const ABORT: u8 = 2;
-
-    /// Waits for the gate; false if the run was abandoned.
-    fn wait(&self) -> bool {
-        let mut spins = 0u32;
-        loop {
-            match self.0.load(std::sync::atomic::Ordering::Acquire) {
-                Self::OPEN => return true,
-                Self::ABORT => return false,
-                _ if spins < 2000 => {
-                    spins += 1;
-                    std::hint::spin_loop();
-                }
-                _ => thread::yield_now(),
-            }
-        }
-    }
-
-    fn set(&self, state: u8) {
-        self.0.store(state, std::sync::atomic::Ordering::Release);
-    }
+    Ok(interrupt::exit_status(trials.interrupted))
 }
 
 /// What a worker thread reports back.
@@ -440,7 +407,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
     let home = |i: usize| {
         (args.spread && !usable.is_empty()).then(|| CpuList(vec![usable[i % usable.len()]]))
     };
-    let gate = Gate(AtomicU8::new(Gate::WAIT));
+    let gate = Gate::new();
     let progress: Vec<CachePadded<AtomicU64>> = (0..n)
         .map(|_| CachePadded::new(AtomicU64::new(0)))
         .collect();
@@ -479,7 +446,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(source) => {
-                    gate.set(Gate::ABORT); // the threads already started return at once
+                    gate.abort(); // the threads already started return at once
                     return Err(Error::Spawn {
                         index: i,
                         total: n,
@@ -489,7 +456,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
             }
         }
         let opened = Instant::now();
-        gate.set(Gate::OPEN);
+        gate.open();
         let mut runs = Vec::with_capacity(n);
         for (index, handle) in handles.into_iter().enumerate() {
             let run = handle

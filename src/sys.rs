@@ -88,7 +88,8 @@ pub fn catch_once(signal: Signal, handler: extern "C" fn(libc::c_int)) -> Result
     Ok(())
 }
 
-/// glibc's `pthread_mutex_t`, the lecture's own lock, for comparing it with Rust's mutexes.
+/// glibc's `pthread_mutex_t`, the lecture's own lock, for comparing it with Rust's mutexes, and
+/// the resources of `deadlock` (where tools such as helgrind can see them as locks).
 ///
 /// The mutex lives in its own heap allocation: a pthread mutex must not move once used, and the
 /// box keeps its address fixed however the owner moves.
@@ -125,6 +126,42 @@ impl PthreadMutex {
         // A normal mutex reports no errors (EDEADLK/EOWNERDEAD are for other mutex types).
         assert_eq!(rc, 0, "pthread_mutex_lock failed with {rc}");
         PthreadGuard { mutex: self }
+    }
+
+    /// `pthread_mutex_trylock(&lock)`: the lock if it is free now, `None` if another thread
+    /// holds it. Never waits.
+    #[inline]
+    pub fn try_lock(&self) -> Option<PthreadGuard<'_>> {
+        // SAFETY: as for `lock`: `raw` points to an initialised mutex that stays put while
+        // `self` is borrowed.
+        let rc = unsafe { libc::pthread_mutex_trylock(self.raw.get()) };
+        match rc {
+            0 => Some(PthreadGuard { mutex: self }),
+            libc::EBUSY => None,
+            _ => panic!("pthread_mutex_trylock failed with {rc}"),
+        }
+    }
+
+    /// `pthread_mutex_timedlock(&lock, now + limit)`: waits (asleep in the kernel, as `lock`
+    /// does) at most `limit` for the lock; `None` if it is still taken then.
+    pub fn lock_for(&self, limit: std::time::Duration) -> Option<PthreadGuard<'_>> {
+        // timedlock takes an absolute CLOCK_REALTIME deadline. A clock step while we wait
+        // changes only how long this one wait lasts; callers wait in short slices.
+        let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME)
+            .expect("CLOCK_REALTIME is always readable");
+        let deadline = std::time::Duration::new(now.tv_sec() as u64, now.tv_nsec() as u32) + limit;
+        let abstime = libc::timespec {
+            tv_sec: deadline.as_secs() as libc::time_t,
+            tv_nsec: deadline.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: `raw` points to an initialised mutex that stays put while `self` is borrowed;
+        // `abstime` is a valid timespec on our stack that the call only reads.
+        let rc = unsafe { libc::pthread_mutex_timedlock(self.raw.get(), &abstime) };
+        match rc {
+            0 => Some(PthreadGuard { mutex: self }),
+            libc::ETIMEDOUT => None,
+            _ => panic!("pthread_mutex_timedlock failed with {rc}"),
+        }
     }
 }
 
@@ -185,6 +222,21 @@ mod tests {
             let _g = lock.lock();
             critical();
         });
+    }
+
+    #[test]
+    fn try_lock_and_timed_lock_fail_while_another_thread_holds_the_lock() {
+        let lock = PthreadMutex::new();
+        let held = lock.lock();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert!(lock.try_lock().is_none());
+                assert!(lock.lock_for(std::time::Duration::from_millis(5)).is_none());
+            });
+        });
+        drop(held);
+        assert!(lock.try_lock().is_some());
+        assert!(lock.lock_for(std::time::Duration::from_millis(5)).is_some());
     }
 
     #[test]

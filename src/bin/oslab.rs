@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use oslab::catalogue::{self, Chapter, DEMOS, FAMILIES, Family};
+use oslab::catalogue::{self, Chapter, DEMOS, FAMILIES, Family, Metric, Stat};
 use oslab::cli::{self, ranged};
 use oslab::report::{self, Format, print_line, table};
 use oslab::stats::median;
@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Examples:\n  oslab tour\n  oslab list\n  oslab compare race --trials 5\n  oslab compare granularity --trials 3 -- --threads 4 --steps 200000"
+    after_help = "Examples:\n  oslab tour\n  oslab list\n  oslab compare race --trials 5\n  oslab compare granularity --trials 3 -- --threads 4 --steps 200000\n  oslab compare deadlock --trials 50"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -60,8 +60,8 @@ enum Cmd {
     },
     /// Run the variants of one family interleaved and print their medians side by side
     Compare {
-        /// The family: race (the five fixes for a lost update), granularity (coarse vs fine) or
-        /// mutex (the spinlock and three mutexes)
+        /// The family: race (the five fixes for a lost update), granularity (coarse vs fine),
+        /// mutex (the spinlock and three mutexes) or deadlock (how often, and the cures)
         #[arg(value_parser = family_names())]
         family: String,
 
@@ -289,7 +289,9 @@ fn tour(format: Format) -> Result<ExitCode> {
                 .unwrap_or("")
                 .to_string()
         };
-        let ok = run.code == 0 && run.report.is_some();
+        // Most demos succeed with 0; deadlock's tour flags end in the deadlock it exists to
+        // show, exit 3.
+        let ok = run.code == demo.tour_exit && run.report.is_some();
         rows.push(TourRow {
             demo: demo.name,
             chapter: demo.chapter.title(),
@@ -358,12 +360,30 @@ fn tour(format: Format) -> Result<ExitCode> {
 #[derive(Serialize)]
 struct CompareRow {
     variant: &'static str,
-    /// The median of each metric, keyed by metric.
+    /// The median of each median metric, keyed by metric.
     medians: serde_json::Map<String, Value>,
-    /// The first metric's median over the smallest one's.
-    ratio: f64,
+    /// For each count metric, how many runs had it (of `trials`).
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    counts: serde_json::Map<String, Value>,
+    /// The first metric's median over the smallest one's (when the first metric is a median).
+    ratio: Option<f64>,
     /// Every run's value of each metric, in run order.
     samples: serde_json::Map<String, Value>,
+}
+
+/// A run's value of `metric`: a number, or a boolean counted as 0/1.
+fn metric_value(trial: &Value, metric: &Metric) -> Option<f64> {
+    let v = trial.get(metric.key)?;
+    v.as_f64()
+        .or_else(|| v.as_bool().map(|b| f64::from(u8::from(b))))
+}
+
+/// A metric's summary over one variant's runs: the median, or how many runs had it.
+fn summarise(metric: &Metric, samples: &[f64]) -> f64 {
+    match metric.stat {
+        Stat::Median => median(samples.iter().copied()),
+        Stat::Count => samples.iter().filter(|&&v| v != 0.0).count() as f64,
+    }
 }
 
 fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Result<ExitCode> {
@@ -385,16 +405,14 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             let demo = words.next().context("empty family member")?;
             let member_args: Vec<&str> = words.chain(args.iter().copied()).collect();
             let run = run_json(demo, &member_args)?;
-            let Some(report) = run.report.filter(|_| run.code == 0) else {
+            let Some(report) = run.report.filter(|_| family.exit_codes.contains(&run.code)) else {
                 bail!("{member} failed (exit {}): {}", run.code, run.stderr);
             };
             let trial = report
                 .pointer("/results/trials/0")
                 .with_context(|| format!("{member}'s report has no trial"))?;
             for (k, metric) in family.metrics.iter().enumerate() {
-                let v = trial
-                    .get(metric.key)
-                    .and_then(Value::as_f64)
+                let v = metric_value(trial, metric)
                     .with_context(|| format!("{member}'s report has no number {}", metric.key))?;
                 samples[m][k].push(v);
             }
@@ -403,33 +421,41 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
     }
     bar.finish_and_clear();
 
-    let medians: Vec<Vec<f64>> = samples
+    let summaries: Vec<Vec<f64>> = samples
         .iter()
         .map(|per_metric| {
-            per_metric
+            family
+                .metrics
                 .iter()
-                .map(|s| median(s.iter().copied()))
+                .zip(per_metric)
+                .map(|(metric, s)| summarise(metric, s))
                 .collect()
         })
         .collect();
-    let fastest = medians
+    let with_ratio = family.metrics[0].stat == Stat::Median;
+    let fastest = summaries
         .iter()
         .map(|m| m[0])
         .filter(|v| *v > 0.0)
         .fold(f64::INFINITY, f64::min);
+    let of_stat = |m: usize, stat: Stat| -> serde_json::Map<String, Value> {
+        family
+            .metrics
+            .iter()
+            .zip(&summaries[m])
+            .filter(|(metric, _)| metric.stat == stat)
+            .map(|(metric, v)| (metric.key.to_string(), json!(v)))
+            .collect()
+    };
     let rows: Vec<CompareRow> = family
         .members
         .iter()
         .enumerate()
         .map(|(m, member)| CompareRow {
             variant: member,
-            medians: family
-                .metrics
-                .iter()
-                .zip(&medians[m])
-                .map(|(metric, v)| (metric.key.to_string(), json!(v)))
-                .collect(),
-            ratio: medians[m][0] / fastest,
+            medians: of_stat(m, Stat::Median),
+            counts: of_stat(m, Stat::Count),
+            ratio: with_ratio.then(|| summaries[m][0] / fastest),
             samples: family
                 .metrics
                 .iter()
@@ -450,8 +476,13 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
         }))?),
         Format::Csv => {
             let mut header = vec!["family".to_string(), "variant".into(), "trials".into()];
-            header.extend(family.metrics.iter().map(|m| format!("{}_median", m.key)));
-            header.push("ratio".into());
+            header.extend(family.metrics.iter().map(|m| match m.stat {
+                Stat::Median => format!("{}_median", m.key),
+                Stat::Count => format!("{}_count", m.key),
+            }));
+            if with_ratio {
+                header.push("ratio".into());
+            }
             print_line(header.join(","));
             for (m, row) in rows.iter().enumerate() {
                 let mut cells = vec![
@@ -459,45 +490,67 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                     row.variant.into(),
                     trials.to_string(),
                 ];
-                cells.extend(medians[m].iter().map(|v| v.to_string()));
-                cells.push(format!("{:.3}", row.ratio));
+                cells.extend(summaries[m].iter().map(|v| v.to_string()));
+                if let Some(ratio) = row.ratio {
+                    cells.push(format!("{ratio:.3}"));
+                }
                 print_line(cells.join(","));
             }
         }
         Format::Text => {
+            let counted = family.metrics.iter().any(|m| m.stat == Stat::Count);
             print_line(format_args!(
-                "oslab compare {}: {} ({} runs of each, interleaved; medians)",
-                family.name, family.about, trials
+                "oslab compare {}: {} ({} runs of each, interleaved; {})",
+                family.name,
+                family.about,
+                trials,
+                if counted {
+                    "counts of runs, and medians"
+                } else {
+                    "medians"
+                }
             ));
-            if !flags.is_empty() {
-                print_line(format_args!("flags: {}", flags.join(" ")));
+            // Every run's flags but the --quiet added last: the family's own, then the user's.
+            let shown = &args[..args.len() - 1];
+            if !shown.is_empty() {
+                print_line(format_args!("flags: {}", shown.join(" ")));
             }
             let mut header: Vec<&str> = vec!["variant"];
             header.extend(family.metrics.iter().map(|m| m.label));
             let ratio_label = format!("{} ratio", family.metrics[0].label);
-            header.push(&ratio_label);
+            if with_ratio {
+                header.push(&ratio_label);
+            }
             let cells: Vec<Vec<String>> = rows
                 .iter()
                 .enumerate()
                 .map(|(m, row)| {
                     let mut c = vec![row.variant.to_string()];
-                    c.extend(family.metrics.iter().zip(&medians[m]).map(|(metric, v)| {
-                        if metric.nanos {
-                            fmt_ns(*v)
-                        } else {
-                            sig3_int(*v)
+                    c.extend(family.metrics.iter().zip(&summaries[m]).map(|(metric, v)| {
+                        match metric.stat {
+                            Stat::Count => format!("{v:.0}/{trials}"),
+                            Stat::Median if metric.nanos => fmt_ns(*v),
+                            Stat::Median => sig3_int(*v),
                         }
                     }));
-                    c.push(format!("{:.2}", row.ratio));
+                    if let Some(ratio) = row.ratio {
+                        c.push(format!("{ratio:.2}"));
+                    }
                     c
                 })
                 .collect();
             print_line("");
             report::print_raw_table(&table(&header, &cells, true));
-            print_line(format_args!(
-                "\nratio: each variant's median {} over the fastest's. Every run is a fresh process; its JSON has the raw samples (--format json).",
-                family.metrics[0].label
-            ));
+            if with_ratio {
+                print_line(format_args!(
+                    "\nratio: each variant's median {} over the fastest's. Every run is a fresh process; its JSON has the raw samples (--format json).",
+                    family.metrics[0].label
+                ));
+            } else {
+                print_line(
+                    "\nk/N: the runs (of N) that had it. Every run is a fresh process; its JSON has the raw samples (--format json).",
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,11 +2,16 @@
 //! their lecture lines, JSON and CSV, and looking at processes through `/proc`.
 
 use std::fs;
-use std::process::{Child, ExitStatus};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -25,9 +30,17 @@ pub const RACE: [&str; 5] = [
 /// The two granularity binaries (both safe).
 pub const GRANULARITY: [&str; 2] = ["coarse_granularity", "fine_granularity"];
 
-/// All seven binaries under test.
+/// All seven binaries of the race and granularity families (they share their flags).
 pub fn all_binaries() -> impl Iterator<Item = &'static str> {
     RACE.into_iter().chain(GRANULARITY)
+}
+
+/// The synchronisation demos after the race family, each with its own flags.
+pub const SYNC: [&str; 3] = ["deadlock", "condition", "barrier"];
+
+/// Every demo binary (not the umbrella).
+pub fn every_demo() -> impl Iterator<Item = &'static str> {
+    all_binaries().chain(SYNC)
 }
 
 /// The path Cargo built a binary at.
@@ -40,6 +53,9 @@ pub fn exe(name: &str) -> &'static str {
         "race_condition_mutex" => env!("CARGO_BIN_EXE_race_condition_mutex"),
         "coarse_granularity" => env!("CARGO_BIN_EXE_coarse_granularity"),
         "fine_granularity" => env!("CARGO_BIN_EXE_fine_granularity"),
+        "deadlock" => env!("CARGO_BIN_EXE_deadlock"),
+        "condition" => env!("CARGO_BIN_EXE_condition"),
+        "barrier" => env!("CARGO_BIN_EXE_barrier"),
         "oslab" => env!("CARGO_BIN_EXE_oslab"),
         "proc_watch" => env!("CARGO_BIN_EXE_proc_watch"),
         "signals" => env!("CARGO_BIN_EXE_signals"),
@@ -226,6 +242,197 @@ pub fn wait_within(child: &mut Child, limit: Duration) -> ExitStatus {
         }
         thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A running child's stdout, read line by line on a thread of its own, so a test can wait for a
+/// line (with the suite's timeout) while the child keeps running.
+pub struct LineCollector {
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: thread::JoinHandle<()>,
+}
+
+impl LineCollector {
+    /// Starts reading `stdout` (taken from a child spawned with `Stdio::piped()`).
+    pub fn start(stdout: impl Read + Send + 'static) -> LineCollector {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let reader = thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                sink.lock().expect("lines").push(line);
+            }
+        });
+        LineCollector { lines, reader }
+    }
+
+    /// The lines read so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().expect("lines").clone()
+    }
+
+    /// Waits until every one of `wanted` has been printed (panics after [`TIMEOUT`]).
+    pub fn wait_for(&self, wanted: &[&str]) {
+        wait_until(&format!("the lines {wanted:?} are printed"), || {
+            let lines = self.lines();
+            wanted.iter().all(|w| lines.iter().any(|l| l == w))
+        });
+    }
+
+    /// Every line, once the child has exited (its end of the pipe closed).
+    pub fn finish(self) -> Vec<String> {
+        self.reader.join().expect("the reader thread");
+        Arc::try_unwrap(self.lines)
+            .expect("the reader is done")
+            .into_inner()
+            .expect("lines")
+    }
+}
+
+/// Runs `name args`, expecting a usage error (exit 2) whose stderr contains every `needle`
+/// and nothing on stdout.
+pub fn usage_error(name: &str, args: &[&str], needles: &[&str]) {
+    let out = demo(name).args(args).assert().code(2).get_output().clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{name} {args:?}: stderr should mention {needle:?}:\n{stderr}"
+        );
+    }
+    assert!(out.stdout.is_empty(), "{name} {args:?}: stdout not empty");
+}
+
+/// `--help` names the lecture's program and gives an example that starts with the binary.
+pub fn check_help(name: &str, program: &str) {
+    let help = stdout_of(name, &["--help"]);
+    assert!(
+        help.contains(program),
+        "{name} --help names {program}:\n{help}"
+    );
+    assert!(
+        help.contains(&format!("Example: {name}")),
+        "{name} --help has an example:\n{help}"
+    );
+    let version = stdout_of(name, &["--version"]);
+    assert!(version.starts_with(&format!("{name} ")), "{version}");
+}
+
+/// A demo running in its own process group, its stdout and stderr read on threads of their own.
+pub struct Running {
+    pub child: Child,
+    pub pid: i32,
+    pub out: LineCollector,
+    err: LineCollector,
+}
+
+impl Running {
+    /// Starts `name args` with `stdin` (`Stdio::piped()` to write to it, or keep it open).
+    pub fn start(name: &str, args: &[&str], stdin: Stdio) -> Running {
+        let mut child = StdCommand::new(exe(name))
+            .args(args)
+            .stdin(stdin)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .expect("spawn");
+        let pid = child.id() as i32;
+        let out = LineCollector::start(child.stdout.take().expect("stdout"));
+        let err = LineCollector::start(child.stderr.take().expect("stderr"));
+        Running {
+            child,
+            pid,
+            out,
+            err,
+        }
+    }
+
+    /// Once the demo catches `signal` (its handler is installed) and `settle` has passed,
+    /// sends it.
+    pub fn interrupt(&self, signal: Signal, settle: Duration) {
+        wait_until("the demo catches the signal", || catches(self.pid, signal));
+        thread::sleep(settle);
+        kill(Pid::from_raw(self.pid), signal).expect("kill");
+    }
+
+    /// Waits for the exit (killing it after `limit`), checks that nothing is left in its
+    /// process group and that it did not panic; returns (status, stdout, stderr).
+    pub fn finish(mut self, limit: Duration) -> (ExitStatus, String, String) {
+        let status = wait_within(&mut self.child, limit);
+        let stdout = self.out.finish().join("\n");
+        let stderr = self.err.finish().join("\n");
+        assert!(
+            group_members(self.pid).is_empty(),
+            "processes left in the demo's group"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        (status, stdout, stderr)
+    }
+}
+
+/// Runs `name args` in its own process group with `stdin` as its input, expecting exit `code`;
+/// checks nothing is left of it afterwards and returns (stdout, stderr).
+pub fn run_alone(name: &str, args: &[&str], stdin: &str, code: i32) -> (String, String) {
+    let mut run = Running::start(name, args, Stdio::piped());
+    let mut input = run.child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input); // end of input
+    let (status, stdout, stderr) = run.finish(TIMEOUT);
+    assert_eq!(
+        status.code(),
+        Some(code),
+        "{name} {args:?}: {status}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    (stdout, stderr)
+}
+
+/// A CSV document checked for shape: a header (the one README.md documents, starting with
+/// `readme_prefix`), then `rows` rows as wide as the header, each starting with the demo's name.
+pub struct CsvTable {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl CsvTable {
+    pub fn parse(name: &str, csv: &str, rows: usize, readme_prefix: &str) -> CsvTable {
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines.len(),
+            rows + 1,
+            "{name}: a header and {rows} rows:\n{csv}"
+        );
+        assert_eq!(
+            lines[0],
+            readme_line(readme_prefix),
+            "{name}: README documents the header"
+        );
+        let header = csv_cells(lines[0]);
+        let rows: Vec<Vec<String>> = lines[1..].iter().map(|l| csv_cells(l)).collect();
+        for row in &rows {
+            assert_eq!(row.len(), header.len(), "{name}: {row:?} vs {header:?}");
+            assert_eq!(row[0], name);
+        }
+        CsvTable { header, rows }
+    }
+
+    /// The index of column `h`.
+    pub fn col(&self, h: &str) -> usize {
+        self.header
+            .iter()
+            .position(|c| c == h)
+            .unwrap_or_else(|| panic!("no column {h} in {:?}", self.header))
+    }
+}
+
+/// The line of README.md that starts with `prefix` (a documented CSV header).
+pub fn readme_line(prefix: &str) -> String {
+    let readme =
+        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
+    readme
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("README.md has no line starting {prefix:?}"))
+        .to_string()
 }
 
 #[test]

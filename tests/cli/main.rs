@@ -1,6 +1,9 @@
 //! The integration tests, one test binary: each module runs the real binaries.
 
+mod barrier;
 mod common;
+mod condition;
+mod deadlock;
 mod granularity;
 mod observe;
 mod race;

@@ -2,13 +2,13 @@
 
 use serde_json::Value;
 
-use crate::common::{RACE, all_binaries, csv_cells, demo, parse_json, stdout_of};
+use crate::common::{RACE, all_binaries, csv_cells, demo, every_demo, parse_json, stdout_of};
 
 #[test]
 fn list_names_every_demo_with_its_concept() {
     let text = stdout_of("oslab", &["list"]);
     assert!(text.contains("synchronisation"), "{text}");
-    for name in all_binaries() {
+    for name in every_demo() {
         let line = text
             .lines()
             .find(|l| l.split_whitespace().next() == Some(name))
@@ -25,7 +25,7 @@ fn list_names_every_demo_with_its_concept() {
         .iter()
         .map(|d| d["name"].as_str().unwrap())
         .collect();
-    for name in all_binaries() {
+    for name in every_demo() {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
     let families: Vec<&str> = doc["families"]
@@ -34,7 +34,7 @@ fn list_names_every_demo_with_its_concept() {
         .iter()
         .map(|f| f["name"].as_str().unwrap())
         .collect();
-    assert_eq!(families, ["race", "granularity", "mutex"]);
+    assert_eq!(families, ["race", "granularity", "mutex", "deadlock"]);
 }
 
 #[test]
@@ -52,7 +52,9 @@ fn tour_runs_every_demo_and_succeeds() {
             Value::Bool(true),
             "{name} failed in the tour: {row}"
         );
-        assert_eq!(row["exit_code"], 0, "{name}");
+        // Each demo ends as the catalogue expects: deadlock in the deadlock it shows (exit 3).
+        let want = oslab::catalogue::find(name).unwrap().tour_exit;
+        assert_eq!(row["exit_code"], want, "{name}");
         let headline = row["headline"].as_str().unwrap();
         if all_binaries().any(|b| b == name) {
             assert!(headline.starts_with("var = "), "{name}: {row}");
@@ -61,6 +63,16 @@ fn tour_runs_every_demo_and_succeeds() {
         }
         assert!(!row["lesson"].as_str().unwrap().is_empty(), "{name}");
     }
+    let headline = |name: &str| {
+        rows.iter()
+            .find(|r| r["demo"] == name)
+            .and_then(|r| r["headline"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(headline("deadlock").starts_with("deadlock detected"));
+    assert!(headline("condition").starts_with("notify woke 1 of 1 waiter"));
+    assert!(headline("barrier").starts_with("order held in 20 of 20 rounds"));
     assert_eq!(doc["failed"], 0);
 
     let text = stdout_of("oslab", &["tour"]);
@@ -112,6 +124,38 @@ fn compare_race_gives_a_median_row_per_variant() {
         }
     }
     assert!(fastest >= 1, "no variant has ratio 1: {rows:?}");
+}
+
+#[test]
+fn compare_deadlock_counts_the_deadlocks() {
+    let doc = parse_json(
+        "oslab",
+        &stdout_of(
+            "oslab",
+            &["compare", "deadlock", "--trials", "2", "--format", "json"],
+        ),
+    );
+    assert_eq!(doc["family"], "deadlock");
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4, "{doc:#}");
+    for row in rows {
+        let name = row["variant"].as_str().unwrap();
+        let samples = row["samples"]["deadlocked"].as_array().unwrap();
+        assert_eq!(samples.len(), 2, "{name}: one sample per trial");
+        let count = row["counts"]["deadlocked"].as_f64().unwrap();
+        let ones = samples.iter().filter(|v| v.as_f64() == Some(1.0)).count();
+        assert_eq!(
+            count, ones as f64,
+            "{name}: the count is the runs that deadlocked"
+        );
+        assert!(row["ratio"].is_null(), "no ratio for a count: {row}");
+        if name.contains("--fix") {
+            assert_eq!(count, 0.0, "{name}: a cure never deadlocks");
+        }
+    }
+    let text = stdout_of("oslab", &["compare", "deadlock", "--trials", "1"]);
+    assert!(text.contains("deadlocked"), "{text}");
+    assert!(text.contains("/1"), "counts shown as k/N:\n{text}");
 }
 
 #[test]

@@ -4,28 +4,12 @@
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Command as StdCommand, Stdio};
-use std::thread;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use predicates::prelude::*;
 
 use crate::common::*;
-
-/// Runs `name args`, expecting a usage error (exit 2) whose stderr contains every `needle`
-/// and nothing on stdout.
-fn usage_error(name: &str, args: &[&str], needles: &[&str]) {
-    let out = demo(name).args(args).assert().code(2).get_output().clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    for needle in needles {
-        assert!(
-            stderr.contains(needle),
-            "{name} {args:?}: stderr should mention {needle:?}:\n{stderr}"
-        );
-    }
-    assert!(out.stdout.is_empty(), "{name} {args:?}: stdout not empty");
-}
 
 #[test]
 fn out_of_range_numbers_are_usage_errors() {
@@ -197,36 +181,18 @@ fn a_closed_stdout_is_not_an_error() {
 /// its handler and has been working a little, sends `signal`, and returns (status, stdout,
 /// stderr).
 fn interrupt_long_run(signal: Signal, extra: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = StdCommand::new(exe("fine_granularity"))
-        .args(["--threads", "4", "--steps", "20000000"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as i32;
-    wait_until("the demo catches the signal", || catches(pid, signal));
+    let args = [&["--threads", "4", "--steps", "20000000"], extra].concat();
+    let run = Running::start("fine_granularity", &args, Stdio::null());
+    wait_until("the demo catches the signal", || catches(run.pid, signal));
     assert!(
-        children_of(std::process::id() as i32).contains(&pid),
-        "children_of(test) should list the running demo {pid}"
+        children_of(std::process::id() as i32).contains(&run.pid),
+        "children_of(test) should list the running demo {}",
+        run.pid
     );
-    thread::sleep(Duration::from_millis(300));
-    kill(Pid::from_raw(pid), signal).expect("kill");
+    run.interrupt(signal, Duration::from_millis(300));
     // The workers check for the signal every few thousand steps: the exit comes promptly; the
     // limit only stops a hang.
-    let status = wait_within(&mut child, Duration::from_secs(20));
-    let read = |r: &mut dyn Read| {
-        let mut s = String::new();
-        r.read_to_string(&mut s).expect("read");
-        s
-    };
-    let stdout = read(&mut child.stdout.take().expect("stdout"));
-    let stderr = read(&mut child.stderr.take().expect("stderr"));
-    assert!(
-        group_members(pid).is_empty(),
-        "processes left in the demo's group"
-    );
+    let (status, stdout, stderr) = run.finish(Duration::from_secs(20));
     (status.code(), stdout, stderr)
 }
 
