@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod counters;
 pub mod error;
+pub mod forks;
 pub mod interrupt;
 pub mod mutex;
 pub mod pause;

@@ -40,6 +40,10 @@ pub fn exe(name: &str) -> &'static str {
         "race_condition_mutex" => env!("CARGO_BIN_EXE_race_condition_mutex"),
         "coarse_granularity" => env!("CARGO_BIN_EXE_coarse_granularity"),
         "fine_granularity" => env!("CARGO_BIN_EXE_fine_granularity"),
+        "fork_celsius" => env!("CARGO_BIN_EXE_fork_celsius"),
+        "create_process" => env!("CARGO_BIN_EXE_create_process"),
+        "create_thread" => env!("CARGO_BIN_EXE_create_thread"),
+        "multiple_forks" => env!("CARGO_BIN_EXE_multiple_forks"),
         "oslab" => env!("CARGO_BIN_EXE_oslab"),
         other => panic!("no binary {other} in this test suite"),
     }

@@ -2,6 +2,7 @@
 
 mod common;
 mod granularity;
+mod processes;
 mod race;
 mod umbrella;
 mod usage;

@@ -41,7 +41,7 @@ fn list_names_every_demo_with_its_concept() {
 fn tour_runs_every_demo_and_succeeds() {
     let doc = parse_json("oslab", &stdout_of("oslab", &["tour", "--format", "json"]));
     let rows = doc["tour"].as_array().unwrap();
-    assert_eq!(rows.len(), all_binaries().count());
+    assert_eq!(rows.len(), oslab::catalogue::DEMOS.len());
     for row in rows {
         let name = row["demo"].as_str().unwrap();
         assert_eq!(
@@ -50,10 +50,12 @@ fn tour_runs_every_demo_and_succeeds() {
             "{name} failed in the tour: {row}"
         );
         assert_eq!(row["exit_code"], 0, "{name}");
-        assert!(
-            row["headline"].as_str().unwrap().starts_with("var = "),
-            "{name}: {row}"
-        );
+        let headline = row["headline"].as_str().unwrap();
+        if all_binaries().any(|b| b == name) {
+            assert!(headline.starts_with("var = "), "{name}: {row}");
+        } else {
+            assert!(!headline.is_empty(), "{name}: {row}");
+        }
         assert!(!row["lesson"].as_str().unwrap().is_empty(), "{name}");
     }
     assert_eq!(doc["failed"], 0);
