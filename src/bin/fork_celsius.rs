@@ -42,6 +42,9 @@ use oslab::{Error, interrupt};
 /// The most children one run may fork.
 const MAX_CHILDREN: u32 = 4096;
 
+/// How long `--adopter system` watches for the orphans' adopter to reap them.
+const GRACE: Duration = Duration::from_secs(5);
+
 /// Fork one child per temperature; each prints its conversion and exits.
 ///
 /// The CPython Internals fork example (thread_celsius.c): for i = 1..N the parent forks a child
@@ -63,7 +66,7 @@ struct Args {
 
     /// With --no-wait, who adopts the orphans: `demo` (this program makes itself a child
     /// subreaper, then adopts and reaps them) or `system` (the nearest subreaper above this
-    /// program, or PID 1, as on a plain system; if it does not reap them they stay zombies)
+    /// program, or PID 1, as on a plain system; the demo waits up to 5 s to see them reaped)
     #[arg(long, value_enum, default_value_t = Adopter::Demo, requires = "no_wait")]
     adopter: Adopter,
 
@@ -463,7 +466,7 @@ fn orphaned(
     };
     if zombies > 0 {
         warn(format!(
-            "{zombies} orphans are still zombies: their adopter {} has not reaped them; they stay until it does (ps -o pid,ppid,stat,comm --ppid {})",
+            "{zombies} orphans are still zombies: their adopter {} has not reaped them within 5 s; they stay until it does (ps -o pid,ppid,stat,comm --ppid {})",
             orphans.adopter,
             adopter_pid.unwrap_or(1)
         ));
@@ -511,10 +514,10 @@ fn parse_parent(record: &str) -> Option<(u32, Option<u64>, u32, i32)> {
     Some((f[1].parse().ok()?, line, failed_at, f[4].parse().ok()?))
 }
 
-/// For up to two seconds, looks whether the orphans' adopter reaps them; marks the reaped ones
+/// For up to [`GRACE`], looks whether the orphans' adopter reaps them; marks the reaped ones
 /// and returns how many are still zombies.
 fn watch_reaping(rows: &mut [ChildRow], adopter: Option<i32>) -> u32 {
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let deadline = std::time::Instant::now() + GRACE;
     loop {
         let mut zombies = 0;
         for row in rows.iter_mut().filter(|r| r.reaped_by.is_none()) {
@@ -675,7 +678,7 @@ fn analyse(out: &Output, r: &Results, lesson: &str, system: &SystemInfo) {
             },
             if o.zombies > 0 {
                 format!(
-                    "; {} are still zombies: their adopter does not reap them",
+                    "; {} still zombies after 5 s: their adopter had not reaped them",
                     o.zombies
                 )
             } else {

@@ -242,6 +242,50 @@ fn fork_celsius_no_wait_shows_who_adopts_the_orphans() {
     }
 }
 
+/// `--adopter system`: the orphans go to PID 1. Run in a PID namespace of its own, whose PID 1
+/// is a shell that reaps them, so that nothing is handed to the machine's own init.
+#[test]
+fn fork_celsius_no_wait_can_leave_the_orphans_to_init() {
+    if !nix::unistd::geteuid().is_root() || !std::path::Path::new("/usr/bin/unshare").exists() {
+        eprintln!("skipped: needs root and unshare for a PID namespace");
+        return;
+    }
+    let script = r#""$0" 3 --no-wait --adopter system --format json; true"#;
+    let args = [
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "sh",
+        "-c",
+        script,
+        exe("fork_celsius"),
+    ];
+    let r = finish("fork_celsius", start_program("unshare", &args, &[]));
+    if r.code != Some(0) || r.stdout.is_empty() {
+        eprintln!(
+            "skipped: unshare could not make a PID namespace: {}",
+            r.stderr
+        );
+        return;
+    }
+    let doc = parse_json("fork_celsius", &r.stdout);
+    let orphans = &doc["results"]["orphans"];
+    assert_eq!(orphans["adopter_pid"], 1, "{doc:#}");
+    assert!(
+        orphans["adopter"]
+            .as_str()
+            .is_some_and(|a| a.contains("init, PID 1")),
+        "{doc:#}"
+    );
+    assert_eq!(orphans["adopted"], 3, "{doc:#}");
+    assert_eq!(orphans["reaped"], 3, "{doc:#}");
+    assert_eq!(orphans["zombies"], 0, "{doc:#}");
+    for c in doc["results"]["children"].as_array().expect("children") {
+        assert_eq!(c["adopted_by"], 1, "{c}");
+        assert_eq!(c["exit_code"], Value::Null, "init reaped it, not us: {c}");
+    }
+}
+
 #[test]
 fn fork_celsius_json_and_csv_carry_every_child() {
     let (pid, doc) = json("fork_celsius", &["6"]);
