@@ -636,8 +636,11 @@ fn analyse(out: &Output, r: &Results, lesson: &str, system: &SystemInfo) {
             format!("{} of {} out of creation order", r.out_of_place, rows.len())
         }
     );
-    if let Some(k) = r.before_parent_line {
-        order.push_str(&format!("; the parent's line came after {k} of them"));
+    match r.before_parent_line {
+        Some(0) => order.push_str("; the parent's line came before all of them"),
+        Some(k) if k == r.spawned => order.push_str("; the parent's line came after all of them"),
+        Some(k) => order.push_str(&format!("; the parent's line came after {k} of them")),
+        None => {}
     }
     order.push_str("), by when each child's write to stdout returned");
     out.analysis(order);
