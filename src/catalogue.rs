@@ -121,6 +121,34 @@ const LOCK_METRICS: &[Metric] = &[
 /// Every demo that exists, in lecture order.
 pub const DEMOS: &[Demo] = &[
     Demo {
+        name: "create_process",
+        chapter: Chapter::Processes,
+        concept: "fork(): the child prints its PID and PPID and returns 42; the parent waits and reads it",
+        tour: &["--sleep", "50", "--message", "OS Rullz!"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "fork_celsius",
+        chapter: Chapter::Processes,
+        concept: "N forked children print in the scheduler's order; a parent that does not wait leaves orphans",
+        tour: &["4", "--no-wait"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "multiple_forks",
+        chapter: Chapter::Processes,
+        concept: "three forks in a row make eight processes: a tree, drawn like pstree -p",
+        tour: &["--sleep", "50"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "create_thread",
+        chapter: Chapter::Threads,
+        concept: "a thread has the process's PID, its own TID, and shares the memory a forked child copies",
+        tour: &["--sleep", "50"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "race_condition",
         chapter: Chapter::Synchronisation,
         concept: "two threads ++var with no protection: updates are lost",

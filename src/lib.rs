@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod counters;
 pub mod error;
+pub mod forks;
 pub mod gate;
 pub mod input;
 pub mod interrupt;

@@ -6,6 +6,7 @@ mod condition;
 mod deadlock;
 mod granularity;
 mod observe;
+mod processes;
 mod race;
 mod signals;
 mod umbrella;

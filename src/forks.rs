@@ -1,0 +1,485 @@
+//! What the fork demos share: pipes that carry one-line records from every process to the top
+//! one, a gate the top process opens for all its descendants at once, a wait for a child that
+//! Ctrl-C can cut short, and the process tree read from `/proc` and drawn like `pstree -p`.
+//!
+//! Records are lines of text, each sent in one `write(2)` shorter than `PIPE_BUF`, so that lines
+//! from many processes writing into one pipe at the same time never mix (POSIX makes such
+//! writes atomic).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde::Serialize;
+
+use crate::process::{Child, ChildUsage, Exit, exit_child};
+use crate::{Error, Result, interrupt, sys};
+
+/// How often a blocked wait looks at the stop flag: a signal that lands just before `poll`
+/// starts is seen within this long.
+const SLICE: Duration = Duration::from_millis(100);
+
+/// A pipe, both ends close-on-exec: the receiving end and the sending end. Forked children
+/// inherit both; each record a sender sends is one line.
+pub fn pipe() -> Result<(Receiver, Sender)> {
+    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::sys("pipe2", e))?;
+    Ok((
+        Receiver {
+            file: File::from(r),
+            pending: Vec::new(),
+        },
+        Sender {
+            file: File::from(w),
+        },
+    ))
+}
+
+/// The sending end of a [`pipe`].
+#[derive(Debug)]
+pub struct Sender {
+    file: File,
+}
+
+impl Sender {
+    /// Sends `record` and a newline in one `write(2)`: records from several processes never
+    /// interleave. A record must not contain a newline.
+    pub fn send(&self, record: &str) -> Result<()> {
+        debug_assert!(!record.contains('\n'), "a record is one line");
+        let line = format!("{record}\n");
+        assert!(
+            line.len() <= libc::PIPE_BUF,
+            "a record must fit in PIPE_BUF"
+        );
+        let written = (&self.file).write(line.as_bytes())?;
+        if written != line.len() {
+            return Err(Error::Io(std::io::Error::new(
+                std::io::ErrorKind::WriteZero,
+                "a short write into a pipe",
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes raw bytes (a message for a child to read to its end), then closes this end.
+    pub fn write_all_and_close(mut self, bytes: &[u8]) -> Result<()> {
+        self.file.write_all(bytes)?;
+        Ok(())
+    }
+
+    /// The descriptor, for `dup2` into a child's standard streams.
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
+/// The receiving end of a [`pipe`].
+#[derive(Debug)]
+pub struct Receiver {
+    file: File,
+    pending: Vec<u8>,
+}
+
+/// What waiting for the next record gave.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A record (without its newline).
+    Record(String),
+    /// Every sending end is closed: no more records will come.
+    End,
+    /// Nothing came within the time allowed.
+    TimedOut,
+    /// Ctrl-C or SIGTERM asked the demo to stop.
+    Stopped(Signal),
+}
+
+impl Receiver {
+    /// The next record, waiting at most `timeout` (`None`: as long as it takes). A stop request
+    /// (see [`interrupt`]) ends the wait.
+    pub fn next(&mut self, timeout: Option<Duration>) -> Result<Next> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=end).collect();
+                return Ok(Next::Record(
+                    String::from_utf8_lossy(&line[..end]).into_owned(),
+                ));
+            }
+            match wait_readable(self.file.as_fd(), deadline)? {
+                Ready::Yes => {}
+                Ready::TimedOut => return Ok(Next::TimedOut),
+                Ready::Stopped(signal) => return Ok(Next::Stopped(signal)),
+            }
+            let mut buf = [0u8; 4096];
+            let n = loop {
+                match (&self.file).read(&mut buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    other => break other?,
+                }
+            };
+            if n == 0 {
+                return Ok(Next::End);
+            }
+            self.pending.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    /// Everything until every sending end is closed, as text (a message a parent sent).
+    pub fn read_to_end(mut self) -> Result<String> {
+        let mut text = String::from_utf8_lossy(&self.pending).into_owned();
+        let mut rest = Vec::new();
+        self.file.read_to_end(&mut rest)?;
+        text.push_str(&String::from_utf8_lossy(&rest));
+        Ok(text)
+    }
+
+    /// The descriptor, for `dup2` into a child's standard input.
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
+enum Ready {
+    Yes,
+    TimedOut,
+    Stopped(Signal),
+}
+
+/// Waits until `fd` is readable (data, end of file, or for a pidfd: the process ended), the
+/// deadline passes, or a stop is requested.
+fn wait_readable(fd: BorrowedFd<'_>, deadline: Option<Instant>) -> Result<Ready> {
+    loop {
+        if let Some(signal) = interrupt::requested() {
+            return Ok(Ready::Stopped(signal));
+        }
+        let slice = match deadline {
+            None => SLICE,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(Ready::TimedOut);
+                }
+                left.min(SLICE)
+            }
+        };
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        let timeout = PollTimeout::try_from(slice).unwrap_or(PollTimeout::MAX);
+        match poll(&mut fds, timeout) {
+            Ok(0) | Err(Errno::EINTR) => continue,
+            Ok(_) => return Ok(Ready::Yes),
+            Err(e) => return Err(Error::sys("poll", e)),
+        }
+    }
+}
+
+/// A gate that every descendant of the top process waits at until the top process opens it:
+/// a pipe whose write end only the top process keeps. Opening the gate is closing that end, so
+/// every waiter sees end-of-file at once, and so does one that arrives later.
+#[derive(Debug)]
+pub struct Gate {
+    waiting_end: Receiver,
+    opening_end: Option<Sender>,
+}
+
+impl Gate {
+    /// A closed gate, opened by this process.
+    pub fn new() -> Result<Gate> {
+        let (waiting_end, opening_end) = pipe()?;
+        Ok(Gate {
+            waiting_end,
+            opening_end: Some(opening_end),
+        })
+    }
+
+    /// In a child just forked: lets go of the opening end inherited from the parent, so that
+    /// only the top process can open the gate. Call it before anything else in the child.
+    pub fn leave_to_parent(&mut self) {
+        self.opening_end = None;
+    }
+
+    /// Opens the gate, for good.
+    pub fn open(&mut self) {
+        self.opening_end = None;
+    }
+
+    /// Waits until the gate opens. `Some(signal)` if a stop was requested first.
+    pub fn wait(&mut self) -> Result<Option<Signal>> {
+        loop {
+            match self.waiting_end.next(None)? {
+                Next::End => return Ok(None),
+                Next::Stopped(signal) => return Ok(Some(signal)),
+                Next::Record(_) | Next::TimedOut => continue,
+            }
+        }
+    }
+}
+
+/// How waiting for a child ended.
+#[derive(Debug)]
+pub enum Waited {
+    /// It ended and was reaped.
+    Ended { exit: Exit, usage: ChildUsage },
+    /// Ctrl-C or SIGTERM came first: the child was killed and reaped.
+    Stopped(Signal),
+}
+
+/// Waits for `child` to end and reaps it (`wait4`), unless Ctrl-C or SIGTERM comes first: then
+/// the child is killed and reaped. A plain `wait4` would be restarted after the signal and go on
+/// waiting, so this polls a pidfd, which becomes readable when the child ends.
+pub fn wait_or_stop(child: Child) -> Result<Waited> {
+    // Without pidfds (a kernel before 5.3), wait4 blocks and a stop is seen when the child ends.
+    if let Ok(pidfd) = sys::pidfd_open(child.pid())
+        && let Ready::Stopped(signal) = wait_readable(pidfd.as_fd(), None)?
+    {
+        drop(child); // kills and reaps it
+        return Ok(Waited::Stopped(signal));
+    }
+    let (exit, usage) = child.wait_usage()?;
+    Ok(Waited::Ended { exit, usage })
+}
+
+/// How a demo run ends: 0, or 130/143 when Ctrl-C or SIGTERM stopped it.
+pub fn exit_code(stopped: Option<Signal>) -> std::process::ExitCode {
+    match stopped {
+        Some(signal) => std::process::ExitCode::from(interrupt::exit_code(signal)),
+        None => std::process::ExitCode::SUCCESS,
+    }
+}
+
+/// Runs a forked child's part of the program and ends the child with the code it returns,
+/// never returning into the parent's code: a panic ends it with 101, as it ends a Rust program,
+/// instead of unwinding through guards that belong to the parent.
+pub fn child_main(body: impl FnOnce() -> i32) -> ! {
+    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(101);
+    exit_child(code)
+}
+
+/// In a child just forked: forgets the guards of its parent's children, which it inherited as
+/// a copy of the parent's memory. They are its siblings, not its children: dropping the guards
+/// would kill them.
+pub fn forget_inherited(guards: &mut Vec<Child>) {
+    std::mem::forget(std::mem::take(guards));
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the machine, so times taken
+/// in different processes compare.
+pub fn monotonic_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
+        .unwrap_or(0)
+}
+
+/// Sleeps for `duration` in short slices, unless a stop is requested: then returns it early.
+pub fn sleep_unless_stopped(duration: Duration) -> Option<Signal> {
+    let deadline = Instant::now() + duration;
+    loop {
+        if let Some(signal) = interrupt::requested() {
+            return Some(signal);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        std::thread::sleep(left.min(SLICE));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The process tree, from /proc
+
+/// One process as `/proc/PID/stat` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProcInfo {
+    pub pid: i32,
+    pub ppid: i32,
+    /// The command name (`comm`, at most 15 characters).
+    pub comm: String,
+    /// The state letter: R running, S sleeping, Z zombie (ended, not yet reaped), ...
+    pub state: char,
+}
+
+/// The process `pid`, or `None` if it does not exist (any more).
+pub fn proc_info(pid: Pid) -> Option<ProcInfo> {
+    let stat = procfs::process::Process::new(pid.as_raw())
+        .ok()?
+        .stat()
+        .ok()?;
+    Some(ProcInfo {
+        pid: stat.pid,
+        ppid: stat.ppid,
+        comm: stat.comm,
+        state: stat.state,
+    })
+}
+
+/// Every process below `root`: its children, their children, and so on, read from the PPID
+/// field of every `/proc/PID/stat`.
+pub fn descendants(root: Pid) -> Vec<ProcInfo> {
+    let all: Vec<ProcInfo> = procfs::process::all_processes()
+        .map(|procs| {
+            procs
+                .flatten()
+                .filter_map(|p| proc_info(Pid::from_raw(p.pid)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    let mut frontier = vec![root.as_raw()];
+    while let Some(parent) = frontier.pop() {
+        for p in all.iter().filter(|p| p.ppid == parent) {
+            frontier.push(p.pid);
+            found.push(p.clone());
+        }
+    }
+    found.sort_by_key(|p| p.pid);
+    found
+}
+
+/// Sends SIGKILL to every descendant of `root`: the last resort when a tree of processes must
+/// end now. The caller then reaps its own children (and, as a subreaper, the orphans).
+pub fn kill_descendants(root: Pid) {
+    for p in descendants(root) {
+        let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
+    }
+}
+
+/// Draws a tree as `pstree -p` does: `name(pid)`, children sorted by PID, joined by `───`,
+/// `─┬─`, `├─` and `└─`. `root` is the top process, `others` any processes below it (a process
+/// whose parent is not in the tree is left out).
+pub fn pstree(root: &ProcInfo, others: &[ProcInfo]) -> String {
+    let mut children: BTreeMap<i32, Vec<&ProcInfo>> = BTreeMap::new();
+    for p in others {
+        children.entry(p.ppid).or_default().push(p);
+    }
+    for list in children.values_mut() {
+        list.sort_by_key(|p| p.pid);
+    }
+    let mut text = draw(root, &children).join("\n");
+    text.push('\n');
+    text
+}
+
+fn draw(node: &ProcInfo, children: &BTreeMap<i32, Vec<&ProcInfo>>) -> Vec<String> {
+    let label = format!("{}({})", node.comm, node.pid);
+    let kids = children.get(&node.pid).map_or(&[][..], Vec::as_slice);
+    let pad = " ".repeat(label.chars().count());
+    let mut lines = Vec::new();
+    for (i, kid) in kids.iter().enumerate() {
+        let sub = draw(kid, children);
+        let (first, rest) = match (i, kids.len()) {
+            (0, 1) => (format!("{label}───"), format!("{pad}   ")),
+            (0, _) => (format!("{label}─┬─"), format!("{pad} │ ")),
+            (i, n) if i + 1 == n => (format!("{pad} └─"), format!("{pad}   ")),
+            _ => (format!("{pad} ├─"), format!("{pad} │ ")),
+        };
+        lines.push(format!("{first}{}", sub[0]));
+        lines.extend(sub[1..].iter().map(|l| format!("{rest}{l}")));
+    }
+    if lines.is_empty() {
+        lines.push(label);
+    }
+    lines
+}
+
+/// Who a process's new parent is, after its own parent ended without waiting for it. The
+/// kernel hands an orphan to the nearest ancestor that is a child subreaper
+/// (`prctl(PR_SET_CHILD_SUBREAPER)`), or else to PID 1 of its PID namespace.
+pub fn describe_adopter(ppid: i32) -> String {
+    let me = std::process::id() as i32;
+    let comm = proc_info(Pid::from_raw(ppid)).map_or_else(|| "?".to_string(), |p| p.comm);
+    let role = if ppid == me {
+        "this demo, which made itself a child subreaper".to_string()
+    } else if ppid == 1 {
+        "init, PID 1 of this PID namespace".to_string()
+    } else {
+        "an ancestor that is a child subreaper".to_string()
+    };
+    format!("PID {ppid} ({comm}: {role})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pid: i32, ppid: i32) -> ProcInfo {
+        ProcInfo {
+            pid,
+            ppid,
+            comm: "multiple_forks".into(),
+            state: 'S',
+        }
+    }
+
+    #[test]
+    fn pstree_draws_the_lectures_tree() {
+        // The tree of the lecture's README, children given out of order.
+        let root = p(8667, 1000);
+        let others = [
+            p(8761, 8667),
+            p(8668, 8667),
+            p(8759, 8667),
+            p(8763, 8668),
+            p(8760, 8668),
+            p(8762, 8759),
+            p(8764, 8760),
+        ];
+        let expected = "\
+multiple_forks(8667)─┬─multiple_forks(8668)─┬─multiple_forks(8760)───multiple_forks(8764)
+                     │                      └─multiple_forks(8763)
+                     ├─multiple_forks(8759)───multiple_forks(8762)
+                     └─multiple_forks(8761)
+";
+        assert_eq!(pstree(&root, &others), expected);
+        assert_eq!(pstree(&root, &[]), "multiple_forks(8667)\n");
+    }
+
+    #[test]
+    fn records_cross_a_pipe_whole_and_end_when_the_senders_close() {
+        let (mut rx, tx) = pipe().unwrap();
+        let tx2 = Sender {
+            file: tx.file.try_clone().unwrap(),
+        };
+        tx.send("1 one").unwrap();
+        tx2.send("2 two").unwrap();
+        assert_eq!(rx.next(None).unwrap(), Next::Record("1 one".into()));
+        assert_eq!(
+            rx.next(Some(Duration::from_millis(1))).unwrap(),
+            Next::Record("2 two".into())
+        );
+        assert_eq!(
+            rx.next(Some(Duration::from_millis(1))).unwrap(),
+            Next::TimedOut
+        );
+        drop(tx);
+        drop(tx2);
+        assert_eq!(rx.next(None).unwrap(), Next::End);
+    }
+
+    #[test]
+    fn an_opened_gate_lets_waiters_through() {
+        let mut gate = Gate::new().unwrap();
+        gate.open();
+        assert_eq!(gate.wait().unwrap(), None);
+    }
+
+    #[test]
+    fn descendants_of_this_process_include_a_child_it_started() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let me = Pid::from_raw(std::process::id() as i32);
+        let found = descendants(me);
+        let pid = child.id() as i32;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(found.iter().any(|p| p.pid == pid && p.ppid == me.as_raw()));
+        assert!(proc_info(me).is_some_and(|p| p.pid == me.as_raw()));
+    }
+}
