@@ -25,16 +25,38 @@ pub enum Input {
 }
 
 /// Reads stdin line by line (see the module's documentation).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct StdinLines {
     pending: Vec<u8>,
     ended: bool,
+    /// The longest a single poll waits before looking at the flag again.
+    slice: std::time::Duration,
+}
+
+impl Default for StdinLines {
+    fn default() -> Self {
+        StdinLines {
+            pending: Vec::new(),
+            ended: false,
+            slice: interrupt::POLL,
+        }
+    }
 }
 
 impl StdinLines {
     /// Lines from this process's stdin.
     pub fn new() -> StdinLines {
         StdinLines::default()
+    }
+
+    /// The same, polling in slices of `slice`: a signal to this thread still ends the wait at
+    /// once (poll returns EINTR); a longer slice means fewer wakeups while a demo sits waiting
+    /// and someone watches its context switches.
+    pub fn with_slice(slice: std::time::Duration) -> StdinLines {
+        StdinLines {
+            slice,
+            ..StdinLines::default()
+        }
     }
 
     /// The next line, the end of input, or the signal that interrupted the wait.
@@ -70,7 +92,7 @@ impl StdinLines {
         let stdin = std::io::stdin();
         let fd = stdin.as_fd();
         let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-        let slice = PollTimeout::try_from(interrupt::POLL).unwrap_or(PollTimeout::ZERO);
+        let slice = PollTimeout::try_from(self.slice).unwrap_or(PollTimeout::MAX);
         match poll(&mut fds, slice) {
             Ok(0) | Err(Errno::EINTR) => return Ok(()),
             Ok(_) => {}

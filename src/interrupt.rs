@@ -31,12 +31,18 @@ pub fn requested() -> Option<Signal> {
     }
 }
 
-/// How often a waiting demo looks at the flag: Ctrl-C takes effect within this long.
-pub const POLL: Duration = Duration::from_millis(10);
+/// How often a waiting demo looks at the flag when nothing wakes it sooner: the longest Ctrl-C
+/// can take to act. Waits sleep in calls that a signal interrupts (EINTR), so on the thread that
+/// receives the signal it acts at once; the slice only bounds the other threads. Long enough not
+/// to add visible voluntary context switches to the counters the demos show (10 per second).
+pub const POLL: Duration = Duration::from_millis(100);
 
-/// Sleeps for `length`, looking at the flag every [`POLL`]: returns early with the signal if
-/// Ctrl-C or SIGTERM arrives (the handler alone cannot wake a sleeping thread: SA_RESTART).
+/// Sleeps for `length`, waking at once if Ctrl-C or SIGTERM arrives: returns the signal then.
+/// (`std::thread::sleep` resumes after a signal; `clock_nanosleep` returns EINTR, whatever
+/// SA_RESTART says.)
 pub fn sleep(length: Duration) -> Option<Signal> {
+    use nix::sys::time::TimeSpec;
+    use nix::time::{ClockId, ClockNanosleepFlags, clock_nanosleep};
     let deadline = Instant::now() + length;
     loop {
         if let Some(signal) = requested() {
@@ -46,7 +52,13 @@ pub fn sleep(length: Duration) -> Option<Signal> {
         if left.is_zero() {
             return None;
         }
-        std::thread::sleep(left.min(POLL));
+        let slice = TimeSpec::from_duration(left.min(POLL));
+        // EINTR (a signal) and a completed sleep both lead back to the checks above.
+        let _ = clock_nanosleep(
+            ClockId::CLOCK_MONOTONIC,
+            ClockNanosleepFlags::empty(),
+            &slice,
+        );
     }
 }
 

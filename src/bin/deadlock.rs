@@ -161,6 +161,10 @@ fn backoff(k: u32) -> Duration {
 // ---------------------------------------------------------------------------------------------
 // The watchdog: start both threads, watch the wait-for graph, report.
 
+/// How often the watchdog looks at the wait-for graph: when the cycle formed is reported to
+/// within this.
+const WATCHDOG_TICK: Duration = Duration::from_millis(10);
+
 fn main() -> ExitCode {
     let (args, _cmd) = cli::parse::<Args>("deadlock", |c| c);
     cli::finish(run(args))
@@ -305,7 +309,7 @@ fn watch(
         } else if cycle.is_some() && !timeout.is_zero() && start.elapsed() >= timeout {
             (Outcome::Deadlock, None)
         } else {
-            thread::sleep(interrupt::POLL);
+            thread::sleep(WATCHDOG_TICK);
             continue;
         };
         // Read the kernel's view while the threads are still where the graph says they are.
