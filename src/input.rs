@@ -123,7 +123,7 @@ mod tests {
     fn lines_are_split_and_the_unterminated_rest_comes_at_the_end() {
         let mut r = StdinLines {
             pending: b"x\r\nnotify\nlast".to_vec(),
-            ended: false,
+            ..StdinLines::default()
         };
         assert_eq!(r.take_line().as_deref(), Some("x"));
         assert_eq!(r.take_line().as_deref(), Some("notify"));
