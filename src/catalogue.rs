@@ -95,6 +95,44 @@ const LOCK_METRICS: &[Metric] = &[
     },
 ];
 
+/// The figures of `oslab compare spawn`: one operation's latency percentiles.
+const SPAWN_METRICS: &[Metric] = &[
+    Metric {
+        key: "p50_ns",
+        label: "p50",
+        nanos: true,
+    },
+    Metric {
+        key: "p99_ns",
+        label: "p99",
+        nanos: true,
+    },
+    Metric {
+        key: "mean_ns",
+        label: "mean",
+        nanos: true,
+    },
+];
+
+/// The figures of `oslab compare sum_array`.
+const SUM_METRICS: &[Metric] = &[
+    Metric {
+        key: "elapsed_ns",
+        label: "time",
+        nanos: true,
+    },
+    Metric {
+        key: "speedup",
+        label: "speed-up",
+        nanos: false,
+    },
+    Metric {
+        key: "voluntary_cs",
+        label: "vol cs",
+        nanos: false,
+    },
+];
+
 /// Every demo that exists, in lecture order.
 pub const DEMOS: &[Demo] = &[
     Demo {
@@ -139,6 +177,24 @@ pub const DEMOS: &[Demo] = &[
         concept: "one lock around each increment: parallel in name, switches in practice",
         tour: &["--steps", "20000"],
     },
+    Demo {
+        name: "spawn_cost",
+        chapter: Chapter::Processes,
+        concept: "fork, posix_spawn, fork + exec and a thread, each timed with its wait: processes cost far more",
+        tour: &["--count", "50", "--warmup", "5"],
+    },
+    Demo {
+        name: "sum_array",
+        chapter: Chapter::Processes,
+        concept: "one sum split over N threads or N processes: the speed-up, and the GIL that takes it away",
+        tour: &["2", "--len", "10000000"],
+    },
+    Demo {
+        name: "cow_overhead",
+        chapter: Chapter::Processes,
+        concept: "after fork, reads are free and the first write to each page faults and copies it",
+        tour: &["--pages", "4096"],
+    },
 ];
 
 /// The families `oslab compare` knows.
@@ -174,6 +230,39 @@ pub const FAMILIES: &[Family] = &[
         ],
         args: &[],
         metrics: LOCK_METRICS,
+    },
+    Family {
+        name: "spawn",
+        about: "creating a process (fork, posix_spawn, fork + exec) against a thread, pinned and unpinned",
+        members: &[
+            "spawn_cost --op fork --placement pinned",
+            "spawn_cost --op posix-spawn --placement pinned",
+            "spawn_cost --op fork-exec --placement pinned",
+            "spawn_cost --op thread --placement pinned",
+            "spawn_cost --op fork --placement unpinned",
+            "spawn_cost --op posix-spawn --placement unpinned",
+            "spawn_cost --op fork-exec --placement unpinned",
+            "spawn_cost --op thread --placement unpinned",
+        ],
+        args: &["--count", "300"],
+        metrics: SPAWN_METRICS,
+    },
+    Family {
+        name: "sum_array",
+        about: "one sum over 1, 2 and 4 workers: threads, processes, and threads behind a global lock",
+        members: &[
+            "sum_array 1",
+            "sum_array 2",
+            "sum_array 4",
+            "sum_array 1 --processes",
+            "sum_array 2 --processes",
+            "sum_array 4 --processes",
+            "sum_array 1 --global-lock",
+            "sum_array 2 --global-lock",
+            "sum_array 4 --global-lock",
+        ],
+        args: &[],
+        metrics: SUM_METRICS,
     },
 ];
 

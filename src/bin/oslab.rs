@@ -48,8 +48,9 @@ enum Cmd {
     },
     /// Run the variants of one family interleaved and print their medians side by side
     Compare {
-        /// The family: race (the five fixes for a lost update), granularity (coarse vs fine) or
-        /// mutex (the spinlock and three mutexes)
+        /// The family: race (the five fixes for a lost update), granularity (coarse vs fine),
+        /// mutex (the spinlock and three mutexes), spawn (process vs thread creation) or
+        /// sum_array (1, 2, 4 workers: threads, processes, global lock)
         #[arg(value_parser = family_names())]
         family: String,
 
@@ -113,6 +114,7 @@ fn list(format: Format) -> Result<ExitCode> {
                 DEMOS.len()
             ));
             let mut chapters: Vec<Chapter> = DEMOS.iter().map(|d| d.chapter).collect();
+            chapters.sort();
             chapters.dedup();
             for chapter in chapters {
                 print_line(format_args!("\n{}", chapter.title()));

@@ -40,6 +40,9 @@ pub fn exe(name: &str) -> &'static str {
         "race_condition_mutex" => env!("CARGO_BIN_EXE_race_condition_mutex"),
         "coarse_granularity" => env!("CARGO_BIN_EXE_coarse_granularity"),
         "fine_granularity" => env!("CARGO_BIN_EXE_fine_granularity"),
+        "spawn_cost" => env!("CARGO_BIN_EXE_spawn_cost"),
+        "sum_array" => env!("CARGO_BIN_EXE_sum_array"),
+        "cow_overhead" => env!("CARGO_BIN_EXE_cow_overhead"),
         "oslab" => env!("CARGO_BIN_EXE_oslab"),
         other => panic!("no binary {other} in this test suite"),
     }
