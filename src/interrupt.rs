@@ -35,6 +35,14 @@ pub fn exit_code(signal: Signal) -> u8 {
     128u8.saturating_add(signal as i32 as u8)
 }
 
+/// How a demo ends: success, or 130/143 when `interrupted` by SIGINT/SIGTERM.
+pub fn exit_status(interrupted: Option<Signal>) -> std::process::ExitCode {
+    match interrupted {
+        Some(signal) => std::process::ExitCode::from(exit_code(signal)),
+        None => std::process::ExitCode::SUCCESS,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,9 +215,17 @@ struct Results {
     summary: Summary,
 }
 
+impl Results {
+    /// The last trial the child finished.
+    fn last_complete(&self) -> Option<&Trial> {
+        self.trials.iter().rev().find(|t| t.complete)
+    }
+}
+
 /// The lecture's program, once: map, touch, fork; the child reads, writes, writes again.
 fn trial(args: &Args, page: usize, out: Output, number: u32) -> anyhow::Result<Trial> {
     let pages = args.pages as usize;
+    let pause = args.pause && number > 0; // warm-up runs never stop
     let sharing = if args.shared {
         Sharing::Shared
     } else {
@@ -247,7 +255,7 @@ fn trial(args: &Args, page: usize, out: Output, number: u32) -> anyhow::Result<T
         Forked::Child => {
             drop(from_child);
             process::run_child(|| {
-                let report = child_reads_and_writes(mem, page, args, out);
+                let report = child_reads_and_writes(mem, page, args.pages, pause, out);
                 let ok = report.error.is_none();
                 let json = serde_json::to_vec(&report).unwrap_or_default();
                 let sent = std::fs::File::from(to_parent).write_all(&json).is_ok();
@@ -288,7 +296,7 @@ fn trial(args: &Args, page: usize, out: Output, number: u32) -> anyhow::Result<T
         bail!("the child {exit} before it reported its figures");
     }
     pause::point(
-        args.pause,
+        pause,
         "Parent process ending",
         &fault_command(std::process::id()),
     );
@@ -307,17 +315,23 @@ fn trial(args: &Args, page: usize, out: Output, number: u32) -> anyhow::Result<T
 /// The child's part, as in the lecture: read every page, then write every page. It prints the
 /// lecture's lines itself, pausing where the lecture pauses; then it writes every page once
 /// more, now private, for comparison.
-fn child_reads_and_writes(mem: &[AtomicU8], page: usize, args: &Args, out: Output) -> ChildReport {
+fn child_reads_and_writes(
+    mem: &[AtomicU8],
+    page: usize,
+    npages: u64,
+    pause: bool,
+    out: Output,
+) -> ChildReport {
     let mut report = ChildReport::default();
-    let pages = args.pages as usize;
+    let pages = npages as usize;
     let here = fault_command(std::process::id());
     let mut run = || -> anyhow::Result<()> {
         let mut faults = Faults::open()?;
-        pause::point(args.pause, "Child process started", &here);
+        pause::point(pause, "Child process started", &here);
 
         // for (i = 0; i < NPAGES; i++) c = mem[i * page_size];
         let mut c = 0u8;
-        report.read = Phase::measure(&mut faults, args.pages, || {
+        report.read = Phase::measure(&mut faults, npages, || {
             for i in 0..pages {
                 c = c.wrapping_add(mem[i * page].load(Relaxed));
             }
@@ -325,30 +339,28 @@ fn child_reads_and_writes(mem: &[AtomicU8], page: usize, args: &Args, out: Outpu
         let c = std::hint::black_box(c);
         out.lecture(format_args!(
             "Time for reading {} pages: {} ms",
-            args.pages,
+            npages,
             ms(report.read.elapsed_ns)
         ));
-        pause::point(args.pause, "Child process read pages", &here);
+        pause::point(pause, "Child process read pages", &here);
 
-        // for (i = 0; i < NPAGES; i++) mem[i * page_size] = c + 1;   /* copy-on-write */
-        report.write = Phase::measure(&mut faults, args.pages, || {
+        let write_every_page = |value: u8| {
             for i in 0..pages {
-                mem[i * page].store(c.wrapping_add(1), Relaxed);
+                mem[i * page].store(value, Relaxed);
             }
-        })?;
+        };
+        // for (i = 0; i < NPAGES; i++) mem[i * page_size] = c + 1;   /* copy-on-write */
+        report.write = Phase::measure(&mut faults, npages, || write_every_page(c.wrapping_add(1)))?;
         out.lecture(format_args!(
             "Time for writing to {} pages: {} ms",
-            args.pages,
+            npages,
             ms(report.write.elapsed_ns)
         ));
-        pause::point(args.pause, "Child process wrote pages", &here);
+        pause::point(pause, "Child process wrote pages", &here);
 
         // Not in the lecture: the same writes again, to pages that are now the child's own.
-        report.rewrite = Phase::measure(&mut faults, args.pages, || {
-            for i in 0..pages {
-                mem[i * page].store(c.wrapping_add(2), Relaxed);
-            }
-        })?;
+        report.rewrite =
+            Phase::measure(&mut faults, npages, || write_every_page(c.wrapping_add(2)))?;
         Ok(())
     };
     if let Err(e) = run() {
@@ -396,24 +408,18 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         ),
     )?;
 
+    // A warm-up's child prints nothing.
+    let silent = Output {
+        format: report::Format::Json,
+        quiet: true,
+    };
     let before = Snapshot::of_self()?;
     let trials = timing::run_trials(
         args.trials.warmup,
         args.trials.trials,
-        |r| {
-            let number = match r {
-                Run::Warmup(_) => 0,
-                Run::Trial(n) => n,
-            };
-            // A warm-up's child prints nothing.
-            let out = match r {
-                Run::Warmup(_) => Output {
-                    format: report::Format::Json,
-                    quiet: true,
-                },
-                Run::Trial(_) => out,
-            };
-            trial(&args, page, out, number)
+        |r| match r {
+            Run::Warmup(_) => trial(&args, page, silent, 0),
+            Run::Trial(n) => trial(&args, page, out, n),
         },
         |_| {},
         |_| true,
@@ -434,8 +440,12 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         write_ns_per_page: Spread::of(complete().map(|t| t.write.ns_per_page)),
         rewrite_ns_per_page: Spread::of(complete().map(|t| t.rewrite.ns_per_page)),
     };
-    let last = complete().next_back().cloned();
-    analyse(&args, &out, &system, &done, &summary, last.as_ref());
+    let results = Results {
+        trials: done,
+        summary,
+    };
+    analyse(&args, &out, &system, &results);
+    let last = results.last_complete();
 
     let report = Report {
         demo: "cow_overhead",
@@ -455,7 +465,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
             warmup: args.trials.warmup,
             cpu: args.common.cpu.as_ref().map(|c| c.to_string()),
         },
-        headline: match &last {
+        headline: match last {
             Some(t) => format!(
                 "write after fork: {} faults for {} pages, {} per page vs {} already private ({}×)",
                 t.write.minflt,
@@ -470,16 +480,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         partial: trials.interrupted.is_some(),
         counters,
         system,
-        results: Results {
-            trials: done,
-            summary,
-        },
+        results,
     };
     out.finish(&report, &report.results.trials)?;
-    Ok(match trials.interrupted {
-        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(interrupt::exit_status(trials.interrupted))
 }
 
 fn lesson(args: &Args) -> &'static str {
@@ -491,15 +495,9 @@ fn lesson(args: &Args) -> &'static str {
 }
 
 /// The analysis after the lecture's lines: each phase's faults and cost, and what they mean.
-fn analyse(
-    args: &Args,
-    out: &Output,
-    system: &SystemInfo,
-    done: &[Trial],
-    summary: &Summary,
-    last: Option<&Trial>,
-) {
-    let n = done.iter().filter(|t| t.complete).count();
+fn analyse(args: &Args, out: &Output, system: &SystemInfo, results: &Results) {
+    let (summary, last) = (&results.summary, results.last_complete());
+    let n = results.trials.iter().filter(|t| t.complete).count();
     if n > 1 {
         let spread = |s: &Option<Spread>, unit: &str| {
             s.map_or("-".into(), |s| {

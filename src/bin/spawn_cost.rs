@@ -468,10 +468,7 @@ fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         },
     };
     out.finish(&report, &rows)?;
-    Ok(match interrupted {
-        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(interrupt::exit_status(interrupted))
 }
 
 const LESSON: &str = "a new process copies its parent's bookkeeping (page tables, files) and exec then loads a program; a thread shares it all, so it is created several times faster, and fork slows as the parent grows while posix_spawn does not";

@@ -22,7 +22,7 @@ use oslab::report::{Output, Report, SCHEMA_VERSION};
 use oslab::stats::Spread;
 use oslab::sys::{HugePages, Mapping, Sharing, SingleThreaded};
 use oslab::system::{SystemInfo, current_cpu};
-use oslab::timing::{self, Run, fmt_ns, lecture_ms, nanos, sig3};
+use oslab::timing::{self, fmt_ns, lecture_ms, nanos, sig3};
 use oslab::{Error, interrupt};
 use serde::Serialize;
 
@@ -386,13 +386,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let trials = timing::run_trials(
         args.trials.warmup,
         args.trials.trials,
-        |r| {
-            let number = match r {
-                Run::Warmup(_) => 0,
-                Run::Trial(n) => n,
-            };
-            trial(&args, &array, number)
-        },
+        |r| trial(&args, &array, r.number()),
         |t| {
             if let Some(t) = t {
                 // printf("Array sum is %ld\nTime spent: %lu ms\n", final_result, time);
@@ -451,10 +445,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
     };
     out.finish(&report, &report.results.trials)?;
-    Ok(match trials.interrupted {
-        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(interrupt::exit_status(trials.interrupted))
 }
 
 fn lesson(mode: Mode) -> &'static str {

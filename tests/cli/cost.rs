@@ -2,7 +2,7 @@
 //! fault counts and sums by value (counts, never timing), JSON and CSV shapes, usage errors, and
 //! Ctrl-C that leaves no process behind.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command as StdCommand, Stdio};
 use std::thread;
@@ -14,17 +14,31 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 use crate::common::*;
+use crate::usage::usage_error;
 
-fn usage_error(name: &str, args: &[&str], needles: &[&str]) {
-    let out = demo(name).args(args).assert().code(2).get_output().clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    for needle in needles {
+/// Runs `name args` in CSV mode: checks a header with every column in `columns`, then `rows`
+/// rows of as many cells, each starting with the demo's name; returns the header and rows.
+fn csv_table(name: &str, args: &[&str], rows: usize, columns: &[&str]) -> Vec<Vec<String>> {
+    let out = stdout_of(name, &[args, &["--format", "csv"]].concat());
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.len(),
+        rows + 1,
+        "{name}: header + {rows} rows:\n{out}"
+    );
+    let table: Vec<Vec<String>> = lines.iter().map(|l| csv_cells(l)).collect();
+    for col in columns {
         assert!(
-            stderr.contains(needle),
-            "{name} {args:?}: stderr should mention {needle:?}:\n{stderr}"
+            table[0].iter().any(|h| h == col),
+            "{name}: no {col} in {:?}",
+            table[0]
         );
     }
-    assert!(out.stdout.is_empty(), "{name} {args:?}: stdout not empty");
+    for row in &table[1..] {
+        assert_eq!(row.len(), table[0].len(), "{name}: {row:?}");
+        assert_eq!(row[0], name);
+    }
+    table
 }
 
 fn trial0(doc: &Value) -> &Value {
@@ -125,30 +139,24 @@ fn cow_shared_mapping_is_never_copied() {
 
 #[test]
 fn cow_csv_has_a_row_per_trial() {
-    let out = stdout_of(
+    let table = csv_table(
         "cow_overhead",
-        &["--pages", "256", "--trials", "2", "--format", "csv"],
+        &["--pages", "256", "--trials", "2"],
+        2,
+        &[
+            "demo",
+            "pages",
+            "trial",
+            "read_ms",
+            "write_ms",
+            "write.minflt",
+        ],
     );
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 3, "{out}");
-    let header = csv_cells(lines[0]);
-    for col in [
-        "demo",
-        "pages",
-        "trial",
-        "read_ms",
-        "write_ms",
-        "write.minflt",
-    ] {
-        assert!(header.iter().any(|h| h == col), "no {col} in {header:?}");
-    }
-    for (i, line) in lines[1..].iter().enumerate() {
-        let cells = csv_cells(line);
-        assert_eq!(cells.len(), header.len(), "{line}");
-        assert_eq!(cells[0], "cow_overhead");
-        let trial = header.iter().position(|h| h == "trial").unwrap();
-        assert_eq!(cells[trial], (i + 1).to_string());
-    }
+    let trial = table[0].iter().position(|h| h == "trial").unwrap();
+    assert_eq!(
+        (table[1][trial].as_str(), table[2][trial].as_str()),
+        ("1", "2")
+    );
 }
 
 #[test]
@@ -284,18 +292,17 @@ fn spawn_cost_selects_operations_and_writes_csv() {
     // What a forked child that exits at once costs the kernel: a few faults, never thousands.
     assert!(series[0]["child_minflt_per_op"].as_f64().unwrap() < 1000.0);
 
-    let csv = stdout_of(
+    let table = csv_table(
         "spawn_cost",
-        &["--count", "5", "--op", "posix-spawn", "--format", "csv"],
+        &["--count", "5", "--op", "posix-spawn"],
+        2, // pinned and unpinned
+        &["demo", "op", "placement", "p50_ns", "child_minflt_per_op"],
     );
-    let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 3, "header + pinned + unpinned:\n{csv}");
-    let header = csv_cells(lines[0]);
-    assert!(header.contains(&"p50_ns".to_string()), "{header:?}");
-    assert!(!header.iter().any(|h| h.contains("samples")), "{header:?}");
-    for line in &lines[1..] {
-        assert_eq!(csv_cells(line).len(), header.len(), "{line}");
-    }
+    assert!(
+        !table[0].iter().any(|h| h.contains("samples")),
+        "{:?}",
+        table[0]
+    );
 }
 
 #[test]
@@ -374,37 +381,21 @@ fn sum_array_sums_the_same_in_every_mode() {
 
 #[test]
 fn sum_array_csv_has_a_row_per_trial() {
-    let out = stdout_of(
+    csv_table(
         "sum_array",
+        &["2", "--processes", "--len", "10000", "--trials", "2"],
+        2,
         &[
-            "2",
-            "--processes",
-            "--len",
-            "10000",
-            "--trials",
-            "2",
-            "--format",
-            "csv",
+            "demo",
+            "workers",
+            "mode",
+            "trial",
+            "sum",
+            "time_ms",
+            "speedup",
+            "workers.partial",
         ],
     );
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 3, "{out}");
-    let header = csv_cells(lines[0]);
-    for col in [
-        "demo",
-        "workers",
-        "mode",
-        "trial",
-        "sum",
-        "time_ms",
-        "speedup",
-        "workers.partial",
-    ] {
-        assert!(header.iter().any(|h| h == col), "no {col} in {header:?}");
-    }
-    for line in &lines[1..] {
-        assert_eq!(csv_cells(line).len(), header.len(), "{line}");
-    }
 }
 
 #[test]
@@ -450,16 +441,15 @@ fn no_process_is_left_behind() {
         ("sum_array", &["3", "--processes", "--len", "1000"]),
         ("cow_overhead", &["--pages", "64"]),
     ] {
-        let mut child = StdCommand::new(exe(name))
-            .args(args)
-            .stdout(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("spawn");
-        let pid = child.id() as i32;
+        // Its own process group, so that an orphaned child would still be found.
+        let mut child = start(name, &[args, &["--quiet"]].concat());
         let status = wait_within(&mut child, TIMEOUT);
         assert!(status.success(), "{name}: {status}");
-        assert_eq!(group_members(pid), Vec::<i32>::new(), "{name}: group left");
+        let pid = child.id() as i32;
+        assert!(
+            group_members(pid).is_empty(),
+            "{name}: processes left in its group"
+        );
     }
 }
 
@@ -481,13 +471,7 @@ fn interrupt(name: &str, mut child: Child) -> String {
     let pid = child.id() as i32;
     kill(Pid::from_raw(pid), Signal::SIGINT).expect("kill");
     let status = wait_within(&mut child, Duration::from_secs(20));
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read stderr");
+    let stderr = std::io::read_to_string(child.stderr.take().expect("stderr")).expect("stderr");
     assert_eq!(status.code(), Some(130), "{name}: {status}\n{stderr}");
     assert!(stderr.contains("stopped by SIGINT"), "{name}:\n{stderr}");
     assert!(stderr.contains("partial"), "{name}:\n{stderr}");

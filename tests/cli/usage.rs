@@ -15,7 +15,7 @@ use crate::common::*;
 
 /// Runs `name args`, expecting a usage error (exit 2) whose stderr contains every `needle`
 /// and nothing on stdout.
-fn usage_error(name: &str, args: &[&str], needles: &[&str]) {
+pub(crate) fn usage_error(name: &str, args: &[&str], needles: &[&str]) {
     let out = demo(name).args(args).assert().code(2).get_output().clone();
     let stderr = String::from_utf8_lossy(&out.stderr);
     for needle in needles {
