@@ -39,7 +39,7 @@
 # table of their own: cow_overhead's write phase (the child's first write to every page after
 # fork, .results.trials[0].write.elapsed_ns against cow_overhead.c's `write_ns`), and the p50 of
 # spawn_cost's fork + wait, std::thread spawn + join and raw pthread_create + join
-# (.results.trials[0].p50_ns, --count runs after 20 untimed ones, against spawn_cost.c's
+# (.results.trials[0].latency.p50_ns, --count runs after 20 untimed ones, against spawn_cost.c's
 # `p50_ns`), each unpinned and pinned (Rust: --placement pinned, which pins itself to the first
 # usable CPU; C: taskset -c 0). Every process row counts toward the 1.10 target.
 #
@@ -113,12 +113,12 @@ fi
 # JSON path in results.trials[0]|C output key".
 cost_pairs=(
     "cow_overhead|--pages $cow_pages|cow_overhead $cow_pages||write phase|write.elapsed_ns|write_ns"
-    "spawn_cost|--op fork --placement unpinned --count $spawn_count|spawn_cost fork $spawn_count||fork + wait, p50|p50_ns|p50_ns"
-    "spawn_cost|--op fork --placement pinned --count $spawn_count|spawn_cost fork $spawn_count|0|fork + wait, p50|p50_ns|p50_ns"
-    "spawn_cost|--op thread --placement unpinned --count $spawn_count|spawn_cost thread $spawn_count||thread create + join, p50|p50_ns|p50_ns"
-    "spawn_cost|--op thread --placement pinned --count $spawn_count|spawn_cost thread $spawn_count|0|thread create + join, p50|p50_ns|p50_ns"
-    "spawn_cost|--op pthread --placement unpinned --count $spawn_count|spawn_cost thread $spawn_count||thread create + join, p50|p50_ns|p50_ns"
-    "spawn_cost|--op pthread --placement pinned --count $spawn_count|spawn_cost thread $spawn_count|0|thread create + join, p50|p50_ns|p50_ns"
+    "spawn_cost|--op fork --placement unpinned --count $spawn_count|spawn_cost fork $spawn_count||fork + wait, p50|latency.p50_ns|p50_ns"
+    "spawn_cost|--op fork --placement pinned --count $spawn_count|spawn_cost fork $spawn_count|0|fork + wait, p50|latency.p50_ns|p50_ns"
+    "spawn_cost|--op thread --placement unpinned --count $spawn_count|spawn_cost thread $spawn_count||thread create + join, p50|latency.p50_ns|p50_ns"
+    "spawn_cost|--op thread --placement pinned --count $spawn_count|spawn_cost thread $spawn_count|0|thread create + join, p50|latency.p50_ns|p50_ns"
+    "spawn_cost|--op pthread --placement unpinned --count $spawn_count|spawn_cost thread $spawn_count||thread create + join, p50|latency.p50_ns|p50_ns"
+    "spawn_cost|--op pthread --placement pinned --count $spawn_count|spawn_cost thread $spawn_count|0|thread create + join, p50|latency.p50_ns|p50_ns"
 )
 
 # The rows: "Rust binary|Rust flags|C twin" (the C twin has the Rust binary's name; *_own_line

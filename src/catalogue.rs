@@ -58,7 +58,8 @@ pub struct Family {
 /// A figure `oslab compare` reads from a demo's JSON trials.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Metric {
-    /// The field in `results.trials[]`.
+    /// The field in `results.trials[]`; a dotted key (`latency.p50_ns`) reaches into a nested
+    /// object.
     pub key: &'static str,
     /// The column heading.
     pub label: &'static str,
@@ -98,17 +99,17 @@ const LOCK_METRICS: &[Metric] = &[
 /// The figures of `oslab compare spawn`: one operation's latency percentiles.
 const SPAWN_METRICS: &[Metric] = &[
     Metric {
-        key: "p50_ns",
+        key: "latency.p50_ns",
         label: "p50",
         nanos: true,
     },
     Metric {
-        key: "p99_ns",
+        key: "latency.p99_ns",
         label: "p99",
         nanos: true,
     },
     Metric {
-        key: "mean_ns",
+        key: "latency.mean_ns",
         label: "mean",
         nanos: true,
     },

@@ -74,6 +74,153 @@ struct Args {
     common: CommonArgs,
 }
 
+/// The lecture's program, once: map, touch, fork; the child reads, writes, writes again.
+fn trial(args: &Args, page: usize, out: Output, number: u32) -> anyhow::Result<Trial> {
+    let pages = args.pages as usize;
+    let pause = args.pause && number > 0; // warm-up runs never stop
+    let sharing = if args.shared {
+        Sharing::Shared
+    } else {
+        Sharing::Private
+    };
+    let huge = if args.thp {
+        HugePages::Wanted
+    } else {
+        HugePages::Never
+    };
+
+    // mem = malloc(NPAGES * page_size);
+    let mapping = Mapping::new(pages * page, sharing, huge)?;
+    let mem = mapping.bytes();
+    // for (i = 0; i < NPAGES; i++) mem[i * page_size] = 'a';   /* demand every page now */
+    let touch = Phase::measure(&mut Faults::open()?, args.pages, || {
+        for i in 0..pages {
+            mem[i * page].store(b'a', Relaxed);
+        }
+    })?;
+
+    let (from_child, to_parent) = nix::unistd::pipe().context("pipe failed")?;
+    let single = SingleThreaded::check()?;
+    let fork_start = Instant::now();
+    // pid = fork();
+    let child = match process::fork(&single)? {
+        Forked::Child => {
+            drop(from_child);
+            process::run_child(|| {
+                let report = child_reads_and_writes(mem, page, args.pages, pause, out);
+                let ok = report.error.is_none();
+                let json = serde_json::to_vec(&report).unwrap_or_default();
+                let sent = std::fs::File::from(to_parent).write_all(&json).is_ok();
+                if ok && sent { 0 } else { 1 }
+            })
+        }
+        Forked::Parent(child) => child,
+    };
+    let fork_ns = nanos_since(fork_start);
+    let child_pid = child.pid().as_raw();
+    drop(to_parent); // so that reading reaches the end when the child exits
+
+    // waitpid(pid, NULL, 0);   (unless Ctrl-C comes first: then the child is killed and reaped)
+    let mut trial = Trial {
+        trial: number,
+        read_ms: 0,
+        write_ms: 0,
+        touch,
+        fork_ns,
+        child_pid,
+        read: Phase::default(),
+        write: Phase::default(),
+        rewrite: Phase::default(),
+        ns_per_fault: None,
+        write_vs_rewrite: 0.0,
+        complete: false,
+    };
+    let Some((exit, _usage)) = process::wait_unless_interrupted(child)? else {
+        return Ok(trial);
+    };
+    let mut sent = Vec::new();
+    std::fs::File::from(from_child).read_to_end(&mut sent)?;
+    let report: ChildReport = serde_json::from_slice(&sent).unwrap_or_default();
+    if let Some(error) = report.error {
+        bail!("the child failed: {error}");
+    }
+    if !exit.success() || sent.is_empty() {
+        bail!("the child {exit} before it reported its figures");
+    }
+    pause::point(
+        pause,
+        "Parent process ending",
+        &fault_command(std::process::id()),
+    );
+    trial.read = report.read;
+    trial.write = report.write;
+    trial.rewrite = report.rewrite;
+    trial.read_ms = lecture_ms(std::time::Duration::from_nanos(report.read.elapsed_ns));
+    trial.write_ms = lecture_ms(std::time::Duration::from_nanos(report.write.elapsed_ns));
+    trial.ns_per_fault = (report.write.minflt > 0)
+        .then(|| report.write.elapsed_ns as f64 / report.write.minflt as f64);
+    trial.write_vs_rewrite = report.write.ns_per_page / report.rewrite.ns_per_page.max(0.001);
+    trial.complete = true;
+    Ok(trial)
+}
+
+/// The child's part, as in the lecture: read every page, then write every page. It prints the
+/// lecture's lines itself, pausing where the lecture pauses; then it writes every page once
+/// more, now private, for comparison.
+fn child_reads_and_writes(
+    mem: &[AtomicU8],
+    page: usize,
+    npages: u64,
+    pause: bool,
+    out: Output,
+) -> ChildReport {
+    let mut report = ChildReport::default();
+    let pages = npages as usize;
+    let here = fault_command(std::process::id());
+    let mut run = || -> anyhow::Result<()> {
+        let mut faults = Faults::open()?;
+        pause::point(pause, "Child process started", &here);
+
+        // for (i = 0; i < NPAGES; i++) c = mem[i * page_size];
+        let mut c = 0u8;
+        report.read = Phase::measure(&mut faults, npages, || {
+            for i in 0..pages {
+                c = c.wrapping_add(mem[i * page].load(Relaxed));
+            }
+        })?;
+        let c = std::hint::black_box(c);
+        out.lecture(format_args!(
+            "Time for reading {} pages: {} ms",
+            npages,
+            ms(report.read.elapsed_ns)
+        ));
+        pause::point(pause, "Child process read pages", &here);
+
+        let write_every_page = |value: u8| {
+            for i in 0..pages {
+                mem[i * page].store(value, Relaxed);
+            }
+        };
+        // for (i = 0; i < NPAGES; i++) mem[i * page_size] = c + 1;   /* copy-on-write */
+        report.write = Phase::measure(&mut faults, npages, || write_every_page(c.wrapping_add(1)))?;
+        out.lecture(format_args!(
+            "Time for writing to {} pages: {} ms",
+            npages,
+            ms(report.write.elapsed_ns)
+        ));
+        pause::point(pause, "Child process wrote pages", &here);
+
+        // Not in the lecture: the same writes again, to pages that are now the child's own.
+        report.rewrite =
+            Phase::measure(&mut faults, npages, || write_every_page(c.wrapping_add(2)))?;
+        Ok(())
+    };
+    if let Err(e) = run() {
+        report.error = Some(format!("{e:#}"));
+    }
+    report
+}
+
 /// One timed pass over the pages, with its minor faults counted twice: `/proc/self/stat`
 /// field 10, as the lecture reads it, and `getrusage(RUSAGE_SELF)`.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
@@ -220,153 +367,6 @@ impl Results {
     fn last_complete(&self) -> Option<&Trial> {
         self.trials.iter().rev().find(|t| t.complete)
     }
-}
-
-/// The lecture's program, once: map, touch, fork; the child reads, writes, writes again.
-fn trial(args: &Args, page: usize, out: Output, number: u32) -> anyhow::Result<Trial> {
-    let pages = args.pages as usize;
-    let pause = args.pause && number > 0; // warm-up runs never stop
-    let sharing = if args.shared {
-        Sharing::Shared
-    } else {
-        Sharing::Private
-    };
-    let huge = if args.thp {
-        HugePages::Wanted
-    } else {
-        HugePages::Never
-    };
-
-    // mem = malloc(NPAGES * page_size);
-    let mapping = Mapping::new(pages * page, sharing, huge)?;
-    let mem = mapping.bytes();
-    // for (i = 0; i < NPAGES; i++) mem[i * page_size] = 'a';   /* demand every page now */
-    let touch = Phase::measure(&mut Faults::open()?, args.pages, || {
-        for i in 0..pages {
-            mem[i * page].store(b'a', Relaxed);
-        }
-    })?;
-
-    let (from_child, to_parent) = nix::unistd::pipe().context("pipe failed")?;
-    let single = SingleThreaded::check()?;
-    let fork_start = Instant::now();
-    // pid = fork();
-    let child = match process::fork(&single)? {
-        Forked::Child => {
-            drop(from_child);
-            process::run_child(|| {
-                let report = child_reads_and_writes(mem, page, args.pages, pause, out);
-                let ok = report.error.is_none();
-                let json = serde_json::to_vec(&report).unwrap_or_default();
-                let sent = std::fs::File::from(to_parent).write_all(&json).is_ok();
-                if ok && sent { 0 } else { 1 }
-            })
-        }
-        Forked::Parent(child) => child,
-    };
-    let fork_ns = nanos_since(fork_start);
-    let child_pid = child.pid().as_raw();
-    drop(to_parent); // so that reading reaches the end when the child exits
-
-    // waitpid(pid, NULL, 0);   (unless Ctrl-C comes first: then the child is killed and reaped)
-    let mut trial = Trial {
-        trial: number,
-        read_ms: 0,
-        write_ms: 0,
-        touch,
-        fork_ns,
-        child_pid,
-        read: Phase::default(),
-        write: Phase::default(),
-        rewrite: Phase::default(),
-        ns_per_fault: None,
-        write_vs_rewrite: 0.0,
-        complete: false,
-    };
-    let Some((exit, _usage)) = process::wait_unless_interrupted(child)? else {
-        return Ok(trial);
-    };
-    let mut sent = Vec::new();
-    std::fs::File::from(from_child).read_to_end(&mut sent)?;
-    let report: ChildReport = serde_json::from_slice(&sent).unwrap_or_default();
-    if let Some(error) = report.error {
-        bail!("the child failed: {error}");
-    }
-    if !exit.success() || sent.is_empty() {
-        bail!("the child {exit} before it reported its figures");
-    }
-    pause::point(
-        pause,
-        "Parent process ending",
-        &fault_command(std::process::id()),
-    );
-    trial.read = report.read;
-    trial.write = report.write;
-    trial.rewrite = report.rewrite;
-    trial.read_ms = lecture_ms(std::time::Duration::from_nanos(report.read.elapsed_ns));
-    trial.write_ms = lecture_ms(std::time::Duration::from_nanos(report.write.elapsed_ns));
-    trial.ns_per_fault = (report.write.minflt > 0)
-        .then(|| report.write.elapsed_ns as f64 / report.write.minflt as f64);
-    trial.write_vs_rewrite = report.write.ns_per_page / report.rewrite.ns_per_page.max(0.001);
-    trial.complete = true;
-    Ok(trial)
-}
-
-/// The child's part, as in the lecture: read every page, then write every page. It prints the
-/// lecture's lines itself, pausing where the lecture pauses; then it writes every page once
-/// more, now private, for comparison.
-fn child_reads_and_writes(
-    mem: &[AtomicU8],
-    page: usize,
-    npages: u64,
-    pause: bool,
-    out: Output,
-) -> ChildReport {
-    let mut report = ChildReport::default();
-    let pages = npages as usize;
-    let here = fault_command(std::process::id());
-    let mut run = || -> anyhow::Result<()> {
-        let mut faults = Faults::open()?;
-        pause::point(pause, "Child process started", &here);
-
-        // for (i = 0; i < NPAGES; i++) c = mem[i * page_size];
-        let mut c = 0u8;
-        report.read = Phase::measure(&mut faults, npages, || {
-            for i in 0..pages {
-                c = c.wrapping_add(mem[i * page].load(Relaxed));
-            }
-        })?;
-        let c = std::hint::black_box(c);
-        out.lecture(format_args!(
-            "Time for reading {} pages: {} ms",
-            npages,
-            ms(report.read.elapsed_ns)
-        ));
-        pause::point(pause, "Child process read pages", &here);
-
-        let write_every_page = |value: u8| {
-            for i in 0..pages {
-                mem[i * page].store(value, Relaxed);
-            }
-        };
-        // for (i = 0; i < NPAGES; i++) mem[i * page_size] = c + 1;   /* copy-on-write */
-        report.write = Phase::measure(&mut faults, npages, || write_every_page(c.wrapping_add(1)))?;
-        out.lecture(format_args!(
-            "Time for writing to {} pages: {} ms",
-            npages,
-            ms(report.write.elapsed_ns)
-        ));
-        pause::point(pause, "Child process wrote pages", &here);
-
-        // Not in the lecture: the same writes again, to pages that are now the child's own.
-        report.rewrite =
-            Phase::measure(&mut faults, npages, || write_every_page(c.wrapping_add(2)))?;
-        Ok(())
-    };
-    if let Err(e) = run() {
-        report.error = Some(format!("{e:#}"));
-    }
-    report
 }
 
 /// The command that reads a process's minor faults, as the lecture's slide does.

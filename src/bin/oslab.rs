@@ -327,7 +327,7 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                 .with_context(|| format!("{member}'s report has no trial"))?;
             for (k, metric) in family.metrics.iter().enumerate() {
                 let v = trial
-                    .get(metric.key)
+                    .pointer(&format!("/{}", metric.key.replace('.', "/")))
                     .and_then(Value::as_f64)
                     .with_context(|| format!("{member}'s report has no number {}", metric.key))?;
                 samples[m][k].push(v);

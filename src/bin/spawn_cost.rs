@@ -264,7 +264,7 @@ struct Series {
     placement: &'static str,
     /// The CPUs the parent (and so every child) could run on.
     cpus: String,
-    #[serde(flatten)]
+    /// The percentiles of the timed runs (`count` is how many there were).
     latency: LatencySummary,
     /// The children's minor faults per run (wait4's rusage); 0 for threads.
     child_minflt_per_op: f64,
@@ -340,7 +340,7 @@ struct Params {
     warmup: u32,
     trials: u32,
     ops: Vec<Op>,
-    placement: Vec<&'static str>,
+    placements: Vec<&'static str>,
     rss_mib: u64,
     program: &'static str,
     cpu: Option<String>,
@@ -451,7 +451,7 @@ fn run(mut args: Args) -> anyhow::Result<ExitCode> {
             warmup: args.trials.warmup,
             trials: args.trials.trials,
             ops,
-            placement: placements.iter().map(|(p, _)| *p).collect(),
+            placements: placements.iter().map(|(p, _)| *p).collect(),
             rss_mib: args.rss,
             program: PROGRAM,
             cpu: args.common.cpu.as_ref().map(|c| c.to_string()),

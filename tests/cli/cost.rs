@@ -251,12 +251,12 @@ fn spawn_cost_times_every_operation_pinned_and_unpinned() {
     let series = doc["results"]["trials"].as_array().unwrap();
     assert_eq!(series.len(), 10, "5 operations × 2 placements");
     for s in series {
-        assert_eq!(uint(&s["count"], "count"), 20, "{s}");
+        assert_eq!(uint(&s["latency"]["count"], "count"), 20, "{s}");
         assert_eq!(s["samples_ns"].as_array().unwrap().len(), 20, "{s}");
         let (min, p50, max) = (
-            uint(&s["min_ns"], "min"),
-            uint(&s["p50_ns"], "p50"),
-            uint(&s["max_ns"], "max"),
+            uint(&s["latency"]["min_ns"], "min"),
+            uint(&s["latency"]["p50_ns"], "p50"),
+            uint(&s["latency"]["max_ns"], "max"),
         );
         assert!(min <= p50 && p50 <= max, "{s}");
         assert_eq!(s["complete"], true);
@@ -296,7 +296,13 @@ fn spawn_cost_selects_operations_and_writes_csv() {
         "spawn_cost",
         &["--count", "5", "--op", "posix-spawn"],
         2, // pinned and unpinned
-        &["demo", "op", "placement", "p50_ns", "child_minflt_per_op"],
+        &[
+            "demo",
+            "op",
+            "placement",
+            "latency.p50_ns",
+            "child_minflt_per_op",
+        ],
     );
     assert!(
         !table[0].iter().any(|h| h.contains("samples")),
@@ -534,7 +540,12 @@ fn ctrl_c_while_the_cow_child_pauses_kills_and_reaps_it() {
 #[test]
 fn compare_spawn_and_sum_array_read_every_member() {
     for (family, flags, members, metric) in [
-        ("spawn", &["--count", "5", "--warmup", "0"][..], 8, "p50_ns"),
+        (
+            "spawn",
+            &["--count", "5", "--warmup", "0"][..],
+            8,
+            "latency.p50_ns",
+        ),
         ("sum_array", &["--len", "100000"], 9, "speedup"),
     ] {
         let args = [
