@@ -564,3 +564,22 @@ fn compare_spawn_and_sum_array_read_every_member() {
         }
     }
 }
+
+#[test]
+fn readme_documents_the_csv_columns_exactly() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    for (name, args, start) in [
+        ("cow_overhead", &["--pages", "64"][..], "demo,pages,"),
+        (
+            "spawn_cost",
+            &["--count", "2", "--op", "fork"],
+            "demo,count,",
+        ),
+        ("sum_array", &["2", "--len", "100"], "demo,workers,"),
+    ] {
+        let documented = readme.lines().find(|l| l.starts_with(start));
+        let csv = stdout_of(name, &[args, &["--format", "csv"]].concat());
+        assert_eq!(csv.lines().next(), documented, "{name}'s CSV header");
+    }
+}
