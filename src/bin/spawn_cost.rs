@@ -50,7 +50,7 @@ struct Args {
           value_parser = ranged::<u32>(1, 1_000_000))]
     count: u32,
 
-    /// The operations to time, comma-separated [default: all four]
+    /// The operations to time, comma-separated [default: all of them]
     #[arg(long, value_enum, value_delimiter = ',', value_name = "OP")]
     op: Vec<Op>,
 
@@ -356,10 +356,14 @@ struct Results {
 
 fn main() -> ExitCode {
     let (args, _cmd) = cli::parse::<Args>("spawn_cost", |c| {
-        c.args_override_self(true).mut_arg("warmup", |a| {
-            a.default_value("20")
-                .help("Untimed runs of each operation before the timed ones [0-1000]")
-        })
+        c.args_override_self(true)
+            .mut_arg("warmup", |a| {
+                a.default_value("20")
+                    .help("Untimed runs of each operation before the timed ones [0-1000]")
+            })
+            .mut_arg("trials", |a| {
+                a.help("Series of --count runs of every operation and placement, one after the other [1-1000]")
+            })
     });
     cli::finish(run(args))
 }
