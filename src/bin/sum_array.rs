@@ -207,16 +207,15 @@ fn with_threads(array: &[i32], n: usize, lock: Option<&Mutex<()>>) -> anyhow::Re
     })
 }
 
-/// N processes; each writes its partial sum (and its times) into a shared mapping. Returns
-/// None when Ctrl-C stopped the run: the children are then killed and reaped.
+/// N processes; each writes its partial sum (and its times) into `shared`, four words per
+/// worker: the partial sum, began_ns, ended_ns, the CPU + 1. Returns None when Ctrl-C stopped
+/// the run: the children are then killed and reaped.
 fn with_processes(
     array: &[i32],
     n: usize,
+    shared: &Mapping,
     single: &SingleThreaded,
 ) -> anyhow::Result<Option<Vec<Worker>>> {
-    // results = mmap(NULL, n * sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    // Four words per worker: the partial sum, began_ns, ended_ns, the CPU + 1.
-    let shared = Mapping::new(n * 4 * 8, Sharing::Shared, HugePages::Default)?;
     let slots = shared.words();
     let t0 = Instant::now();
     let mut children = Vec::with_capacity(n);
@@ -317,8 +316,12 @@ fn trial(args: &Args, array: &[i32], number: u32) -> anyhow::Result<Option<Trial
     let sequential_ns = nanos(start.elapsed());
 
     let lock = Mutex::new(());
+    // Before the timer starts, as in the lab: the mapping for the partial sums
+    // (results = mmap(NULL, n * sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+    // -1, 0)), and the proof that fork may run.
+    let shared = Mapping::new(n * 4 * 8, Sharing::Shared, HugePages::Default)?;
     let single = match mode {
-        Mode::Processes => Some(SingleThreaded::check()?), // before the timer starts
+        Mode::Processes => Some(SingleThreaded::check()?),
         _ => None,
     };
     let before = Snapshot::of_self()?;
@@ -326,7 +329,7 @@ fn trial(args: &Args, array: &[i32], number: u32) -> anyhow::Result<Option<Trial
     let workers = match (mode, &single) {
         (Mode::Threads, _) => with_threads(array, n, None)?,
         (Mode::GlobalLock, _) => with_threads(array, n, Some(&lock))?,
-        (Mode::Processes, Some(single)) => match with_processes(array, n, single)? {
+        (Mode::Processes, Some(single)) => match with_processes(array, n, &shared, single)? {
             Some(w) => w,
             None => return Ok(None),
         },
