@@ -22,7 +22,7 @@ use oslab::cli::{self, CommonArgs, CpuList, TrialArgs, ranged};
 use oslab::counters::Snapshot;
 use oslab::process::{self, Child, Forked, check_can_create, check_memory};
 use oslab::report::{Output, Report, SCHEMA_VERSION};
-use oslab::stats::{LatencySummary, latency_histogram};
+use oslab::stats::{LatencySummary, Spread, latency_histogram};
 use oslab::sys::{HugePages, Mapping, Sharing, SingleThreaded};
 use oslab::system::{SystemInfo, usable_cpus};
 use oslab::timing::{fmt_ns, nanos_since, sig3};
@@ -489,12 +489,17 @@ fn show_table(out: &Output, done: &[Series]) {
     if !out.is_text() {
         return;
     }
+    let several = done.iter().any(|s| s.trial > 1); // then each row says its trial: #2 fork
     let rows: Vec<Vec<String>> = done
         .iter()
         .map(|s| {
             let l = &s.latency;
             let mut row = vec![
-                s.label.to_string(),
+                if several {
+                    format!("#{} {}", s.trial, s.label)
+                } else {
+                    s.label.to_string()
+                },
                 format!("{} (CPU {})", s.placement, s.cpus),
                 l.count.to_string(),
             ];
@@ -525,10 +530,13 @@ fn show_table(out: &Output, done: &[Series]) {
     ));
 }
 
+/// The p50 of `op` in `placement`: the median over the trials' p50s.
 fn p50(done: &[Series], op: Op, placement: &str) -> Option<f64> {
-    done.iter()
-        .find(|s| s.op == op && s.placement == placement)
-        .map(|s| s.latency.p50_ns as f64)
+    let p50s = done
+        .iter()
+        .filter(|s| s.op == op && s.placement == placement)
+        .map(|s| s.latency.p50_ns as f64);
+    Spread::of(p50s).map(|s| s.median)
 }
 
 fn headline(done: &[Series]) -> String {
@@ -553,8 +561,17 @@ fn analyse(
     page_tables_kib: Option<u64>,
 ) {
     out.analysis(format_args!(
-        "each: {} timed runs after {} untimed; the time of one run includes its wait (or join); the child of fork calls _exit(0) at once, posix_spawn and exec run {PROGRAM}",
-        args.count, args.trials.warmup
+        "each: {} timed runs after {} untimed; the time of one run includes its wait (or join); the child of fork calls _exit(0) at once, posix_spawn and exec run {PROGRAM}{}",
+        args.count,
+        args.trials.warmup,
+        if args.trials.trials > 1 {
+            format!(
+                "; {} series of each, and the p50s below are their median",
+                args.trials.trials
+            )
+        } else {
+            String::new()
+        }
     ));
     for placement in ["pinned", "unpinned"] {
         let Some(thread) = p50(done, Op::Thread, placement) else {
