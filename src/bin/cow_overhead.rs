@@ -5,8 +5,8 @@
 //! What the lecture wants you to see: after fork, parent and child share every page until one
 //! of them writes. The child's reads cost nothing extra (no fault: fork copied the page-table
 //! entries); its first write to each page faults, exactly once per page (`/proc/PID/stat` field
-//! 10 grows by the page count), and the kernel copies the page. That write costs about a hundred
-//! times a write to memory that is already private, which the child measures too.
+//! 10 grows by the page count), and the kernel copies the page. That write costs tens to hundreds
+//! of times a write to memory that is already private, which the child measures too.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -490,7 +490,7 @@ fn lesson(args: &Args) -> &'static str {
     if args.shared {
         "a MAP_SHARED mapping is one set of pages for parent and child: writes after fork copy nothing and fault nowhere"
     } else {
-        "fork shares every page until someone writes: the first write to each page faults once and copies it, costing about a hundred plain writes"
+        "fork shares every page until someone writes: the first write to each page faults once and copies it, costing tens to hundreds of plain writes"
     }
 }
 
