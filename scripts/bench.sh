@@ -35,10 +35,20 @@
 # `taskset -c 0` (one CPU: no contention between CPUs) compare the code alone; they are for
 # information.
 #
-# Usage: scripts/bench.sh [--runs N] [--pinned-runs N] [--quick] [--no-build] [-h]
+# The process rows (--only cost) compare the cost demos with their C twins in the same way, one
+# table of their own: cow_overhead's write phase (the child's first write to every page after
+# fork, .results.trials[0].write.elapsed_ns against cow_overhead.c's `write_ns`), and the p50 of
+# spawn_cost's fork + wait, std::thread spawn + join and raw pthread_create + join
+# (.results.trials[0].latency.p50_ns, --count runs after 20 untimed ones, against spawn_cost.c's
+# `p50_ns`), each unpinned and pinned (Rust: --placement pinned, which pins itself to the first
+# usable CPU; C: taskset -c 0). Every process row counts toward the 1.10 target.
+#
+# Usage: scripts/bench.sh [--runs N] [--pinned-runs N] [--only race|cost] [--quick] [--no-build] [-h]
 #   --runs N          runs per side per row (env RUNS, default 11)
 #   --pinned-runs N   runs per side of the extra rows pinned with `taskset -c 0` (env
 #                     PINNED_RUNS, default 3; 0 skips them)
+#   --only race|cost  only the race and granularity rows, or only the process rows (env ONLY;
+#                     default both)
 #   --quick           smoke run: 3 runs, 1 pinned run, sizes / 10 (env QUICK=1)
 #   --no-build        use the binaries already built (env NO_BUILD=1)
 # Env CC (default gcc) picks the C compiler; KEEP=1 keeps the raw outputs (path printed).
@@ -50,6 +60,7 @@ root=$PWD
 runs=${RUNS:-}
 pinned_runs=${PINNED_RUNS:-}
 quick=${QUICK:-0}
+only=${ONLY:-all}
 no_build=${NO_BUILD:-0}
 cc=${CC:-gcc}
 
@@ -60,6 +71,8 @@ while [[ $# -gt 0 ]]; do
         --runs=*) runs=${1#*=}; shift ;;
         --pinned-runs) pinned_runs=${2:?--pinned-runs needs a number}; shift 2 ;;
         --pinned-runs=*) pinned_runs=${1#*=}; shift ;;
+        --only) only=${2:?--only needs race or cost}; shift 2 ;;
+        --only=*) only=${1#*=}; shift ;;
         --quick) quick=1; shift ;;
         --no-build) no_build=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -78,14 +91,35 @@ for n in "$runs" "$pinned_runs"; do
     [[ $n =~ ^[0-9]+$ ]] || { echo "bench.sh: not a number: $n" >&2; exit 2; }
 done
 ((runs >= 1)) || { echo "bench.sh: --runs must be at least 1" >&2; exit 2; }
+case $only in
+    all|race|cost) ;;
+    *) echo "bench.sh: --only takes race or cost, not $only" >&2; exit 2 ;;
+esac
+want() { [[ $only == all || $only == "$1" ]]; }
 
 # The lecture's sizes (threads steps); --quick divides the steps by 10.
 race_size=(2 1000000)
 gran_size=(10 2000000)
+cow_pages=131072   # the lecture's NPAGES
+spawn_count=1000   # spawn_cost's default
 if [[ $quick == 1 ]]; then
     race_size=(2 100000)
     gran_size=(10 200000)
+    cow_pages=16384
+    spawn_count=200
 fi
+
+# The process rows: "Rust binary|Rust flags|C twin and its arguments|CPU to pin C to|what|Rust
+# JSON path in results.trials[0]|C output key".
+cost_pairs=(
+    "cow_overhead|--pages $cow_pages|cow_overhead $cow_pages||write phase|write.elapsed_ns|write_ns"
+    "spawn_cost|--op fork --placement unpinned --count $spawn_count|spawn_cost fork $spawn_count||fork + wait, p50|latency.p50_ns|p50_ns"
+    "spawn_cost|--op fork --placement pinned --count $spawn_count|spawn_cost fork $spawn_count|0|fork + wait, p50|latency.p50_ns|p50_ns"
+    "spawn_cost|--op thread --placement unpinned --count $spawn_count|spawn_cost thread $spawn_count||thread create + join, p50|latency.p50_ns|p50_ns"
+    "spawn_cost|--op thread --placement pinned --count $spawn_count|spawn_cost thread $spawn_count|0|thread create + join, p50|latency.p50_ns|p50_ns"
+    "spawn_cost|--op pthread --placement unpinned --count $spawn_count|spawn_cost thread $spawn_count||thread create + join, p50|latency.p50_ns|p50_ns"
+    "spawn_cost|--op pthread --placement pinned --count $spawn_count|spawn_cost thread $spawn_count|0|thread create + join, p50|latency.p50_ns|p50_ns"
+)
 
 # The rows: "Rust binary|Rust flags|C twin" (the C twin has the Rust binary's name; *_own_line
 # is the twin built with -DLOCK_OWN_LINE). The mutex programs' default is spelled out (--lock
@@ -137,16 +171,33 @@ if [[ $no_build != 1 ]]; then
         "$cc" "${c_flags[@]}" -D"${G}_GRAINED" -DLOCK_OWN_LINE \
             -o "$c_bin/${g}_granularity_own_line" "$c_src/granularity.c"
     done
+    for p in cow_overhead spawn_cost; do
+        "$cc" "${c_flags[@]}" -o "$c_bin/$p" "$c_src/$p.c"
+    done
 fi
-for pair in "${pairs[@]}"; do
-    IFS='|' read -r rb _ cb <<<"$pair"
-    [[ -x $rust_bin/$rb ]] || { echo "bench.sh: missing $rust_bin/$rb (build first)" >&2; exit 1; }
-    [[ -x $c_bin/$cb ]] || { echo "bench.sh: missing $c_bin/$cb (build first)" >&2; exit 1; }
-done
-[[ -x $c_bin/$reference ]] || { echo "bench.sh: missing $c_bin/$reference (build first)" >&2; exit 1; }
+if want race; then
+    for pair in "${pairs[@]}"; do
+        IFS='|' read -r rb _ cb <<<"$pair"
+        [[ -x $rust_bin/$rb ]] || { echo "bench.sh: missing $rust_bin/$rb (build first)" >&2; exit 1; }
+        [[ -x $c_bin/$cb ]] || { echo "bench.sh: missing $c_bin/$cb (build first)" >&2; exit 1; }
+    done
+    [[ -x $c_bin/$reference ]] || { echo "bench.sh: missing $c_bin/$reference (build first)" >&2; exit 1; }
+fi
+if want cost; then
+    for pair in "${cost_pairs[@]}"; do
+        IFS='|' read -r rb _ cc_cmd _ <<<"$pair"
+        cb=${cc_cmd%% *}
+        [[ -x $rust_bin/$rb ]] || { echo "bench.sh: missing $rust_bin/$rb (build first)" >&2; exit 1; }
+        [[ -x $c_bin/$cb ]] || { echo "bench.sh: missing $c_bin/$cb (build first)" >&2; exit 1; }
+    done
+fi
 if ((pinned_runs > 0)) && ! command -v taskset >/dev/null; then
     echo "bench.sh: taskset not found; skipping the pinned rows" >&2
     pinned_runs=0
+fi
+if want cost && ! command -v taskset >/dev/null; then
+    echo "bench.sh: taskset not found: the process rows need it (util-linux)" >&2
+    exit 1
 fi
 
 # ---- run ---------------------------------------------------------------------------------------
@@ -205,6 +256,7 @@ run_pair() { # pin n "Rust binary|flags|C twin"
     done
     rows+=("$dir|$label|$cb|$t|$s|$n|${pin:+1}|pair")
 }
+want race || pairs=()
 for pair in "${pairs[@]}"; do
     run_pair "" "$runs" "$pair"
     if [[ $pair == race_condition_spinlock\|* ]]; then
@@ -220,6 +272,35 @@ done
 if ((pinned_runs > 0)); then
     for pair in "${pairs[@]}"; do
         run_pair 0 "$pinned_runs" "$pair"
+    done
+fi
+
+# The process rows: the same interleaving, one process per run on each side.
+cost_rows=()
+run_cost_pair() { # "Rust binary|flags|C twin args|C pin|what|Rust key|C key"
+    local rb flags c_cmd pin what rkey ckey dir i
+    IFS='|' read -r rb flags c_cmd pin what rkey ckey <<<"$1"
+    local -a fl cc_args
+    read -r -a fl <<<"$flags"
+    read -r -a cc_args <<<"$c_cmd"
+    dir=row$((++n_row))
+    mkdir -p "$out/$dir"
+    echo "running $rb $flags vs C ${pin:+taskset -c $pin }$c_cmd: $runs × (Rust, C)" >&2
+    for ((i = 1; i <= runs; i++)); do
+        if ! "$rust_bin/$rb" "${fl[@]}" --format json --quiet >"$out/$dir/rust.$i" \
+            2>"$out/$dir/rust.$i.err"; then
+            echo "bench.sh: $rb $flags failed:" >&2; cat "$out/$dir/rust.$i.err" >&2; exit 1
+        fi
+        if ! ${pin:+taskset -c "$pin"} "$c_bin/${cc_args[0]}" "${cc_args[@]:1}" >"$out/$dir/c.$i" \
+            2>"$out/$dir/c.$i.err"; then
+            echo "bench.sh: scripts/c/build/$c_cmd failed:" >&2; cat "$out/$dir/c.$i.err" >&2; exit 1
+        fi
+    done
+    cost_rows+=("$dir|$rb $flags|${pin:+taskset -c $pin }$c_cmd|$what|$rkey|$ckey|$runs")
+}
+if want cost; then
+    for pair in "${cost_pairs[@]}"; do
+        run_cost_pair "$pair"
     done
 fi
 
@@ -241,7 +322,8 @@ grep -qw hypervisor /proc/cpuinfo 2>/dev/null && hv=" (hypervisor guest)"
 cc_version=$("$cc" --version | head -1)
 rustc_version=$(rustc --version 2>/dev/null || echo "rustc ?")
 
-printf '%s\n' "${rows[@]}" >"$out/rows"
+printf '%s\n' "${rows[@]+"${rows[@]}"}" | sed '/^$/d' >"$out/rows"
+printf '%s\n' "${cost_rows[@]+"${cost_rows[@]}"}" | sed '/^$/d' >"$out/cost_rows"
 python3 - "$out" "$runs" \
     "$kernel" "${cpu_model:-unknown CPU}$hv" "$(nproc)" "$(date '+%Y-%m-%d %H:%M:%S %Z')" \
     "$cc_version" "${c_flags[*]}" "$rustc_version" "$quick" "$others" "$steal" "$wall" <<'PY'
@@ -289,69 +371,129 @@ if float(others) > 0.05 * float(wall) * int(nproc):
     busy = " ⚠ other work was running: contended timings are unreliable; rerun on an idle machine"
 print(f"runs took {wall} s; other processes used {others} CPU-s meanwhile, steal {steal} CPU-s{busy}")
 print()
-print("| Rust (flags) | C twin | threads×steps | Rust median ms | C median ms | Rust/C "
-      "| Rust min–max | C min–max |")
-print("|---|---|---|---|---|---|---|---|")
-notes, over = [], []
-for line in (out / "rows").read_text().splitlines():
-    row, label, c_name, t, s, n, pinned, kind = line.split("|")
-    t, s, n, pinned = int(t), int(s), int(n), pinned == "1"
-    expected = t * s
-    extras = []
-    if pinned:
-        extras.append("taskset -c 0")
-    if kind == "c-only":
-        extras.append("C only: the lecture's pthread_spin_lock")
-    if n != runs_default:
-        extras.append(f"{n} run{'s' if n != 1 else ''}")
-    c_shown = c_name.replace("_own_line", " -DLOCK_OWN_LINE")
-    shown = label if kind == "pair" else "—"
-    shown += f" ({', '.join(extras)})" if extras else ""
-    size = f"{t}×{s:,}"
-    c = collect(row, "c", n)
-    c_ns = [x for x, _, _ in c]
-    c_med = statistics.median(c_ns)
-    if kind == "c-only":
-        print(f"| {shown} | {c_shown} | {size} | — | {ms(c_med)} | — | — | {span(c_ns)} |")
-        r = []
-    else:
-        r = collect(row, "rust", n)
-        r_ns = [x for x, _, _ in r]
-        if not pinned:
-            placement.append(f"{label} vs {c_shown} {sum(1 for *_, spread in r if spread)}/{n}")
-        r_med = statistics.median(r_ns)
+if (out / "rows").read_text().strip():
+    print("| Rust (flags) | C twin | threads×steps | Rust median ms | C median ms | Rust/C "
+          "| Rust min–max | C min–max |")
+    print("|---|---|---|---|---|---|---|---|")
+    notes, over = [], []
+    for line in (out / "rows").read_text().splitlines():
+        row, label, c_name, t, s, n, pinned, kind = line.split("|")
+        t, s, n, pinned = int(t), int(s), int(n), pinned == "1"
+        expected = t * s
+        extras = []
+        if pinned:
+            extras.append("taskset -c 0")
+        if kind == "c-only":
+            extras.append("C only: the lecture's pthread_spin_lock")
+        if n != runs_default:
+            extras.append(f"{n} run{'s' if n != 1 else ''}")
+        c_shown = c_name.replace("_own_line", " -DLOCK_OWN_LINE")
+        shown = label if kind == "pair" else "—"
+        shown += f" ({', '.join(extras)})" if extras else ""
+        size = f"{t}×{s:,}"
+        c = collect(row, "c", n)
+        c_ns = [x for x, _, _ in c]
+        c_med = statistics.median(c_ns)
+        if kind == "c-only":
+            print(f"| {shown} | {c_shown} | {size} | — | {ms(c_med)} | — | — | {span(c_ns)} |")
+            r = []
+        else:
+            r = collect(row, "rust", n)
+            r_ns = [x for x, _, _ in r]
+            if not pinned:
+                placement.append(f"{label} vs {c_shown} {sum(1 for *_, spread in r if spread)}/{n}")
+            r_med = statistics.median(r_ns)
+            ratio = r_med / c_med
+            flag = ""
+            if not pinned and ratio > TARGET:
+                flag = " ⚠"
+                over.append(f"{label} vs {c_shown} {ratio:.2f}")
+            print(f"| {shown} | {c_shown} | {size} | {ms(r_med)} | {ms(c_med)} | {ratio:.2f}{flag} "
+                  f"| {span(r_ns)} | {span(c_ns)} |")
+        for side, res in (("Rust", r), ("C", c)):
+            if not res:
+                continue
+            vars_ = [v for _, v, _ in res]
+            if c_name == "race_condition":
+                lost = [expected - v for v in vars_]
+                losing = sum(1 for x in lost if x > 0)
+                where = " pinned to CPU 0" if pinned else ""
+                notes.append(f"race_condition{where}, {side}: lost updates median "
+                             f"{statistics.median(lost):,.0f} (min {min(lost):,}, max {max(lost):,}); "
+                             f"{losing} of {len(lost)} runs lost some")
+            elif any(v != expected for v in vars_):
+                notes.append(f"WRONG RESULT: {label} vs {c_shown} {side}{' pinned' if pinned else ''}: "
+                             f"var {sorted(set(vars_))}, expected {expected}")
+    print()
+    for note in notes:
+        print(f"- {note}")
+    if placement:
+        print("- Rust runs whose threads started on different CPUs (the rest shared one CPU; contended "
+              "timings depend on it): " + ", ".join(placement))
+    print(f"- target (DESIGN.md §4): Rust/C ≤ {TARGET:.2f} per row, ratio of the medians of the "
+          "lecture's window (create + increments + join, one process per run). `--lock pthread` "
+          "rows: the same lock (glibc's), with var on the lock's line in C (the lecture's build) or "
+          "on a line of its own (-DLOCK_OWN_LINE); the Rust layout lies in between. `--lock std` "
+          "rows: Rust's default mutex vs glibc's. Pinned rows and the C-only reference row are for "
+          "information.")
+    print("- over target (unpinned rows): " + (", ".join(over) if over else "none") + ".")
+
+# ---- the process rows ----
+def metric(p, side, rkey, ckey):
+    text = p.read_text()
+    if side == "rust":
+        v = json.loads(text)["results"]["trials"][0]
+        for k in rkey.split("."):
+            v = v[k]
+        return int(v)
+    m = re.search(rf"^{re.escape(ckey)} = (\d+)$", text, re.M)
+    if not m:
+        sys.exit(f"bench.sh: cannot parse {p}:\n{text}")
+    return int(m.group(1))
+
+def unit(ns):
+    return f"{ns / 1e6:.2f} ms" if ns >= 1e6 else f"{ns / 1e3:.1f} µs"
+
+def uspan(xs):
+    return f"{unit(min(xs))}–{unit(max(xs))}"
+
+cost_lines = (out / "cost_rows").read_text().splitlines()
+if cost_lines:
+    if (out / "rows").read_text().strip():
+        print()
+    print("| Rust (flags) | C twin | what | Rust median | C median | Rust/C | Rust min–max "
+          "| C min–max |")
+    print("|---|---|---|---|---|---|---|---|")
+    cost_notes, cost_over = [], []
+    for line in cost_lines:
+        row, label, c_label, what, rkey, ckey, n = line.split("|")
+        n = int(n)
+        r = [metric(out / row / f"rust.{i}", "rust", rkey, ckey) for i in range(1, n + 1)]
+        c = [metric(out / row / f"c.{i}", "c", rkey, ckey) for i in range(1, n + 1)]
+        r_med, c_med = statistics.median(r), statistics.median(c)
         ratio = r_med / c_med
         flag = ""
-        if not pinned and ratio > TARGET:
+        if ratio > TARGET:
             flag = " ⚠"
-            over.append(f"{label} vs {c_shown} {ratio:.2f}")
-        print(f"| {shown} | {c_shown} | {size} | {ms(r_med)} | {ms(c_med)} | {ratio:.2f}{flag} "
-              f"| {span(r_ns)} | {span(c_ns)} |")
-    for side, res in (("Rust", r), ("C", c)):
-        if not res:
-            continue
-        vars_ = [v for _, v, _ in res]
-        if c_name == "race_condition":
-            lost = [expected - v for v in vars_]
-            losing = sum(1 for x in lost if x > 0)
-            where = " pinned to CPU 0" if pinned else ""
-            notes.append(f"race_condition{where}, {side}: lost updates median "
-                         f"{statistics.median(lost):,.0f} (min {min(lost):,}, max {max(lost):,}); "
-                         f"{losing} of {len(lost)} runs lost some")
-        elif any(v != expected for v in vars_):
-            notes.append(f"WRONG RESULT: {label} vs {c_shown} {side}{' pinned' if pinned else ''}: "
-                         f"var {sorted(set(vars_))}, expected {expected}")
-print()
-for note in notes:
-    print(f"- {note}")
-if placement:
-    print("- Rust runs whose threads started on different CPUs (the rest shared one CPU; contended "
-          "timings depend on it): " + ", ".join(placement))
-print(f"- target (DESIGN.md §4): Rust/C ≤ {TARGET:.2f} per row, ratio of the medians of the "
-      "lecture's window (create + increments + join, one process per run). `--lock pthread` "
-      "rows: the same lock (glibc's), with var on the lock's line in C (the lecture's build) or "
-      "on a line of its own (-DLOCK_OWN_LINE); the Rust layout lies in between. `--lock std` "
-      "rows: Rust's default mutex vs glibc's. Pinned rows and the C-only reference row are for "
-      "information.")
-print("- over target (unpinned rows): " + (", ".join(over) if over else "none") + ".")
+            cost_over.append(f"{label} {ratio:.2f}")
+        print(f"| {label} | {c_label} | {what} | {unit(r_med)} | {unit(c_med)} | {ratio:.2f}{flag} "
+              f"| {uspan(r)} | {uspan(c)} |")
+        if label.startswith("cow_overhead"):
+            pages = int(label.split("--pages ")[1].split()[0])
+            faults = [json.loads((out / row / f"rust.{i}").read_text())["results"]["trials"][0]
+                      ["write"]["minflt"] for i in range(1, n + 1)]
+            cost_notes.append(f"cow_overhead, Rust: write-phase minor faults median "
+                              f"{statistics.median(faults):,.0f} for {pages:,} pages "
+                              f"(min {min(faults):,}, max {max(faults):,}); per fault "
+                              f"{unit(r_med / statistics.median(faults))} (Rust) and "
+                              f"{unit(c_med / pages)} per page (C)")
+    print()
+    for note in cost_notes:
+        print(f"- {note}")
+    print(f"- target: Rust/C ≤ {TARGET:.2f} per row, ratio of medians over {runs_default} runs "
+          "per side, interleaved. cow_overhead: the child's timed write loop (one byte per page "
+          "after fork). spawn_cost: the p50 of --count runs after 20 untimed ones; `--op thread` "
+          "is std::thread::spawn + join, `--op pthread` calls pthread_create + pthread_join "
+          "directly, as spawn_cost.c does.")
+    print("- over target (process rows): " + (", ".join(cost_over) if cost_over else "none") + ".")
 PY

@@ -64,7 +64,8 @@ pub struct Family {
 /// A figure `oslab compare` reads from a demo's JSON trials.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Metric {
-    /// The field in `results.trials[]`.
+    /// The field in `results.trials[]`; a dotted key (`latency.p50_ns`) reaches into a nested
+    /// object.
     pub key: &'static str,
     /// The column heading.
     pub label: &'static str,
@@ -118,6 +119,50 @@ const LOCK_METRICS: &[Metric] = &[
     },
 ];
 
+/// The figures of `oslab compare spawn`: one operation's latency percentiles.
+const SPAWN_METRICS: &[Metric] = &[
+    Metric {
+        key: "latency.p50_ns",
+        label: "p50",
+        nanos: true,
+        stat: Stat::Median,
+    },
+    Metric {
+        key: "latency.p99_ns",
+        label: "p99",
+        nanos: true,
+        stat: Stat::Median,
+    },
+    Metric {
+        key: "latency.mean_ns",
+        label: "mean",
+        nanos: true,
+        stat: Stat::Median,
+    },
+];
+
+/// The figures of `oslab compare sum_array`.
+const SUM_METRICS: &[Metric] = &[
+    Metric {
+        key: "elapsed_ns",
+        label: "time",
+        nanos: true,
+        stat: Stat::Median,
+    },
+    Metric {
+        key: "speedup",
+        label: "speed-up",
+        nanos: false,
+        stat: Stat::Median,
+    },
+    Metric {
+        key: "voluntary_cs",
+        label: "vol cs",
+        nanos: false,
+        stat: Stat::Median,
+    },
+];
+
 /// Every demo that exists, in lecture order.
 pub const DEMOS: &[Demo] = &[
     Demo {
@@ -146,6 +191,27 @@ pub const DEMOS: &[Demo] = &[
         chapter: Chapter::Threads,
         concept: "a thread has the process's PID, its own TID, and shares the memory a forked child copies",
         tour: &["--sleep", "50"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "spawn_cost",
+        chapter: Chapter::Processes,
+        concept: "fork, posix_spawn, fork + exec and a thread, each timed with its wait: processes cost far more",
+        tour: &["--count", "50", "--warmup", "5"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "sum_array",
+        chapter: Chapter::Processes,
+        concept: "one sum split over N threads or N processes: the speed-up, and the GIL that takes it away",
+        tour: &["2", "--len", "10000000"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "cow_overhead",
+        chapter: Chapter::Processes,
+        concept: "after fork, reads are free and the first write to each page faults and copies it",
+        tour: &["--pages", "4096"],
         tour_exit: 0,
     },
     Demo {
@@ -316,6 +382,41 @@ pub const FAMILIES: &[Family] = &[
         args: &["--timeout", "0.2"],
         exit_codes: &[0, 3],
         metrics: DEADLOCK_METRICS,
+    },
+    Family {
+        name: "spawn",
+        about: "creating a process (fork, posix_spawn, fork + exec) against a thread, pinned and unpinned",
+        members: &[
+            "spawn_cost --op fork --placement pinned",
+            "spawn_cost --op posix-spawn --placement pinned",
+            "spawn_cost --op fork-exec --placement pinned",
+            "spawn_cost --op thread --placement pinned",
+            "spawn_cost --op fork --placement unpinned",
+            "spawn_cost --op posix-spawn --placement unpinned",
+            "spawn_cost --op fork-exec --placement unpinned",
+            "spawn_cost --op thread --placement unpinned",
+        ],
+        args: &["--count", "300"],
+        exit_codes: &[0],
+        metrics: SPAWN_METRICS,
+    },
+    Family {
+        name: "sum_array",
+        about: "one sum over 1, 2 and 4 workers: threads, processes, and threads behind a global lock",
+        members: &[
+            "sum_array 1",
+            "sum_array 2",
+            "sum_array 4",
+            "sum_array 1 --processes",
+            "sum_array 2 --processes",
+            "sum_array 4 --processes",
+            "sum_array 1 --global-lock",
+            "sum_array 2 --global-lock",
+            "sum_array 4 --global-lock",
+        ],
+        args: &[],
+        exit_codes: &[0],
+        metrics: SUM_METRICS,
     },
 ];
 

@@ -175,6 +175,14 @@ pub fn exit_child(code: i32) -> ! {
     sys::exit_now(code)
 }
 
+/// Runs the body of a forked child and ends the child with the code it returns. The child
+/// never returns into the parent's code, whatever happens: a panic ends it with 101, as a
+/// panicking Rust program does.
+pub fn run_child(body: impl FnOnce() -> i32) -> ! {
+    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(101);
+    exit_child(code)
+}
+
 /// Waits for any child to end, whichever it is: `waitpid(-1)`. Returns its PID and how it
 /// ended, or `None` when no child is left.
 pub fn wait_any() -> Result<Option<(Pid, Exit)>> {
@@ -196,6 +204,39 @@ pub fn wait_any() -> Result<Option<(Pid, Exit)>> {
             Err(e) => return Err(Error::sys("waitpid", e)),
         }
     }
+}
+
+/// Waits for `child` unless Ctrl-C or SIGTERM comes first. `Ok(None)` means the signal came:
+/// the child has then been killed and reaped (its guard is dropped here), and the caller
+/// reports what it measured so far. `wait4` alone would not do: our handlers restart it, so a
+/// parent would sleep through Ctrl-C until the child ended by itself (never, if the child is
+/// waiting for ENTER). So the parent polls a pidfd, which a signal interrupts.
+pub fn wait_unless_interrupted(child: Child) -> Result<Option<(Exit, ChildUsage)>> {
+    let pidfd = match sys::pidfd_open(child.pid()) {
+        Ok(fd) => Some(fd),
+        // Before Linux 5.3: wait plainly (Ctrl-C then waits for the child to end).
+        Err(Error::Sys {
+            source: nix::errno::Errno::ENOSYS,
+            ..
+        }) => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(fd) = &pidfd {
+        use std::os::fd::AsFd;
+        loop {
+            if crate::interrupt::requested().is_some() {
+                return Ok(None);
+            }
+            // The timeout bounds the one race left: a signal that lands between the check
+            // above and the poll below.
+            match sys::poll_readable(fd.as_fd(), 100) {
+                Ok(true) => break,
+                Ok(false) | Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(Error::sys("poll", e)),
+            }
+        }
+    }
+    child.wait_usage().map(Some)
 }
 
 /// How many more processes this user may create, and which limit says so.
@@ -337,6 +378,31 @@ mod tests {
         assert_eq!(killed.to_string(), "killed by signal 9 (SIGKILL)");
         assert!(!killed.success());
         assert!(Exit::Code { code: 0 }.success());
+    }
+
+    #[test]
+    fn an_uninterrupted_wait_returns_the_exit_status() {
+        // posix_spawn, not fork: the test harness runs tests on several threads.
+        let spawn = |program: &str| {
+            let path = std::ffi::CString::new(program).unwrap();
+            let pid = nix::spawn::posix_spawn(
+                path.as_c_str(),
+                &nix::spawn::PosixSpawnFileActions::init().unwrap(),
+                &nix::spawn::PosixSpawnAttr::init().unwrap(),
+                std::slice::from_ref(&path),
+                &[] as &[std::ffi::CString],
+            )
+            .unwrap();
+            Child::adopt(pid)
+        };
+        let (exit, _) = wait_unless_interrupted(spawn("/bin/true"))
+            .unwrap()
+            .unwrap();
+        assert!(exit.success());
+        let (exit, _) = wait_unless_interrupted(spawn("/bin/false"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(exit, Exit::Code { code: 1 });
     }
 
     #[test]

@@ -604,3 +604,56 @@ pub fn pidfd_open(pid: nix::unistd::Pid) -> Result<std::os::fd::OwnedFd> {
     // OwnedFd is its only owner and closes it once.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as std::os::fd::RawFd) })
 }
+
+/// `poll` on one descriptor for readability, at most `timeout_ms`: true if readable, false on
+/// timeout, `Err(EINTR)` when a signal handler ran (poll is never restarted).
+pub fn poll_readable(
+    fd: std::os::fd::BorrowedFd<'_>,
+    timeout_ms: i32,
+) -> std::result::Result<bool, Errno> {
+    use std::os::fd::AsRawFd;
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is a live local pollfd and we pass a count of 1; the borrowed descriptor
+    // stays open for the whole call.
+    let rc = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    if rc < 0 {
+        return Err(Errno::last());
+    }
+    Ok(rc > 0)
+}
+
+/// `pthread_create` of a thread that returns at once, then `pthread_join`: the lecture's own
+/// thread creation, with nothing of Rust's `std::thread` around it (std gives each new thread
+/// a guarded signal stack for overflow reports, a name slot and a result packet, which costs a
+/// few system calls more: spawn_cost times both).
+pub fn pthread_create_join() -> Result<()> {
+    extern "C" fn returns_at_once(arg: *mut libc::c_void) -> *mut libc::c_void {
+        arg
+    }
+    let mut tid: libc::pthread_t = 0;
+    // SAFETY: `tid` is a live local the call fills in; a null attr means the defaults; the
+    // start routine is a plain extern "C" function that only returns its (null) argument, so
+    // the new thread touches no Rust state at all.
+    let rc = unsafe {
+        libc::pthread_create(
+            &mut tid,
+            std::ptr::null(),
+            returns_at_once,
+            std::ptr::null_mut(),
+        )
+    };
+    if rc != 0 {
+        return Err(Error::sys("pthread_create", Errno::from_raw(rc)));
+    }
+    // SAFETY: `tid` is a joinable thread created just above, joined once; its result (the
+    // null pointer) is discarded, so no pointer is read.
+    let rc = unsafe { libc::pthread_join(tid, std::ptr::null_mut()) };
+    if rc != 0 {
+        return Err(Error::sys("pthread_join", Errno::from_raw(rc)));
+    }
+    Ok(())
+}

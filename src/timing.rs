@@ -97,6 +97,16 @@ pub enum Run {
     Trial(u32),
 }
 
+impl Run {
+    /// The trial's number, or 0 for a warm-up run.
+    pub fn number(self) -> u32 {
+        match self {
+            Run::Warmup(_) => 0,
+            Run::Trial(n) => n,
+        }
+    }
+}
+
 /// The trials that completed, and the signal that cut the series short, if any.
 #[derive(Debug)]
 pub struct Trials<T> {

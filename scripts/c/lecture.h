@@ -4,6 +4,9 @@
  * .c file holds only what the lecture wants the student to read: `static int var;`, its lock if
  * any, its increment and its thread function.
  *
+ * The process programs (cow_overhead.c, spawn_cost.c) include it for DIE, CHECK, get_time_ns()
+ * and parse_arg() only; the race machinery below is then unused (and inline, so no warning).
+ *
  * What is here:
  *   DIE(assertion, what)      the lecture's error check: message, perror, exit.
  *   CHECK(call)               DIE for the pthread calls, which return an error number.
@@ -13,6 +16,7 @@
  *   NUM_THREADS, NUM_STEPS    the lecture's sizes (defaults: the race programs' 2 × 1000000).
  *                             Each thread gets its steps as its argument (in a register in
  *                             the loop, as the Rust side's `steps` parameter is).
+ *   parse_arg(s, what)        a positive integer from the command line, or exit.
  *   run_threads(...)          the lecture's main: parse `prog [threads [steps]]`, start the
  *                             clock, create the threads, join them, stop the clock, print
  *                             `var = %d; time = %lu ms` and `elapsed_ns = %llu`.
@@ -172,7 +176,7 @@ static unsigned long parse_arg(const char *s, const char *what)
  * gate,) join them. Prints var and the window: `var = %d; time = %lu ms` (the lecture's line)
  * and `elapsed_ns = %llu`, the same window in ns, for scripts/bench.sh.
  */
-static int run_threads(int argc, char *argv[], void *(*fn)(void *), const int *var)
+static inline int run_threads(int argc, char *argv[], void *(*fn)(void *), const int *var)
 {
 	unsigned long num_threads = NUM_THREADS, num_steps = NUM_STEPS;
 	unsigned long long start, end;

@@ -61,7 +61,8 @@ enum Cmd {
     /// Run the variants of one family interleaved and print their medians side by side
     Compare {
         /// The family: race (the five fixes for a lost update), granularity (coarse vs fine),
-        /// mutex (the spinlock and three mutexes) or deadlock (how often, and the cures)
+        /// mutex (the spinlock and three mutexes), deadlock (how often, and the cures), spawn
+        /// (process vs thread creation) or sum_array (1, 2, 4 workers: threads, processes, lock)
         #[arg(value_parser = family_names())]
         family: String,
 
@@ -132,6 +133,7 @@ fn list(format: Format) -> Result<ExitCode> {
                 DEMOS.len()
             ));
             let mut chapters: Vec<Chapter> = DEMOS.iter().map(|d| d.chapter).collect();
+            chapters.sort();
             chapters.dedup();
             for chapter in chapters {
                 print_line(format_args!("\n{}", chapter.title()));
@@ -372,8 +374,10 @@ struct CompareRow {
 }
 
 /// A run's value of `metric`: a number, or a boolean counted as 0/1.
+/// A metric's value in one trial: a number, or a boolean as 0/1. A dotted key
+/// (`latency.p50_ns`) reaches into nested objects.
 fn metric_value(trial: &Value, metric: &Metric) -> Option<f64> {
-    let v = trial.get(metric.key)?;
+    let v = trial.pointer(&format!("/{}", metric.key.replace('.', "/")))?;
     v.as_f64()
         .or_else(|| v.as_bool().map(|b| f64::from(u8::from(b))))
 }

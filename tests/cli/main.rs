@@ -3,6 +3,7 @@
 mod barrier;
 mod common;
 mod condition;
+mod cost;
 mod deadlock;
 mod granularity;
 mod observe;
