@@ -95,6 +95,30 @@ const LOCK_METRICS: &[Metric] = &[
     },
 ];
 
+/// The figures of the sleep_jitter family: the overshoot past each deadline.
+const JITTER_METRICS: &[Metric] = &[
+    Metric {
+        key: "p50_ns",
+        label: "p50",
+        nanos: true,
+    },
+    Metric {
+        key: "p99_ns",
+        label: "p99",
+        nanos: true,
+    },
+    Metric {
+        key: "max_ns",
+        label: "max",
+        nanos: true,
+    },
+    Metric {
+        key: "overflows",
+        label: "overflows",
+        nanos: false,
+    },
+];
+
 /// Every demo that exists, in lecture order.
 pub const DEMOS: &[Demo] = &[
     Demo {
@@ -141,6 +165,30 @@ pub const DEMOS: &[Demo] = &[
         concept: "one lock around each increment: parallel in name, switches in practice",
         tour: &["--steps", "20000"],
     },
+    Demo {
+        name: "sleep_jitter",
+        chapter: Chapter::Scheduling,
+        concept: "sleep 5 ms 50,000 times: every wakeup is late; the lecture's ms histogram, then µs percentiles",
+        tour: &["--count", "200", "--interval", "1ms"],
+    },
+    Demo {
+        name: "context_switch",
+        chapter: Chapter::Scheduling,
+        concept: "I/O-bound tasks switch voluntarily, CPU-bound ones are preempted; a pipe ping-pong times a switch",
+        tour: &["--seconds", "0.5", "--pingpong", "5000"],
+    },
+    Demo {
+        name: "nice_share",
+        chapter: Chapter::Scheduling,
+        concept: "nice 0 and nice 5 on one CPU: CFS's weights split it 75.3% / 24.7%",
+        tour: &["--seconds", "1"],
+    },
+    Demo {
+        name: "coop_sched",
+        chapter: Chapter::Scheduling,
+        concept: "user-level threads on one OS thread (a run queue, swapcontext): they interleave only when they yield",
+        tour: &["--cooperate"],
+    },
 ];
 
 /// The families `oslab compare` knows.
@@ -176,6 +224,17 @@ pub const FAMILIES: &[Family] = &[
         ],
         args: &[],
         metrics: LOCK_METRICS,
+    },
+    Family {
+        name: "sleep_jitter",
+        about: "a sleep's overshoot three ways: relative sleep (the lecture), absolute deadlines (cyclictest), busy-waiting",
+        members: &[
+            "sleep_jitter --mode relative",
+            "sleep_jitter --mode absolute",
+            "sleep_jitter --mode busy",
+        ],
+        args: &["--count", "200", "--interval", "1ms"],
+        metrics: JITTER_METRICS,
     },
 ];
 

@@ -379,3 +379,10 @@ impl Drop for Mapping {
         let _ = unsafe { nix::sys::mman::munmap(self.ptr, self.len) };
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Scheduling (policy, priority, nice) and user-level threads (contexts, stacks, time slices):
+// src/sys/sched.rs and src/sys/ult.rs.
+
+pub mod sched;
+pub mod ult;

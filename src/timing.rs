@@ -62,6 +62,15 @@ pub fn fmt_duration(elapsed: Duration) -> String {
     fmt_ns(elapsed.as_nanos() as f64)
 }
 
+/// CLOCK_MONOTONIC now, in ns since boot: a number that means the same in every process (an
+/// `Instant` does not cross a fork or a pipe), for deadlines shared between processes and for
+/// `clock_nanosleep(TIMER_ABSTIME)`.
+pub fn monotonic_ns() -> u64 {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .expect("CLOCK_MONOTONIC is always there");
+    t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
+}
+
 /// What one call of the trial function is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Run {
