@@ -267,11 +267,7 @@ fn run(args: Args) -> Result<ExitCode> {
         None => usable_cpus(),
     };
     let shared = *cpus.first().context("no usable CPU")?;
-    let other = cpus
-        .iter()
-        .chain(&usable_cpus())
-        .copied()
-        .find(|&c| c != shared);
+    let other = cpus.iter().copied().find(|&c| c != shared); // --cpu 0: one CPU only
     process::check_can_create(3)?;
     let before = Snapshot::of_self()?;
 
@@ -510,7 +506,7 @@ struct Row {
     name: &'static str,
     trial: Option<u32>,
     cpus: String,
-    seconds: Option<f64>,
+    worker_seconds: Option<f64>,
     round_trips: Option<u64>,
     elapsed_ns: Option<u64>,
     ns_per_round_trip: Option<f64>,
@@ -525,7 +521,7 @@ fn csv_rows(r: &Results) -> Vec<Row> {
         name: w.name,
         trial: None,
         cpus: w.cpu.to_string(),
-        seconds: Some(w.seconds),
+        worker_seconds: Some(w.seconds),
         round_trips: None,
         elapsed_ns: None,
         ns_per_round_trip: None,
@@ -538,7 +534,7 @@ fn csv_rows(r: &Results) -> Vec<Row> {
         name: t.placement,
         trial: Some(t.trial),
         cpus: format!("{};{}", t.parent_cpu, t.child_cpu),
-        seconds: None,
+        worker_seconds: None,
         round_trips: Some(t.result.round_trips),
         elapsed_ns: Some(t.result.elapsed_ns),
         ns_per_round_trip: Some(t.result.ns_per_round_trip),

@@ -325,7 +325,7 @@ struct Results {
     /// The raw samples, in order.
     overshoot_ns: Vec<u64>,
     lecture_ms: Vec<u64>,
-    cpu: Vec<Option<usize>>,
+    wake_cpu: Vec<Option<usize>>,
 }
 
 /// One CSV row: one sleep.
@@ -334,7 +334,7 @@ struct Row {
     sample: usize,
     overshoot_ns: u64,
     lecture_ms: u64,
-    cpu: Option<usize>,
+    wake_cpu: Option<usize>,
 }
 
 fn csv_rows(r: &Results) -> Vec<Row> {
@@ -343,7 +343,7 @@ fn csv_rows(r: &Results) -> Vec<Row> {
             sample: i + 1,
             overshoot_ns: r.overshoot_ns[i],
             lecture_ms: r.lecture_ms[i],
-            cpu: r.cpu[i],
+            wake_cpu: r.wake_cpu[i],
         })
         .collect()
 }
@@ -413,7 +413,7 @@ fn summarise(
         refused,
         overshoot_ns: s.overshoot_ns,
         lecture_ms: s.lecture_ms,
-        cpu: s.cpu,
+        wake_cpu: s.cpu,
     })
 }
 

@@ -25,6 +25,9 @@ pub const RACE: [&str; 5] = [
 /// The two granularity binaries (both safe).
 pub const GRANULARITY: [&str; 2] = ["coarse_granularity", "fine_granularity"];
 
+/// The time and scheduling binaries.
+pub const SCHED: [&str; 4] = ["sleep_jitter", "context_switch", "nice_share", "coop_sched"];
+
 /// All seven binaries under test.
 pub fn all_binaries() -> impl Iterator<Item = &'static str> {
     RACE.into_iter().chain(GRANULARITY)
@@ -40,6 +43,10 @@ pub fn exe(name: &str) -> &'static str {
         "race_condition_mutex" => env!("CARGO_BIN_EXE_race_condition_mutex"),
         "coarse_granularity" => env!("CARGO_BIN_EXE_coarse_granularity"),
         "fine_granularity" => env!("CARGO_BIN_EXE_fine_granularity"),
+        "sleep_jitter" => env!("CARGO_BIN_EXE_sleep_jitter"),
+        "context_switch" => env!("CARGO_BIN_EXE_context_switch"),
+        "nice_share" => env!("CARGO_BIN_EXE_nice_share"),
+        "coop_sched" => env!("CARGO_BIN_EXE_coop_sched"),
         "oslab" => env!("CARGO_BIN_EXE_oslab"),
         other => panic!("no binary {other} in this test suite"),
     }

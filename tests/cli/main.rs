@@ -3,5 +3,6 @@
 mod common;
 mod granularity;
 mod race;
+mod sched;
 mod umbrella;
 mod usage;
