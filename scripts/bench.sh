@@ -35,6 +35,9 @@
 # `taskset -c 0` (one CPU: no contention between CPUs) compare the code alone; they are for
 # information.
 #
+# Then scripts/bench_sched.sh prints the time and scheduling rows (pipe ping-pong against perf bench,
+# sleep jitter against cyclictest, nice shares against CFS's weights); it also runs alone.
+#
 # Usage: scripts/bench.sh [--runs N] [--pinned-runs N] [--quick] [--no-build] [-h]
 #   --runs N          runs per side per row (env RUNS, default 11)
 #   --pinned-runs N   runs per side of the extra rows pinned with `taskset -c 0` (env
@@ -355,3 +358,10 @@ print(f"- target (DESIGN.md §4): Rust/C ≤ {TARGET:.2f} per row, ratio of the 
       "information.")
 print("- over target (unpinned rows): " + (", ".join(over) if over else "none") + ".")
 PY
+
+# ---- time and scheduling: scripts/bench_sched.sh (pipe ping-pong, sleep jitter, nice shares) --
+echo
+sched_flags=()
+[[ $quick == 1 ]] && sched_flags+=(--quick)
+[[ $no_build == 1 ]] && sched_flags+=(--no-build)
+"$root/scripts/bench_sched.sh" "${sched_flags[@]}"

@@ -207,6 +207,7 @@ fn run(args: Args) -> Result<ExitCode> {
         preemptions: log.preemptions,
         timer_ticks: ticks,
         elapsed_ns: nanos(elapsed),
+        cpu_ns: (counters.utime_us + counters.stime_us) * 1000,
         interleaved: interleaved(&log.events),
         kernel_voluntary_cs: kernel.voluntary_cs,
         kernel_nonvoluntary_cs: kernel.nonvoluntary_cs,
@@ -369,6 +370,8 @@ struct Trial {
     /// SIGPROF signals received.
     timer_ticks: u64,
     elapsed_ns: u64,
+    /// CPU time the process used meanwhile (what ITIMER_PROF counts).
+    cpu_ns: u64,
     /// True when the threads' lines interleave.
     interleaved: bool,
     /// The kernel's count for the one OS thread: it switched none of the user threads.
@@ -454,8 +457,9 @@ fn analyse(out: &Output, args: &Args, mode: Mode, log: &Record, t: &Trial, syste
     ));
     if mode == Mode::Preemptive {
         out.analysis(format_args!(
-            "timer: {} SIGPROF ticks in {}; {} preemptions, each taken at a safepoint (the handler only sets a flag)",
+            "timer: {} SIGPROF ticks over {} of CPU time ({} wall); {} preemptions, each taken at a safepoint (the handler only sets a flag)",
             t.timer_ticks,
+            fmt_ns(t.cpu_ns as f64),
             fmt_ns(t.elapsed_ns as f64),
             t.preemptions
         ));

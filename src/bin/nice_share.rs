@@ -483,7 +483,6 @@ struct Results {
 struct Row<'a> {
     pair: usize,
     what: &'static str,
-    #[serde(flatten)]
     task: &'a Task,
 }
 
