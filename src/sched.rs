@@ -76,6 +76,8 @@ pub enum Privileged {
     Nice(i32),
     /// mlockall(MCL_CURRENT | MCL_FUTURE) (CAP_IPC_LOCK beyond RLIMIT_MEMLOCK).
     LockMemory,
+    /// A CPU idle-latency limit through /dev/cpu_dma_latency (root: the file is 0600 root).
+    IdleLatency(i32),
 }
 
 impl Privileged {
@@ -85,6 +87,9 @@ impl Privileged {
             Privileged::Realtime(p, prio) => format!("{} priority {prio}", p.name()),
             Privileged::Nice(n) => format!("nice {n}"),
             Privileged::LockMemory => "mlockall(MCL_CURRENT | MCL_FUTURE)".into(),
+            Privileged::IdleLatency(us) => {
+                format!("a CPU idle latency of {us} µs (/dev/cpu_dma_latency)")
+            }
         }
     }
 }
@@ -119,13 +124,25 @@ pub fn refusal(what: Privileged, errno: Errno, instead: &str) -> Refusal {
                 limit_text(nix::sys::resource::Resource::RLIMIT_MEMLOCK, 1024)
             ),
         ),
+        Privileged::IdleLatency(_) => (
+            "CAP_DAC_OVERRIDE",
+            "/dev/cpu_dma_latency belongs to root with mode 0600: only root (or CAP_DAC_OVERRIDE) \
+             may open it"
+                .to_string(),
+        ),
+    };
+    let how = match what {
+        // Granting a binary DAC override is far more than this request needs: say root.
+        Privileged::IdleLatency(_) => "run as root".to_string(),
+        _ => format!(
+            "run as root or grant it with `sudo setcap {}+ep <binary>`",
+            capability.to_lowercase()
+        ),
     };
     let message = if denied {
         format!(
-            "{request} was refused ({errno:?}: {}): {why}; run as root or grant it with \
-             `sudo setcap {}+ep <binary>`. Instead, {instead}",
+            "{request} was refused ({errno:?}: {}): {why}; {how}. Instead, {instead}",
             errno.desc(),
-            capability.to_lowercase(),
         )
     } else {
         format!(
@@ -175,6 +192,37 @@ pub fn request_mlockall(instead: &str) -> std::result::Result<(), Refusal> {
         .map_err(|e| refusal(Privileged::LockMemory, e, instead))
 }
 
+/// A CPU idle-latency limit held through `/dev/cpu_dma_latency` (the kernel's PM QoS
+/// interface): while the file stays open, idle CPUs stay in states they can leave within the
+/// limit (0: they poll instead of halting), so a wakeup does not first wait for its CPU to wake.
+/// cyclictest holds 0 by default. Dropping this lets the limit go.
+pub struct IdleLatency {
+    _file: fs::File,
+}
+
+/// Opens `/dev/cpu_dma_latency` and writes `us` (a 32-bit value), holding it until dropped.
+pub fn request_idle_latency(us: i32, instead: &str) -> std::result::Result<IdleLatency, Refusal> {
+    use std::io::Write;
+    let refused = |e: std::io::Error| {
+        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
+        refusal(Privileged::IdleLatency(us), errno, instead)
+    };
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/cpu_dma_latency")
+        .map_err(refused)?;
+    file.write_all(&us.to_ne_bytes()).map_err(refused)?;
+    Ok(IdleLatency { _file: file })
+}
+
+/// The CPU idle-latency limit in force (µs), if it can be read and any is set: the smallest
+/// of all holders' requests (2000000000 means none).
+fn idle_latency_limit() -> Option<i32> {
+    let bytes = fs::read("/dev/cpu_dma_latency").ok()?;
+    let us = i32::from_ne_bytes(bytes.get(..4)?.try_into().ok()?);
+    (us < 2_000_000_000).then_some(us)
+}
+
 /// `prctl(PR_SET_TIMERSLACK, ns)`: how late the kernel may fire our timers to batch wakeups
 /// (default 50 µs for normal tasks; ignored for real-time ones). Unprivileged.
 pub fn set_timer_slack(ns: u64) -> Result<()> {
@@ -194,6 +242,32 @@ pub fn child_on_cpu(cpu: usize) -> Result<()> {
     crate::cli::CpuList(vec![cpu]).pin_current_thread()
 }
 
+/// Where a demo's tasks go: the first CPU of `--cpu` (or of the usable ones), and another one
+/// from the same list for a second placement or for the demo itself to watch from, if there is
+/// one (`--cpu 0` means one CPU only).
+pub fn placement(cpu: Option<&crate::cli::CpuList>) -> Result<(usize, Option<usize>)> {
+    let cpus = cpu.map_or_else(crate::system::usable_cpus, |list| list.0.clone());
+    let first = *cpus
+        .first()
+        .ok_or_else(|| Error::Limit("no usable CPU".into()))?;
+    Ok((first, cpus.iter().copied().find(|&c| c != first)))
+}
+
+/// Pins the calling thread to `cpu` and returns the mask it had, for [`restore_affinity`].
+pub fn pin_self(cpu: usize) -> Result<nix::sched::CpuSet> {
+    let pid = nix::unistd::Pid::from_raw(0);
+    let previous =
+        nix::sched::sched_getaffinity(pid).map_err(|e| Error::sys("sched_getaffinity", e))?;
+    crate::cli::CpuList(vec![cpu]).pin_current_thread()?;
+    Ok(previous)
+}
+
+/// Puts back the mask [`pin_self`] returned.
+pub fn restore_affinity(previous: &nix::sched::CpuSet) -> Result<()> {
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), previous)
+        .map_err(|e| Error::sys("sched_setaffinity", e))
+}
+
 /// What is actually in force for the calling thread, read back from the kernel after asking.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct InForce {
@@ -210,6 +284,9 @@ pub struct InForce {
     pub cpu: Option<usize>,
     /// `VmLck` of `/proc/self/status`: memory locked by mlock/mlockall, KiB.
     pub locked_kib: Option<u64>,
+    /// The CPU idle-latency limit in force through /dev/cpu_dma_latency, µs (None: no limit,
+    /// or not readable).
+    pub idle_latency_us: Option<i32>,
 }
 
 impl InForce {
@@ -225,6 +302,7 @@ impl InForce {
                 .and_then(|ns| u64::try_from(ns).ok()),
             cpu: current_cpu(),
             locked_kib: status_kib("VmLck:"),
+            idle_latency_us: idle_latency_limit(),
         }
     }
 
@@ -253,6 +331,9 @@ impl InForce {
                 ", {} locked",
                 crate::timing::sig3(kib as f64 / 1024.0) + " MiB"
             )),
+        }
+        if let Some(us) = self.idle_latency_us {
+            s.push_str(&format!(", CPU idle latency held at {us} µs"));
         }
         if let Some(cpu) = self.cpu {
             s.push_str(&format!(", on CPU {cpu}"));
@@ -394,6 +475,18 @@ mod tests {
         );
         assert_eq!(r.capability, Some("CAP_IPC_LOCK"));
         assert!(r.message.contains("RLIMIT_MEMLOCK"), "{r}");
+        let r = refusal(
+            Privileged::IdleLatency(0),
+            Errno::EACCES,
+            "CPUs may sleep deeply",
+        );
+        assert_eq!(r.capability, Some("CAP_DAC_OVERRIDE"));
+        assert!(r.message.contains("/dev/cpu_dma_latency"), "{r}");
+        assert!(
+            r.message
+                .contains("run as root. Instead, CPUs may sleep deeply"),
+            "{r}"
+        );
         // An error that is not about privilege blames no capability.
         let r = refusal(Privileged::Realtime(Policy::Rr, 10), Errno::EINVAL, "x");
         assert_eq!(r.capability, None);

@@ -1,14 +1,16 @@
 /*
  * sleep_jitter.c: twin of `sleep_jitter --mode absolute [--fifo PRIO] [--mlock]`, which is
  * cyclictest's method: absolute deadlines on CLOCK_MONOTONIC, next += interval, and the
- * overshoot of each wakeup past its deadline.
+ * overshoot of each wakeup past its deadline. With `dma`, it also holds /dev/cpu_dma_latency at
+ * 0 as cyclictest does by default (`sleep_jitter --dma-latency 0`): idle CPUs poll instead of
+ * halting, so no wakeup waits for its CPU to wake.
  *
  * What the lecture wants you to see: a sleep always ends late. With absolute deadlines the
  * lateness never adds up (the schedule cannot drift); SCHED_FIFO lets nothing normal run first
  * and gets no timer slack; mlockall keeps page faults out of the loop.
  *
  * Build: gcc -O2 -Wall -Wextra -o sleep_jitter sleep_jitter.c
- * Usage: sleep_jitter COUNT INTERVAL_US [FIFO_PRIO [mlock]]     (FIFO_PRIO 0: SCHED_OTHER)
+ * Usage: sleep_jitter COUNT INTERVAL_US [FIFO_PRIO [mlock|-] [dma]]]   (FIFO_PRIO 0: SCHED_OTHER)
  * Prints: sleeps, min_ns, p50_ns, p90_ns, p99_ns, p999_ns, max_ns, mean_ns (one per line)
  */
 #define _GNU_SOURCE
@@ -16,7 +18,9 @@
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include "lecture.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* The sample at quantile q of n sorted samples: the smallest with at least q·n at or below. */
 static unsigned long long at(const unsigned long long *sorted, unsigned long n, double q)
@@ -32,16 +36,21 @@ int main(int argc, char *argv[])
 	unsigned long long *over, next, sum = 0;
 	struct timespec ts;
 
-	if (argc < 3 || argc > 5) {
-		fprintf(stderr, "usage: %s COUNT INTERVAL_US [FIFO_PRIO [mlock]]\n", argv[0]);
+	if (argc < 3 || argc > 6) {
+		fprintf(stderr, "usage: %s COUNT INTERVAL_US [FIFO_PRIO [mlock|- [dma]]]\n", argv[0]);
 		return EXIT_FAILURE;
 	}
 	count = parse_arg(argv[1], "count");
 	interval_ns = parse_arg(argv[2], "interval (us)") * 1000UL;
 	if (argc > 3 && strcmp(argv[3], "0") != 0)
 		prio = parse_arg(argv[3], "FIFO priority");
-	if (argc > 4)
+	if (argc > 4 && strcmp(argv[4], "mlock") == 0)
 		DIE(mlockall(MCL_CURRENT | MCL_FUTURE) != 0, "mlockall");
+	if (argc > 5 && strcmp(argv[5], "dma") == 0) {
+		int zero = 0, qos = open("/dev/cpu_dma_latency", O_WRONLY); /* held open until exit */
+
+		DIE(qos < 0 || write(qos, &zero, sizeof(zero)) != sizeof(zero), "/dev/cpu_dma_latency");
+	}
 	over = calloc(count, sizeof(*over));
 	DIE(over == NULL, "calloc");
 	if (prio > 0) {

@@ -14,17 +14,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
-use oslab::cli::{self, CommonArgs, CpuList, TrialArgs, duration, ranged};
+use oslab::cli::{self, CommonArgs, TrialArgs, duration, ranged};
 use oslab::counters::{Snapshot, ThreadUsage};
 use oslab::interrupt;
 use oslab::process::{self, Child, Forked, exit_child};
 use oslab::report::{Output, Report, SCHEMA_VERSION};
-use oslab::sched::child_on_cpu;
+use oslab::sched::{child_on_cpu, pin_self, placement, restore_affinity};
 use oslab::stats::Spread;
 use oslab::sys::SingleThreaded;
-use oslab::system::{SystemInfo, usable_cpus};
+use oslab::system::SystemInfo;
 use oslab::timing::{fmt_duration, fmt_ns, nanos};
 use serde::Serialize;
 
@@ -234,7 +233,7 @@ fn pingpong(n: u64, ours: usize, theirs: usize) -> Result<Option<RoundTrips>> {
     }
     let elapsed = start.elapsed();
     let ours_usage = before.delta(&ThreadUsage::now()?);
-    sched_setaffinity(Pid::from_raw(0), &restore)?;
+    restore_affinity(&restore)?;
     if done < n {
         return Ok(None); // interrupted: the guard kills the child midway
     }
@@ -262,12 +261,7 @@ fn run(args: Args) -> Result<ExitCode> {
     interrupt::install()?;
     let out = args.common.output();
     let system = SystemInfo::collect();
-    let cpus = match &args.common.cpu {
-        Some(list) => list.0.clone(),
-        None => usable_cpus(),
-    };
-    let shared = *cpus.first().context("no usable CPU")?;
-    let other = cpus.iter().copied().find(|&c| c != shared); // --cpu 0: one CPU only
+    let (shared, other) = placement(args.common.cpu.as_ref())?;
     process::check_can_create(3)?;
     let before = Snapshot::of_self()?;
 
@@ -282,7 +276,7 @@ fn run(args: Args) -> Result<ExitCode> {
                 None => break,
             }
         }
-        sched_setaffinity(Pid::from_raw(0), &restore)?;
+        restore_affinity(&restore)?;
     }
 
     // (b) the ping-pong, on one CPU and on two, interleaved trial by trial.
@@ -383,13 +377,6 @@ fn main() -> ExitCode {
 }
 
 const LESSON: &str = "a task that blocks gives the CPU away (voluntary switches); one that computes has it taken (nonvoluntary); a switch costs microseconds, and far more when the other task's CPU must be woken first";
-
-/// Pins the calling thread to `cpu`; returns the mask it had.
-fn pin_self(cpu: usize) -> Result<CpuSet> {
-    let previous = sched_getaffinity(Pid::from_raw(0))?;
-    CpuList(vec![cpu]).pin_current_thread()?;
-    Ok(previous)
-}
 
 // ---------------------------------------------------------------------------------------------
 // The report

@@ -16,13 +16,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use nix::errno::Errno;
-use nix::sched::{sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
-use oslab::cli::{self, CommonArgs, CpuList, duration, ranged};
+use oslab::cli::{self, CommonArgs, duration, ranged};
 use oslab::counters::Snapshot;
 use oslab::process::{self, Child, Forked, exit_child};
 use oslab::report::{Output, Report, SCHEMA_VERSION, table, warn};
-use oslab::sched::{self, Policy, Privileged, Refusal, RtLimits, cfs_shares, child_on_cpu, weight};
+use oslab::sched::{
+    self, Policy, Privileged, Refusal, RtLimits, cfs_shares, child_on_cpu, pin_self, placement,
+    restore_affinity, weight,
+};
 use oslab::sys::SingleThreaded;
 use oslab::system::{SystemInfo, usable_cpus};
 use oslab::timing::{fmt_duration, monotonic_ns, nanos};
@@ -228,17 +230,11 @@ fn run(args: Args) -> Result<ExitCode> {
     interrupt::install()?;
     let out = args.common.output();
     let system = SystemInfo::collect();
-    let cpus = match &args.common.cpu {
-        Some(list) => list.0.clone(),
-        None => usable_cpus(),
-    };
-    let cpu = *cpus.first().context("no usable CPU")?;
+    let (cpu, _) = placement(args.common.cpu.as_ref())?;
     process::check_can_create(2)?;
     // We only watch: off the spinners' CPU when there is another.
-    let previous = sched_getaffinity(Pid::from_raw(0))?;
-    if let Some(&other) = usable_cpus().iter().find(|&&c| c != cpu) {
-        CpuList(vec![other]).pin_current_thread()?;
-    }
+    let watch = usable_cpus().into_iter().find(|&c| c != cpu).unwrap_or(cpu);
+    let previous = pin_self(watch)?;
     let rt = RtLimits::read();
     let before = Snapshot::of_self()?;
 
@@ -292,7 +288,7 @@ fn run(args: Args) -> Result<ExitCode> {
             Outcome::Interrupted => break,
         }
     }
-    sched_setaffinity(Pid::from_raw(0), &previous)?;
+    restore_affinity(&previous)?;
     let counters = before.delta(&Snapshot::of_self()?);
     let interrupted = interrupt::requested();
     if let Some(signal) = interrupted {

@@ -5,7 +5,8 @@
 //! or later; at microsecond resolution every one of them overshoots: by the timer slack the
 //! kernel adds to batch wakeups (50 µs for a normal task), the wakeup itself, and whatever else
 //! was running. Real-time work removes what it can, the way cyclictest does: absolute deadlines
-//! (no drift), SCHED_FIFO (nothing normal runs first), mlockall (no page faults), no slack.
+//! (no drift), SCHED_FIFO (nothing normal runs first), mlockall (no page faults), no slack, and
+//! idle CPUs kept awake (`/dev/cpu_dma_latency`) so that a wakeup does not wait for one.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -29,8 +30,8 @@ use serde::Serialize;
 ///
 /// The lecture's sleep-histogram demo (time.sleep(.005), 50e3 times, 1 ms bins from 4 to
 /// 10 ms), then what cyclictest measures: the overshoot of each wakeup past its deadline, as
-/// percentiles and a histogram. --mode absolute, --fifo, --mlock and --timerslack remove the
-/// noise cyclictest removes, one at a time.
+/// percentiles and a histogram. --mode absolute, --fifo, --mlock, --dma-latency and --timerslack
+/// remove the noise cyclictest removes, one at a time.
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -60,6 +61,13 @@ struct Args {
     /// Lock all memory first, mlockall(MCL_CURRENT|MCL_FUTURE), as cyclictest -m
     #[arg(long)]
     mlock: bool,
+
+    /// Hold CPU idle latency at this many µs through /dev/cpu_dma_latency (root), as cyclictest
+    /// does with 0 by default: idle CPUs then poll instead of halting, so a wakeup does not wait
+    /// for its CPU to wake first [0-1000000]
+    #[arg(long, value_name = "US", allow_negative_numbers = true,
+          value_parser = ranged::<i32>(0, 1_000_000))]
+    dma_latency: Option<i32>,
 
     /// Set the timer slack (PR_SET_TIMERSLACK) in ns; normal tasks get 50000 [1-1000000000]
     #[arg(long, value_name = "NS", allow_negative_numbers = true,
@@ -171,6 +179,15 @@ fn run(args: Args) -> Result<ExitCode> {
     {
         refused.push(r);
     }
+    let _idle_latency = match args.dma_latency {
+        Some(us) => sched::request_idle_latency(
+            us,
+            "idle CPUs may halt, and a wakeup then first waits for its CPU to wake (in a VM, an exit to the hypervisor)",
+        )
+        .map_err(|r| refused.push(r))
+        .ok(),
+        None => None,
+    };
     if let Some(ns) = args.timerslack {
         sched::set_timer_slack(ns)?;
     }
@@ -226,6 +243,7 @@ fn run(args: Args) -> Result<ExitCode> {
             mode: args.mode,
             fifo: args.fifo,
             mlock: args.mlock,
+            dma_latency_us: args.dma_latency,
             timerslack_ns: args.timerslack,
             hist_max_ns: args.hist_max.as_nanos() as u64,
             cpu: args.common.cpu.as_ref().map(ToString::to_string),
@@ -273,6 +291,7 @@ struct Params {
     mode: Mode,
     fifo: Option<i32>,
     mlock: bool,
+    dma_latency_us: Option<i32>,
     timerslack_ns: Option<u64>,
     hist_max_ns: u64,
     cpu: Option<String>,
@@ -491,7 +510,7 @@ fn print_text(out: &Output, args: &Args, r: &Results, system: &SystemInfo) {
     }
     out.analysis(format_args!("lesson: {LESSON}"));
     out.analysis(format_args!(
-        "compare: cyclictest -m -p 80 -i {} -h {} -q -l {}   (= sleep_jitter --mode absolute --fifo 80 --mlock; it prints min/avg/max, no percentiles)",
+        "compare: cyclictest -m -p 80 -i {} -h {} -q -l {}   (= sleep_jitter --mode absolute --fifo 80 --mlock --dma-latency 0; add --laptop to leave /dev/cpu_dma_latency alone; it prints min/avg/max, no percentiles)",
         args.interval.as_micros().max(1),
         args.hist_max.as_micros().max(1),
         args.count

@@ -233,6 +233,70 @@ pub fn wait_within(child: &mut Child, limit: Duration) -> ExitStatus {
     }
 }
 
+/// Starts `cmd` in a process group of its own, waits until it catches `signal` (calling
+/// `started` with its PID) and has worked for `settle`, sends `signal`, and returns (exit code,
+/// stdout, stderr) once it has exited, within 20 s. Nothing may be left in its group.
+pub fn signal_midway(
+    cmd: &mut std::process::Command,
+    signal: nix::sys::signal::Signal,
+    settle: Duration,
+    started: impl FnOnce(i32),
+) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as i32;
+    wait_until("the demo catches the signal", || catches(pid, signal));
+    started(pid);
+    thread::sleep(settle);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).expect("kill");
+    // The demos look for the signal between units of work: the exit comes promptly; the limit
+    // only stops a hang.
+    let status = wait_within(&mut child, Duration::from_secs(20));
+    let read = |r: &mut dyn Read| {
+        let mut s = String::new();
+        r.read_to_string(&mut s).expect("read");
+        s
+    };
+    let stdout = read(&mut child.stdout.take().expect("stdout"));
+    let stderr = read(&mut child.stderr.take().expect("stderr"));
+    assert!(
+        group_members(pid).is_empty(),
+        "processes left in the demo's group"
+    );
+    (status.code(), stdout, stderr)
+}
+
+/// Runs `name args` to success in a process group of its own (any process it creates stays in
+/// the group, even re-parented) and checks that neither a child nor a group member is left, and
+/// that the test itself no longer has it as a child.
+pub fn leaves_nothing_behind(name: &str, args: &[&str]) {
+    use std::os::unix::process::CommandExt;
+    let me = std::process::id() as i32;
+    let mut child = std::process::Command::new(exe(name))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as i32;
+    let status = wait_within(&mut child, TIMEOUT);
+    assert!(status.success(), "{name}: {status}");
+    assert_eq!(children_of(pid), Vec::<i32>::new(), "{name}: children left");
+    assert_eq!(group_members(pid), Vec::<i32>::new(), "{name}: group left");
+    let ours: Vec<i32> = children_of(me).into_iter().filter(|&c| c == pid).collect();
+    assert!(
+        ours.is_empty(),
+        "{name}: the test still has children {ours:?}"
+    );
+}
+
 #[test]
 fn csv_cells_honour_quotes() {
     assert_eq!(

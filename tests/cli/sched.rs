@@ -1,16 +1,16 @@
 //! Time and scheduling: sleep_jitter, context_switch, nice_share, coop_sched. Orders, counts and
 //! invariants are asserted; timings and shares are not (they belong to scripts/bench.sh).
 
-use std::os::unix::process::CommandExt;
 use std::process::{Command as StdCommand, Stdio};
 use std::thread;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use predicates::prelude::*;
+use serde_json::Value;
 
 use crate::common::*;
+use crate::usage::usage_error;
 
 /// The lecture's output, NUM_THREADS × NUM_STEPS, yielding only at the end: one after the other.
 fn one_after_the_other(threads: u32, steps: u32) -> String {
@@ -296,6 +296,8 @@ fn sleep_jitter_reports_the_realtime_policy_and_locked_memory_it_got() {
             "--fifo",
             "80",
             "--mlock",
+            "--dma-latency",
+            "0",
             "--timerslack",
             "1000",
         ],
@@ -305,6 +307,7 @@ fn sleep_jitter_reports_the_realtime_policy_and_locked_memory_it_got() {
         assert_eq!(r["in_force"]["policy"], "SCHED_FIFO", "{r:#}");
         assert_eq!(r["in_force"]["priority"], 80);
         assert!(uint(&r["in_force"]["locked_kib"], "locked_kib") > 0);
+        assert_eq!(r["in_force"]["idle_latency_us"], 0);
         assert_eq!(r["refused"].as_array().unwrap().len(), 0);
     } else {
         // Without the privilege the refusal is reported, never silent.
@@ -384,6 +387,43 @@ fn a_refused_fifo_is_said_out_loud_and_the_run_goes_on() {
     assert_eq!(r["refused"][0]["capability"], "CAP_SYS_NICE");
     assert_eq!(r["refused"][0]["errno"], "EPERM");
     assert_eq!(uint(&r["trials"][0]["sleeps"], "sleeps"), 10);
+}
+
+#[test]
+fn a_refused_idle_latency_is_said_out_loud_too() {
+    // /dev/cpu_dma_latency is root's (0600): run as nobody to be refused.
+    if !nix::unistd::geteuid().is_root() || without_privileges("sleep_jitter").is_none() {
+        return;
+    }
+    let mut cmd = StdCommand::new("setpriv");
+    cmd.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        exe("sleep_jitter"),
+    ])
+    .args([
+        "--count",
+        "3",
+        "--interval",
+        "1ms",
+        "--dma-latency",
+        "0",
+        "--format",
+        "json",
+    ]);
+    let (code, stdout, stderr) = output_of(&mut cmd);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("/dev/cpu_dma_latency) was refused (EACCES"),
+        "{stderr}"
+    );
+    let doc = parse_json("sleep_jitter", &stdout);
+    assert_eq!(
+        doc["results"]["refused"][0]["capability"],
+        "CAP_DAC_OVERRIDE"
+    );
+    assert_eq!(doc["results"]["in_force"]["idle_latency_us"], Value::Null);
 }
 
 #[test]
@@ -587,19 +627,6 @@ fn nice_share_runs_the_realtime_pairs_when_permitted() {
     assert_eq!(pairs[2]["predicted_first_share"].as_f64(), Some(1.0));
 }
 
-/// Runs `name args` expecting exit 2 with every `needle` on stderr and nothing on stdout.
-fn usage_error(name: &str, args: &[&str], needles: &[&str]) {
-    let out = demo(name).args(args).assert().code(2).get_output().clone();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    for needle in needles {
-        assert!(
-            stderr.contains(needle),
-            "{name} {args:?}: no {needle:?} in\n{stderr}"
-        );
-    }
-    assert!(out.stdout.is_empty(), "{name} {args:?}: stdout not empty");
-}
-
 #[test]
 fn bad_input_is_a_usage_error() {
     let sj = "sleep_jitter";
@@ -703,33 +730,11 @@ fn help_names_the_lecture_program_and_an_example() {
     assert!(stdout_of("coop_sched", &args).starts_with("Thread 1 created!\n"));
 }
 
-/// Starts `name args` in its own process group, waits until it catches SIGINT and has run a
-/// little, sends SIGINT, and returns (exit code, stdout, stderr); nothing may be left behind.
+/// Interrupts `name args` with Ctrl-C (SIGINT) once it has run a little.
 fn interrupted(name: &str, args: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = StdCommand::new(exe(name))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as i32;
-    wait_until("the demo catches SIGINT", || catches(pid, Signal::SIGINT));
-    thread::sleep(Duration::from_millis(400));
-    kill(Pid::from_raw(pid), Signal::SIGINT).expect("kill");
-    let status = wait_within(&mut child, Duration::from_secs(20));
-    let read = |r: &mut dyn std::io::Read| {
-        let mut s = String::new();
-        r.read_to_string(&mut s).expect("read");
-        s
-    };
-    let stdout = read(&mut child.stdout.take().unwrap());
-    let stderr = read(&mut child.stderr.take().unwrap());
-    assert!(
-        group_members(pid).is_empty(),
-        "{name}: processes left in its group"
-    );
-    (status.code(), stdout, stderr)
+    let mut cmd = StdCommand::new(exe(name));
+    cmd.args(args);
+    signal_midway(&mut cmd, Signal::SIGINT, Duration::from_millis(400), |_| {})
 }
 
 #[test]
@@ -825,25 +830,9 @@ fn compare_sleep_jitter_runs_the_modes_side_by_side() {
 
 #[test]
 fn every_child_is_reaped_on_a_normal_run() {
-    for (name, args) in [
-        (
-            "context_switch",
-            &["--seconds", "0.2", "--pingpong", "200", "-q"][..],
-        ),
-        ("nice_share", &["--seconds", "0.2", "-q"][..]),
-    ] {
-        let mut child = StdCommand::new(exe(name))
-            .args(args)
-            .stdout(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("spawn");
-        let pid = child.id() as i32;
-        let status = wait_within(&mut child, TIMEOUT);
-        assert!(status.success(), "{name}: {status}");
-        assert!(
-            group_members(pid).is_empty(),
-            "{name}: processes left in its group"
-        );
-    }
+    leaves_nothing_behind(
+        "context_switch",
+        &["--seconds", "0.2", "--pingpong", "200", "-q"],
+    );
+    leaves_nothing_behind("nice_share", &["--seconds", "0.2", "-q"]);
 }

@@ -2,20 +2,17 @@
 //! SIGTERM, and no child process left behind.
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
 use std::process::{Command as StdCommand, Stdio};
-use std::thread;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use predicates::prelude::*;
 
 use crate::common::*;
 
 /// Runs `name args`, expecting a usage error (exit 2) whose stderr contains every `needle`
 /// and nothing on stdout.
-fn usage_error(name: &str, args: &[&str], needles: &[&str]) {
+pub fn usage_error(name: &str, args: &[&str], needles: &[&str]) {
     let out = demo(name).args(args).assert().code(2).get_output().clone();
     let stderr = String::from_utf8_lossy(&out.stderr);
     for needle in needles {
@@ -197,37 +194,15 @@ fn a_closed_stdout_is_not_an_error() {
 /// its handler and has been working a little, sends `signal`, and returns (status, stdout,
 /// stderr).
 fn interrupt_long_run(signal: Signal, extra: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = StdCommand::new(exe("fine_granularity"))
-        .args(["--threads", "4", "--steps", "20000000"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as i32;
-    wait_until("the demo catches the signal", || catches(pid, signal));
-    assert!(
-        children_of(std::process::id() as i32).contains(&pid),
-        "children_of(test) should list the running demo {pid}"
-    );
-    thread::sleep(Duration::from_millis(300));
-    kill(Pid::from_raw(pid), signal).expect("kill");
-    // The workers check for the signal every few thousand steps: the exit comes promptly; the
-    // limit only stops a hang.
-    let status = wait_within(&mut child, Duration::from_secs(20));
-    let read = |r: &mut dyn Read| {
-        let mut s = String::new();
-        r.read_to_string(&mut s).expect("read");
-        s
-    };
-    let stdout = read(&mut child.stdout.take().expect("stdout"));
-    let stderr = read(&mut child.stderr.take().expect("stderr"));
-    assert!(
-        group_members(pid).is_empty(),
-        "processes left in the demo's group"
-    );
-    (status.code(), stdout, stderr)
+    let mut cmd = StdCommand::new(exe("fine_granularity"));
+    cmd.args(["--threads", "4", "--steps", "20000000"])
+        .args(extra);
+    signal_midway(&mut cmd, signal, Duration::from_millis(300), |pid| {
+        assert!(
+            children_of(std::process::id() as i32).contains(&pid),
+            "children_of(test) should list the running demo {pid}"
+        );
+    })
 }
 
 #[test]
@@ -272,24 +247,7 @@ fn sigterm_stops_with_exit_143() {
 
 #[test]
 fn no_child_process_is_left_behind() {
-    let me = std::process::id() as i32;
     for name in all_binaries() {
-        // Its own process group: any process it creates stays in the group, even re-parented.
-        let mut child = StdCommand::new(exe(name))
-            .args(["--threads", "2", "--steps", "20000", "--quiet"])
-            .stdout(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("spawn");
-        let pid = child.id() as i32;
-        let status = wait_within(&mut child, TIMEOUT);
-        assert!(status.success(), "{name}: {status}");
-        assert_eq!(children_of(pid), Vec::<i32>::new(), "{name}: children left");
-        assert_eq!(group_members(pid), Vec::<i32>::new(), "{name}: group left");
-        let ours: Vec<i32> = children_of(me).into_iter().filter(|&c| c == pid).collect();
-        assert!(
-            ours.is_empty(),
-            "{name}: the test still has children {ours:?}"
-        );
+        leaves_nothing_behind(name, &["--threads", "2", "--steps", "20000", "--quiet"]);
     }
 }
