@@ -279,7 +279,7 @@ fn main() -> ExitCode {
     cli::finish(run(args))
 }
 
-const LESSON: &str = "a sleep lasts at least what was asked: the timer slack, the wakeup and whatever else runs add tens of µs, sometimes ms; absolute deadlines, SCHED_FIFO and mlockall remove what can be removed";
+const LESSON: &str = "a sleep lasts at least what was asked: the timer slack, the wakeup and whatever else runs add tens of µs, sometimes ms; absolute deadlines, SCHED_FIFO, mlockall and CPUs kept from deep idle remove what can be removed";
 
 // ---------------------------------------------------------------------------------------------
 // The report
