@@ -221,7 +221,14 @@ fn sleep_jitter_prints_the_lecture_histogram_then_percentiles() {
         "sleep_jitter",
         &["--count", "5", "--interval", "100us", "-q"],
     );
-    assert_eq!(quiet.lines().count(), 8, "{quiet}");
+    let lines: Vec<&str> = quiet.lines().collect();
+    assert!(lines[0].starts_with("sleep(100 µs) × 5,"), "{quiet}");
+    assert!(lines[1..8].iter().all(|l| l.contains(" ms |")), "{quiet}");
+    // On a loaded machine a sleep may last past the last bin: then one more line says so.
+    assert!(
+        lines[8..].iter().all(|l| l.contains("outside the bins")) && lines.len() <= 9,
+        "{quiet}"
+    );
 }
 
 #[test]
