@@ -35,6 +35,13 @@ pub fn exit_code(signal: Signal) -> u8 {
     128u8.saturating_add(signal as i32 as u8)
 }
 
+/// How a run ends: exit 0, or 128 + the number of the signal that cut it short.
+pub fn exit_status(interrupted: Option<Signal>) -> std::process::ExitCode {
+    interrupted.map_or(std::process::ExitCode::SUCCESS, |signal| {
+        std::process::ExitCode::from(exit_code(signal))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

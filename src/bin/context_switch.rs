@@ -359,10 +359,7 @@ fn run(args: Args) -> Result<ExitCode> {
         results,
     };
     out.finish(&report, &csv_rows(&report.results))?;
-    Ok(match interrupted {
-        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(interrupt::exit_status(interrupted))
 }
 
 fn main() -> ExitCode {

@@ -245,10 +245,7 @@ fn run(args: Args) -> Result<ExitCode> {
         },
     };
     out.finish(&report, &report.results.events)?;
-    Ok(match interrupted {
-        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(interrupt::exit_status(interrupted))
 }
 
 fn main() -> ExitCode {

@@ -334,10 +334,7 @@ fn run(args: Args) -> Result<ExitCode> {
         })
         .collect();
     out.finish(&report, &rows)?;
-    Ok(match interrupted {
-        Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
-        None => ExitCode::SUCCESS,
-    })
+    Ok(interrupt::exit_status(interrupted))
 }
 
 fn main() -> ExitCode {
