@@ -576,7 +576,7 @@ fn analyse(out: &Output, args: &Args, r: &Results, system: &SystemInfo) {
         let Some(last) = mine.last() else { continue };
         let per = last.result.switches_per_round_trip;
         let verdict = if (1.8..=2.3).contains(&per) {
-            "as expected: each process blocks once per round trip"
+            "as expected: one switch into each side per round trip (voluntary when a side blocks on its read, nonvoluntary when the woken side preempts the writer first)"
         } else if per < 1.8 {
             "fewer than 2: the reply was sometimes there before the reader blocked (a busy-polling wakeup, or both CPUs awake)"
         } else {
