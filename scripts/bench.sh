@@ -43,7 +43,11 @@
 # `p50_ns`), each unpinned and pinned (Rust: --placement pinned, which pins itself to the first
 # usable CPU; C: taskset -c 0). Every process row counts toward the 1.10 target.
 #
-# Usage: scripts/bench.sh [--runs N] [--pinned-runs N] [--only race|cost] [--quick] [--no-build] [-h]
+# Then scripts/bench_sched.sh prints the time and scheduling rows (pipe ping-pong against perf
+# bench, sleep jitter against cyclictest, nice shares against CFS's weights); it also runs alone
+# (--only sched runs just those; --only race|cost skips them).
+#
+# Usage: scripts/bench.sh [--runs N] [--pinned-runs N] [--only race|cost|sched] [--quick] [--no-build] [-h]
 #   --runs N          runs per side per row (env RUNS, default 11)
 #   --pinned-runs N   runs per side of the extra rows pinned with `taskset -c 0` (env
 #                     PINNED_RUNS, default 3; 0 skips them)
@@ -92,8 +96,8 @@ for n in "$runs" "$pinned_runs"; do
 done
 ((runs >= 1)) || { echo "bench.sh: --runs must be at least 1" >&2; exit 2; }
 case $only in
-    all|race|cost) ;;
-    *) echo "bench.sh: --only takes race or cost, not $only" >&2; exit 2 ;;
+    all|race|cost|sched) ;;
+    *) echo "bench.sh: --only takes race, cost or sched, not $only" >&2; exit 2 ;;
 esac
 want() { [[ $only == all || $only == "$1" ]]; }
 
@@ -497,3 +501,11 @@ if cost_lines:
           "directly, as spawn_cost.c does.")
     print("- over target (process rows): " + (", ".join(cost_over) if cost_over else "none") + ".")
 PY
+
+# ---- time and scheduling: scripts/bench_sched.sh (pipe ping-pong, sleep jitter, nice shares) --
+want sched || exit 0
+echo
+sched_flags=()
+[[ $quick == 1 ]] && sched_flags+=(--quick)
+[[ $no_build == 1 ]] && sched_flags+=(--no-build)
+"$root/scripts/bench_sched.sh" "${sched_flags[@]}"

@@ -163,6 +163,34 @@ const SUM_METRICS: &[Metric] = &[
     },
 ];
 
+/// The figures of the sleep_jitter family: the overshoot past each deadline.
+const JITTER_METRICS: &[Metric] = &[
+    Metric {
+        key: "p50_ns",
+        label: "p50",
+        nanos: true,
+        stat: Stat::Median,
+    },
+    Metric {
+        key: "p99_ns",
+        label: "p99",
+        nanos: true,
+        stat: Stat::Median,
+    },
+    Metric {
+        key: "max_ns",
+        label: "max",
+        nanos: true,
+        stat: Stat::Median,
+    },
+    Metric {
+        key: "overflows",
+        label: "overflows",
+        nanos: false,
+        stat: Stat::Median,
+    },
+];
+
 /// Every demo that exists, in lecture order.
 pub const DEMOS: &[Demo] = &[
     Demo {
@@ -284,6 +312,34 @@ pub const DEMOS: &[Demo] = &[
         chapter: Chapter::Synchronisation,
         concept: "no thread passes a barrier until all have reached it",
         tour: &["--use-barrier", "--rounds", "20"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "sleep_jitter",
+        chapter: Chapter::Scheduling,
+        concept: "sleep 5 ms 50,000 times: every wakeup is late; the lecture's ms histogram, then µs percentiles",
+        tour: &["--count", "200", "--interval", "1ms"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "context_switch",
+        chapter: Chapter::Scheduling,
+        concept: "I/O-bound tasks switch voluntarily, CPU-bound ones are preempted; a pipe ping-pong times a switch",
+        tour: &["--seconds", "0.5", "--pingpong", "5000"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "nice_share",
+        chapter: Chapter::Scheduling,
+        concept: "nice 0 and nice 5 on one CPU: CFS's weights split it 75.3% / 24.7%",
+        tour: &["--seconds", "1"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "coop_sched",
+        chapter: Chapter::Scheduling,
+        concept: "user-level threads on one OS thread (a run queue, swapcontext): they interleave only when they yield",
+        tour: &["--cooperate"],
         tour_exit: 0,
     },
     Demo {
@@ -417,6 +473,18 @@ pub const FAMILIES: &[Family] = &[
         args: &[],
         exit_codes: &[0],
         metrics: SUM_METRICS,
+    },
+    Family {
+        name: "sleep_jitter",
+        about: "a sleep's overshoot three ways: relative sleep (the lecture), absolute deadlines (cyclictest), busy-waiting",
+        members: &[
+            "sleep_jitter --mode relative",
+            "sleep_jitter --mode absolute",
+            "sleep_jitter --mode busy",
+        ],
+        args: &["--count", "200", "--interval", "1ms"],
+        exit_codes: &[0],
+        metrics: JITTER_METRICS,
     },
 ];
 

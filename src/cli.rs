@@ -7,6 +7,7 @@
 use std::fmt::Display;
 use std::process::ExitCode;
 use std::str::FromStr;
+use std::time::Duration;
 
 use clap::{Args, Parser};
 use nix::sched::{CpuSet, sched_setaffinity};
@@ -15,6 +16,7 @@ use nix::unistd::Pid;
 use crate::counters::Snapshot;
 use crate::report::{Format, Output};
 use crate::system::{SystemInfo, fmt_cpu_list, usable_cpus};
+use crate::timing::fmt_duration;
 use crate::{Error, Result};
 
 /// Output and placement flags, shared by every demo.
@@ -300,6 +302,47 @@ pub fn usage_error(command: &mut clap::Command, message: impl Display) -> ! {
         .exit()
 }
 
+/// A value parser for a duration written with its unit, `500ns`, `500us` (or `500µs`), `5ms`,
+/// `1.5s`, in `lo..=hi`. A bare number is taken in `bare` (seconds for `--seconds 2`); with
+/// `None` a unit is required. Its error names the range.
+pub fn duration(
+    lo: Duration,
+    hi: Duration,
+    bare: Option<Duration>,
+) -> impl Fn(&str) -> std::result::Result<Duration, String> + Clone {
+    move |s: &str| {
+        let range = format!(
+            "expected a duration like 500us, 5ms or 1.5s, from {} to {}",
+            fmt_duration(lo),
+            fmt_duration(hi)
+        );
+        let text = s.trim().replace('_', "");
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let unit_ns = match unit.trim() {
+            "ns" => 1.0,
+            "us" | "µs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "" => match bare {
+                Some(b) => b.as_nanos() as f64,
+                None => return Err(format!("{s} has no unit: {range}")),
+            },
+            _ => return Err(format!("{s} is not a duration: {range}")),
+        };
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("{s} is not a duration: {range}"))?;
+        let ns = value * unit_ns;
+        if !ns.is_finite() || ns < lo.as_nanos() as f64 || ns > hi.as_nanos() as f64 {
+            return Err(format!("{s} is out of range: {range}"));
+        }
+        Ok(Duration::from_nanos(ns.round() as u64))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +398,30 @@ mod tests {
         assert!(err.contains("not usable"), "{err}");
         let first = usable_cpus()[0];
         assert_eq!(parse_cpu_list(&first.to_string()).unwrap().0, vec![first]);
+    }
+
+    #[test]
+    fn durations_need_a_unit_and_a_range() {
+        let ms = Duration::from_millis;
+        let p = duration(Duration::from_micros(1), Duration::from_secs(10), None);
+        assert_eq!(p("5ms"), Ok(ms(5)));
+        assert_eq!(p("500us"), Ok(Duration::from_micros(500)));
+        assert_eq!(p("500µs"), Ok(Duration::from_micros(500)));
+        assert_eq!(p("1.5s"), Ok(ms(1500)));
+        assert_eq!(p("2000ns"), Ok(Duration::from_micros(2)));
+        assert!(p("0").unwrap_err().contains("no unit"));
+        assert!(p("0ms").unwrap_err().contains("out of range"));
+        assert!(p("11s").unwrap_err().contains("from 1.00 µs to 10.0 s"));
+        assert!(p("-1ms").unwrap_err().contains("out of range"));
+        assert!(p("5 parsecs").unwrap_err().contains("not a duration"));
+        assert!(p("ms").unwrap_err().contains("not a duration"));
+        let secs = duration(
+            Duration::ZERO,
+            Duration::from_secs(3600),
+            Some(Duration::from_secs(1)),
+        );
+        assert_eq!(secs("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(secs("0.5"), Ok(ms(500)));
+        assert_eq!(secs("250ms"), Ok(ms(250)));
     }
 }

@@ -74,21 +74,3 @@ pub fn exit_status(stopped: Option<Signal>) -> std::process::ExitCode {
 pub fn exit_code(signal: Signal) -> u8 {
     128u8.saturating_add(signal as i32 as u8)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sleep_sleeps_when_no_signal_came() {
-        let start = Instant::now();
-        assert_eq!(sleep(Duration::from_millis(25)), None);
-        assert!(start.elapsed() >= Duration::from_millis(25));
-    }
-
-    #[test]
-    fn exit_codes_follow_the_shell() {
-        assert_eq!(exit_code(Signal::SIGINT), 130);
-        assert_eq!(exit_code(Signal::SIGTERM), 143);
-    }
-}

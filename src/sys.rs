@@ -657,3 +657,8 @@ pub fn pthread_create_join() -> Result<()> {
     }
     Ok(())
 }
+// Scheduling (policy, priority, nice) and user-level threads (contexts, stacks, time slices):
+// src/sys/sched.rs and src/sys/ult.rs.
+
+pub mod sched;
+pub mod ult;

@@ -212,4 +212,26 @@ static inline int run_threads(int argc, char *argv[], void *(*fn)(void *), const
 	return EXIT_SUCCESS;
 }
 
+/* ---- for the scheduling twins (pipe_pingpong.c, sleep_jitter.c) ------------------------- */
+
+#ifdef CPU_SET /* with _GNU_SOURCE, defined before the first #include */
+/* sched_setaffinity to one CPU: taskset -c CPU for the calling process. */
+static inline void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	DIE(sched_setaffinity(0, sizeof(set), &set) != 0, "sched_setaffinity");
+}
+#endif
+
+/* For qsort: ascending unsigned 64-bit values. */
+static inline int cmp_u64(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+
+	return (x > y) - (x < y);
+}
+
 #endif /* LECTURE_H */

@@ -58,11 +58,7 @@ struct Args {
 
 /// `200ms`, `1s`, `1.5s`, `500us`: a duration between 10 ms and an hour.
 fn parse_interval(s: &str) -> std::result::Result<Duration, String> {
-    let d = oslab::timing::parse_duration(s)?;
-    if d < Duration::from_millis(10) || d > Duration::from_secs(3600) {
-        return Err(format!("{s} is out of range: expected 10ms to 1h"));
-    }
-    Ok(d)
+    cli::duration(Duration::from_millis(10), Duration::from_secs(3600), None)(s)
 }
 
 /// One line: what changed since the previous one.

@@ -30,6 +30,9 @@ pub const RACE: [&str; 5] = [
 /// The two granularity binaries (both safe).
 pub const GRANULARITY: [&str; 2] = ["coarse_granularity", "fine_granularity"];
 
+/// The time and scheduling binaries.
+pub const SCHED: [&str; 4] = ["sleep_jitter", "context_switch", "nice_share", "coop_sched"];
+
 /// All seven binaries of the race and granularity families (they share their flags).
 pub fn all_binaries() -> impl Iterator<Item = &'static str> {
     RACE.into_iter().chain(GRANULARITY)
@@ -63,6 +66,10 @@ pub fn exe(name: &str) -> &'static str {
         "spawn_cost" => env!("CARGO_BIN_EXE_spawn_cost"),
         "sum_array" => env!("CARGO_BIN_EXE_sum_array"),
         "cow_overhead" => env!("CARGO_BIN_EXE_cow_overhead"),
+        "sleep_jitter" => env!("CARGO_BIN_EXE_sleep_jitter"),
+        "context_switch" => env!("CARGO_BIN_EXE_context_switch"),
+        "nice_share" => env!("CARGO_BIN_EXE_nice_share"),
+        "coop_sched" => env!("CARGO_BIN_EXE_coop_sched"),
         "oslab" => env!("CARGO_BIN_EXE_oslab"),
         "proc_watch" => env!("CARGO_BIN_EXE_proc_watch"),
         "signals" => env!("CARGO_BIN_EXE_signals"),
@@ -440,6 +447,70 @@ pub fn readme_line(prefix: &str) -> String {
         .find(|l| l.starts_with(prefix))
         .unwrap_or_else(|| panic!("README.md has no line starting {prefix:?}"))
         .to_string()
+}
+
+/// Starts `cmd` in a process group of its own, waits until it catches `signal` (calling
+/// `started` with its PID) and has worked for `settle`, sends `signal`, and returns (exit code,
+/// stdout, stderr) once it has exited, within 20 s. Nothing may be left in its group.
+pub fn signal_midway(
+    cmd: &mut std::process::Command,
+    signal: nix::sys::signal::Signal,
+    settle: Duration,
+    started: impl FnOnce(i32),
+) -> (Option<i32>, String, String) {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as i32;
+    wait_until("the demo catches the signal", || catches(pid, signal));
+    started(pid);
+    thread::sleep(settle);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).expect("kill");
+    // The demos look for the signal between units of work: the exit comes promptly; the limit
+    // only stops a hang.
+    let status = wait_within(&mut child, Duration::from_secs(20));
+    let read = |r: &mut dyn Read| {
+        let mut s = String::new();
+        r.read_to_string(&mut s).expect("read");
+        s
+    };
+    let stdout = read(&mut child.stdout.take().expect("stdout"));
+    let stderr = read(&mut child.stderr.take().expect("stderr"));
+    assert!(
+        group_members(pid).is_empty(),
+        "processes left in the demo's group"
+    );
+    (status.code(), stdout, stderr)
+}
+
+/// Runs `name args` to success in a process group of its own (any process it creates stays in
+/// the group, even re-parented) and checks that neither a child nor a group member is left, and
+/// that the test itself no longer has it as a child.
+pub fn leaves_nothing_behind(name: &str, args: &[&str]) {
+    use std::os::unix::process::CommandExt;
+    let me = std::process::id() as i32;
+    let mut child = std::process::Command::new(exe(name))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("spawn");
+    let pid = child.id() as i32;
+    let status = wait_within(&mut child, TIMEOUT);
+    assert!(status.success(), "{name}: {status}");
+    assert_eq!(children_of(pid), Vec::<i32>::new(), "{name}: children left");
+    assert_eq!(group_members(pid), Vec::<i32>::new(), "{name}: group left");
+    let ours: Vec<i32> = children_of(me).into_iter().filter(|&c| c == pid).collect();
+    assert!(
+        ours.is_empty(),
+        "{name}: the test still has children {ours:?}"
+    );
 }
 
 #[test]

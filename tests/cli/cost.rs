@@ -13,8 +13,8 @@ use nix::unistd::Pid;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::common::*;
 use crate::common::usage_error;
+use crate::common::*;
 
 /// Runs `name args` in CSV mode: checks a header with every column in `columns`, then `rows`
 /// rows of as many cells, each starting with the demo's name; returns the header and rows.

@@ -9,6 +9,7 @@ mod granularity;
 mod observe;
 mod processes;
 mod race;
+mod sched;
 mod signals;
 mod umbrella;
 mod usage;

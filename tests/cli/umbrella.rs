@@ -41,6 +41,7 @@ fn list_names_every_demo_with_its_concept() {
         "deadlock",
         "spawn",
         "sum_array",
+        "sleep_jitter",
     ] {
         assert!(
             families.contains(&family),

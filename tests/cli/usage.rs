@@ -2,7 +2,6 @@
 //! SIGTERM, and no child process left behind.
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::CommandExt;
 use std::process::{Command as StdCommand, Stdio};
 use std::time::Duration;
 
@@ -238,24 +237,7 @@ fn sigterm_stops_with_exit_143() {
 
 #[test]
 fn no_child_process_is_left_behind() {
-    let me = std::process::id() as i32;
     for name in all_binaries() {
-        // Its own process group: any process it creates stays in the group, even re-parented.
-        let mut child = StdCommand::new(exe(name))
-            .args(["--threads", "2", "--steps", "20000", "--quiet"])
-            .stdout(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("spawn");
-        let pid = child.id() as i32;
-        let status = wait_within(&mut child, TIMEOUT);
-        assert!(status.success(), "{name}: {status}");
-        assert_eq!(children_of(pid), Vec::<i32>::new(), "{name}: children left");
-        assert_eq!(group_members(pid), Vec::<i32>::new(), "{name}: group left");
-        let ours: Vec<i32> = children_of(me).into_iter().filter(|&c| c == pid).collect();
-        assert!(
-            ours.is_empty(),
-            "{name}: the test still has children {ours:?}"
-        );
+        leaves_nothing_behind(name, &["--threads", "2", "--steps", "20000", "--quiet"]);
     }
 }
