@@ -172,3 +172,105 @@ fn ctrl_c_kills_and_reaps_the_started_command() {
     assert!(out.contains("stopped by SIGINT"), "{out}");
     assert!(group_members(pid).is_empty(), "the sleep was left behind");
 }
+
+/// The lecture's two terminals: `cow_overhead --pause` in one, `proc_watch CHILD` in the other.
+/// ENTER is pressed right after a proc_watch line, so the child's whole write phase (~16384
+/// copy-on-write faults, well under the 500 ms interval) falls into the next line's delta.
+#[test]
+fn proc_watch_sees_the_copy_on_write_faults_of_a_paused_cow_overhead_child() {
+    use std::io::Write;
+    let mut cow = StdCommand::new(exe("cow_overhead"))
+        .args(["--pages", "16384", "--pause"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .expect("spawn cow_overhead");
+    let group = cow.id() as i32;
+    let prompts = LineCollector::start(cow.stderr.take().unwrap());
+    let mut enter = cow.stdin.take().unwrap();
+    let child_pid = || {
+        let lines = prompts.lines();
+        let started = lines
+            .iter()
+            .position(|l| l.contains("Child process started"))?;
+        let pid_line = lines.get(started + 1)?;
+        pid_line
+            .trim()
+            .strip_prefix("PID ")?
+            .split(';')
+            .next()?
+            .parse::<i32>()
+            .ok()
+    };
+    wait_until("the child's first pause point", || child_pid().is_some());
+    let child = child_pid().unwrap();
+
+    let mut watch = StdCommand::new(exe("proc_watch"))
+        .args([
+            &child.to_string(),
+            "--interval",
+            "500ms",
+            "--format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn proc_watch");
+    let watched_owned = LineCollector::start(watch.stdout.take().unwrap());
+    let watched = &watched_owned;
+    let samples = |n: usize| move || watched.lines().len() >= n;
+    let press = |enter: &mut std::process::ChildStdin| {
+        enter.write_all(b"\n").expect("ENTER");
+        enter.flush().expect("flush");
+    };
+    wait_until("proc_watch's first line", samples(1));
+    press(&mut enter); // read every page
+    wait_until("the read phase is over", || {
+        prompts
+            .lines()
+            .iter()
+            .any(|l| l.contains("Child process read pages"))
+    });
+    let before_write = watched.lines().len();
+    wait_until("a fresh proc_watch line", samples(before_write + 1));
+    press(&mut enter); // write every page: the copy-on-write faults
+    wait_until("the write phase is over", || {
+        prompts
+            .lines()
+            .iter()
+            .any(|l| l.contains("Child process wrote pages"))
+    });
+    let after_write = watched.lines().len();
+    wait_until("the line that covers the write", samples(after_write + 1));
+    press(&mut enter); // the child ends
+    press(&mut enter); // the parent's last pause
+    drop(enter);
+    let status = wait_within(&mut cow, Duration::from_secs(30));
+    assert!(status.success(), "cow_overhead: {status:?}");
+    let watch_status = wait_within(&mut watch, Duration::from_secs(10));
+    assert!(watch_status.success(), "proc_watch: {watch_status:?}");
+
+    let lines = json_lines(&watched_owned.finish().join("\n"));
+    let faults: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["kind"] == "sample")
+        .map(|l| uint(&l["minflt"], "minflt"))
+        .collect();
+    let write_line = faults.iter().position(|&f| f >= 16384);
+    let write_line =
+        write_line.unwrap_or_else(|| panic!("no line with the write's faults: {faults:?}"));
+    assert!(faults[write_line] < 17000, "{faults:?}");
+    assert!(
+        faults
+            .iter()
+            .enumerate()
+            .all(|(i, &f)| i == write_line || f < 1000),
+        "the faults should all fall into one line: {faults:?}"
+    );
+    assert!(
+        group_members(group).is_empty(),
+        "cow_overhead left processes behind"
+    );
+}

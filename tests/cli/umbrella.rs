@@ -264,3 +264,27 @@ fn man_pages_and_completions_cover_every_binary() {
         .code(2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_readme_lists_every_binary_and_every_shared_flag() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    for name in std::iter::once("oslab").chain(oslab::catalogue::DEMOS.iter().map(|d| d.name)) {
+        assert!(
+            readme
+                .lines()
+                .any(|l| l.starts_with(&format!("| `{name}`"))
+                    || l.starts_with(&format!("| `{name} "))),
+            "README.md's catalogue has no row for {name}"
+        );
+    }
+    for flag in ["--format", "--quiet", "--cpu", "--trials", "--warmup"] {
+        assert!(
+            readme.lines().any(|l| l.starts_with(&format!("| `{flag}"))),
+            "README.md's shared flags do not list {flag}"
+        );
+    }
+    for code in ["| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130, 143 |"] {
+        assert!(readme.contains(code), "README.md's exit codes lack {code}");
+    }
+}
