@@ -19,8 +19,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::Serialize;
 
-use crate::process::{Child, ChildUsage, Exit, exit_child};
-use crate::{Error, Result, interrupt, sys};
+use crate::process::Child;
+use crate::{Error, Result, interrupt};
 
 /// How often a blocked wait looks at the stop flag: a signal that lands just before `poll`
 /// starts is seen within this long.
@@ -218,46 +218,6 @@ impl Gate {
             }
         }
     }
-}
-
-/// How waiting for a child ended.
-#[derive(Debug)]
-pub enum Waited {
-    /// It ended and was reaped.
-    Ended { exit: Exit, usage: ChildUsage },
-    /// Ctrl-C or SIGTERM came first: the child was killed and reaped.
-    Stopped(Signal),
-}
-
-/// Waits for `child` to end and reaps it (`wait4`), unless Ctrl-C or SIGTERM comes first: then
-/// the child is killed and reaped. A plain `wait4` would be restarted after the signal and go on
-/// waiting, so this polls a pidfd, which becomes readable when the child ends.
-pub fn wait_or_stop(child: Child) -> Result<Waited> {
-    // Without pidfds (a kernel before 5.3), wait4 blocks and a stop is seen when the child ends.
-    if let Ok(pidfd) = sys::pidfd_open(child.pid())
-        && let Ready::Stopped(signal) = wait_readable(pidfd.as_fd(), None)?
-    {
-        drop(child); // kills and reaps it
-        return Ok(Waited::Stopped(signal));
-    }
-    let (exit, usage) = child.wait_usage()?;
-    Ok(Waited::Ended { exit, usage })
-}
-
-/// How a demo run ends: 0, or 130/143 when Ctrl-C or SIGTERM stopped it.
-pub fn exit_code(stopped: Option<Signal>) -> std::process::ExitCode {
-    match stopped {
-        Some(signal) => std::process::ExitCode::from(interrupt::exit_code(signal)),
-        None => std::process::ExitCode::SUCCESS,
-    }
-}
-
-/// Runs a forked child's part of the program and ends the child with the code it returns,
-/// never returning into the parent's code: a panic ends it with 101, as it ends a Rust program,
-/// instead of unwinding through guards that belong to the parent.
-pub fn child_main(body: impl FnOnce() -> i32) -> ! {
-    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(101);
-    exit_child(code)
 }
 
 /// In a child just forked: forgets the guards of its parent's children, which it inherited as

@@ -206,15 +206,24 @@ pub fn wait_any() -> Result<Option<(Pid, Exit)>> {
     }
 }
 
-/// Waits for `child` unless Ctrl-C or SIGTERM comes first. `Ok(None)` means the signal came:
-/// the child has then been killed and reaped (its guard is dropped here), and the caller
-/// reports what it measured so far. `wait4` alone would not do: our handlers restart it, so a
-/// parent would sleep through Ctrl-C until the child ended by itself (never, if the child is
-/// waiting for ENTER). So the parent polls a pidfd, which a signal interrupts.
-pub fn wait_unless_interrupted(child: Child) -> Result<Option<(Exit, ChildUsage)>> {
+/// How [`wait_or_stop`] ended.
+#[derive(Debug)]
+pub enum Waited {
+    /// The child ended and was reaped.
+    Ended { exit: Exit, usage: ChildUsage },
+    /// Ctrl-C or SIGTERM came first: the child was killed and reaped.
+    Stopped(Signal),
+}
+
+/// Waits for `child` to end and reaps it (`wait4`), unless Ctrl-C or SIGTERM comes first: then
+/// the child is killed and reaped (its guard is dropped here) and the caller reports what it
+/// measured so far. `wait4` alone would not do: our handlers restart it, so a parent would sleep
+/// through Ctrl-C until the child ended by itself (never, if the child waits for ENTER). So the
+/// parent polls a pidfd, which becomes readable when the child ends and which a signal
+/// interrupts. Before Linux 5.3 (no pidfd) it waits plainly.
+pub fn wait_or_stop(child: Child) -> Result<Waited> {
     let pidfd = match sys::pidfd_open(child.pid()) {
         Ok(fd) => Some(fd),
-        // Before Linux 5.3: wait plainly (Ctrl-C then waits for the child to end).
         Err(Error::Sys {
             source: nix::errno::Errno::ENOSYS,
             ..
@@ -224,8 +233,9 @@ pub fn wait_unless_interrupted(child: Child) -> Result<Option<(Exit, ChildUsage)
     if let Some(fd) = &pidfd {
         use std::os::fd::AsFd;
         loop {
-            if crate::interrupt::requested().is_some() {
-                return Ok(None);
+            if let Some(signal) = crate::interrupt::requested() {
+                drop(child); // kills and reaps it
+                return Ok(Waited::Stopped(signal));
             }
             // The timeout bounds the one race left: a signal that lands between the check
             // above and the poll below.
@@ -236,7 +246,8 @@ pub fn wait_unless_interrupted(child: Child) -> Result<Option<(Exit, ChildUsage)
             }
         }
     }
-    child.wait_usage().map(Some)
+    let (exit, usage) = child.wait_usage()?;
+    Ok(Waited::Ended { exit, usage })
 }
 
 /// How many more processes this user may create, and which limit says so.
@@ -395,14 +406,12 @@ mod tests {
             .unwrap();
             Child::adopt(pid)
         };
-        let (exit, _) = wait_unless_interrupted(spawn("/bin/true"))
-            .unwrap()
-            .unwrap();
-        assert!(exit.success());
-        let (exit, _) = wait_unless_interrupted(spawn("/bin/false"))
-            .unwrap()
-            .unwrap();
-        assert_eq!(exit, Exit::Code { code: 1 });
+        let exit = |program| match wait_or_stop(spawn(program)).unwrap() {
+            Waited::Ended { exit, .. } => exit,
+            Waited::Stopped(signal) => panic!("no signal was sent, yet {signal}"),
+        };
+        assert!(exit("/bin/true").success());
+        assert_eq!(exit("/bin/false"), Exit::Code { code: 1 });
     }
 
     #[test]

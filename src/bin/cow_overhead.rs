@@ -135,8 +135,8 @@ fn trial(args: &Args, page: usize, out: Output, number: u32) -> anyhow::Result<T
         write_vs_rewrite: 0.0,
         complete: false,
     };
-    let Some((exit, _usage)) = process::wait_unless_interrupted(child)? else {
-        return Ok(trial);
+    let process::Waited::Ended { exit, .. } = process::wait_or_stop(child)? else {
+        return Ok(trial); // Ctrl-C: the child has been killed and reaped
     };
     let mut sent = Vec::new();
     std::fs::File::from(from_child).read_to_end(&mut sent)?;

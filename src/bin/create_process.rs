@@ -37,7 +37,7 @@ use serde::Serialize;
 
 use oslab::cli::{CommonArgs, ranged};
 use oslab::counters::Snapshot;
-use oslab::forks::{self, Next, Receiver, Sender, Waited};
+use oslab::forks::{self, Next, Receiver, Sender};
 use oslab::process::{self, Child, ChildUsage, Exit, Forked};
 use oslab::report::{Output, Report, SCHEMA_VERSION};
 use oslab::sys::SingleThreaded;
@@ -156,7 +156,7 @@ fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     };
     let child_pid = child.pid();
 
-    let waited = forks::wait_or_stop(child)?;
+    let waited = process::wait_or_stop(child)?;
     let lifetime_ns = started.elapsed().as_nanos() as u64;
     // The exec report: the pipe's write end closed at exec (success) or the child sent errno.
     if let Some(mut report) = exec_report
@@ -171,8 +171,8 @@ fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         });
     }
     let (exit, usage, stopped) = match waited {
-        Waited::Ended { exit, usage } => (Some(exit), Some(usage), None),
-        Waited::Stopped(signal) => (None, None, Some(signal)),
+        process::Waited::Ended { exit, usage } => (Some(exit), Some(usage), None),
+        process::Waited::Stopped(signal) => (None, None, Some(signal)),
     };
     // A Ctrl-C that also reached the child may have ended it first: still a stop.
     let stopped = stopped.or(interrupt::requested());
@@ -238,7 +238,7 @@ fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         results,
     };
     out.finish(&report, std::slice::from_ref(&report.results))?;
-    Ok(forks::exit_code(stopped))
+    Ok(interrupt::exit_status(stopped))
 }
 
 /// fork.c and fork_exec.c: fork, and in the child either sleep and return 42, or exec COMMAND.
@@ -255,7 +255,7 @@ fn fork_child(
     let single = SingleThreaded::check()?;
     // pid = fork();
     let child = match process::fork(&single)? {
-        Forked::Child => forks::child_main(|| {
+        Forked::Child => process::run_child(|| {
             let (message, exec_report) =
                 (message.map(|(rx, _tx)| rx), exec_report.map(|(_rx, tx)| tx));
             // printf("[child] PID = %d; PPID = %d\n", getpid(), getppid());

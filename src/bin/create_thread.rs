@@ -185,7 +185,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         results,
     };
     out.finish(&report, std::slice::from_ref(&report.results))?;
-    Ok(forks::exit_code(stopped))
+    Ok(interrupt::exit_status(stopped))
 }
 
 /// The thread: the lecture's two lines, a write to `value`, and `sleep(5)`.
@@ -231,7 +231,7 @@ fn fork_writes_value() -> anyhow::Result<ForkView> {
     let (reports, sender) = forks::pipe()?;
     let single = SingleThreaded::check()?;
     let child = match process::fork(&single)? {
-        Forked::Child => forks::child_main(|| {
+        Forked::Child => process::run_child(|| {
             let pid = getpid().as_raw();
             VALUE.store(pid, SeqCst);
             let read = VALUE.load(SeqCst);

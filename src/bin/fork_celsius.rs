@@ -31,7 +31,7 @@ use serde::Serialize;
 
 use oslab::cli::{CommonArgs, ranged};
 use oslab::counters::Snapshot;
-use oslab::forks::{self, Gate, Next, Receiver, Sender, Waited};
+use oslab::forks::{self, Gate, Next, Receiver, Sender};
 use oslab::process::{self, Child, Exit, Forked};
 use oslab::report::{Output, Report, SCHEMA_VERSION, warn};
 use oslab::sys::SingleThreaded;
@@ -108,7 +108,7 @@ fn fork_children(
             Ok(Forked::Child) => {
                 forks::forget_inherited(&mut kids); // my siblings, not my children
                 let gate = gate.as_deref_mut();
-                forks::child_main(|| child(i, f_value, out, sender, gate, [t0, forked]))
+                process::run_child(|| child(i, f_value, out, sender, gate, [t0, forked]))
             }
             Ok(Forked::Parent(kid)) => kids.push(kid),
             Err(e) => return (kids, Some((i, e))),
@@ -326,7 +326,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         results,
     };
     out.finish(&report, &report.results.children)?;
-    Ok(forks::exit_code(stopped))
+    Ok(interrupt::exit_status(stopped))
 }
 
 /// Our default: the demo is the lecture's parent, and reaps every child after its line.
@@ -393,12 +393,12 @@ fn orphaned(
     let lecture_parent_pid = match process::fork(single)? {
         Forked::Child => {
             gate.leave_to_parent();
-            forks::child_main(|| lecture_parent(n, single, out, &sender, &mut gate, t0))
+            process::run_child(|| lecture_parent(n, single, out, &sender, &mut gate, t0))
         }
         Forked::Parent(p) => {
             drop(sender);
             let pid = p.pid();
-            if let Waited::Stopped(signal) = forks::wait_or_stop(p)? {
+            if let process::Waited::Stopped(signal) = process::wait_or_stop(p)? {
                 return Ok((stop_orphans(me, pid, Vec::new()), Some(signal)));
             }
             pid
@@ -488,8 +488,8 @@ fn reap(kids: Vec<Child>, rows: &mut [ChildRow]) -> anyhow::Result<Option<Signal
     let me = getpid();
     for kid in kids {
         let pid = kid.pid().as_raw();
-        match forks::wait_or_stop(kid)? {
-            Waited::Ended { exit, usage } => {
+        match process::wait_or_stop(kid)? {
+            process::Waited::Ended { exit, usage } => {
                 if let Some(row) = rows.iter_mut().find(|r| r.pid == pid) {
                     row.set_exit(exit, me);
                     row.minflt = Some(usage.minflt);
@@ -497,7 +497,7 @@ fn reap(kids: Vec<Child>, rows: &mut [ChildRow]) -> anyhow::Result<Option<Signal
                 }
             }
             // The guards of the rest are dropped on return: killed and reaped.
-            Waited::Stopped(signal) => return Ok(Some(signal)),
+            process::Waited::Stopped(signal) => return Ok(Some(signal)),
         }
     }
     Ok(None)

@@ -42,7 +42,7 @@ use serde::Serialize;
 
 use oslab::cli::{CommonArgs, ranged};
 use oslab::counters::Snapshot;
-use oslab::forks::{self, Gate, Next, Receiver, Waited};
+use oslab::forks::{self, Gate, Next, Receiver};
 use oslab::process::{self, Child, Exit, Forked, exit_child};
 use oslab::report::{Output, Report, SCHEMA_VERSION};
 use oslab::sys::SingleThreaded;
@@ -191,7 +191,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
         results,
     };
     out.finish(&report, &report.results.tree_processes)?;
-    Ok(forks::exit_code(stopped))
+    Ok(interrupt::exit_status(stopped))
 }
 
 /// The lecture's program, run by all eight processes. The top one returns what it saw; the
@@ -321,8 +321,8 @@ fn three_forks(
     while let Some(kid) = kids.next() {
         let pid = kid.pid().as_raw();
         let top = getpid() == me.top;
-        match forks::wait_or_stop(kid) {
-            Ok(Waited::Ended { exit, .. }) => {
+        match process::wait_or_stop(kid) {
+            Ok(process::Waited::Ended { exit, .. }) => {
                 let (code, signal) = match exit {
                     Exit::Code { code } => (code, -1),
                     Exit::Signal { signal, .. } => (-1, signal),
@@ -335,7 +335,7 @@ fn three_forks(
                     me.end(1);
                 }
             }
-            Ok(Waited::Stopped(signal)) if top => {
+            Ok(process::Waited::Stopped(signal)) if top => {
                 me.kids = kids.collect();
                 abort(me);
                 return Ok((tally.results(tree), Some(signal)));
@@ -345,7 +345,7 @@ fn three_forks(
                 abort(me);
                 return Err(e.into());
             }
-            Ok(Waited::Stopped(_)) | Err(_) => {
+            Ok(process::Waited::Stopped(_)) | Err(_) => {
                 me.kids = kids.collect();
                 me.end(130);
             }

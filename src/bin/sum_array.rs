@@ -238,7 +238,7 @@ fn with_processes(
     for (i, (child, range)) in children.into_iter().enumerate() {
         // waitpid(pids[i], &status, 0);
         let pid = child.pid();
-        let Some((exit, _)) = process::wait_unless_interrupted(child)? else {
+        let process::Waited::Ended { exit, .. } = process::wait_or_stop(child)? else {
             return Ok(None); // the children not yet waited for are killed and reaped on drop
         };
         if !exit.success() {
