@@ -47,9 +47,4 @@ mod tests {
         assert!(m.contains("proc_watch 42 --interval 200ms"));
         assert!(m.ends_with(" -- Press ENTER to continue ..."));
     }
-
-    #[test]
-    fn a_disabled_point_returns_at_once() {
-        point(false, "never shown", "true");
-    }
 }

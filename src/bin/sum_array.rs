@@ -65,7 +65,8 @@ struct Args {
 
     /// Seed of the random numbers; the same seed gives the same array, and so the same sum, in
     /// every mode (the lab seeds with time(0)) [0-18446744073709551615]
-    #[arg(long, default_value_t = 1, value_name = "S")]
+    #[arg(long, default_value_t = 1, value_name = "S", allow_negative_numbers = true,
+          value_parser = ranged::<u64>(0, u64::MAX))]
     seed: u64,
 
     #[command(flatten)]
