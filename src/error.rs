@@ -35,6 +35,9 @@ pub enum Error {
     /// The machine cannot give what a demo asks for (processes, memory).
     #[error("{0}")]
     Limit(String),
+    /// A message between processes could not be sent or read.
+    #[error("the channel from a child: {0}")]
+    Channel(String),
     /// A worker thread panicked; the demo's result would be meaningless.
     #[error("worker thread {index} panicked")]
     WorkerPanicked { index: usize },

@@ -1,34 +1,29 @@
-//! oslab: the shared toolkit behind the demos.
+//! oslab: the lecture demos' shared library.
 //!
-//! Every binary in `src/bin/` is one lecture demo. What they share lives here, once, one concern
-//! per module: timing and trials, latency statistics, `/proc` counters, the report printed as
-//! text, JSON or CSV, the common flags, the progress bar, the pause points, the system
-//! description, and `sys`, the only module with `unsafe` code.
+//! Every binary in `src/bin/` is one lecture program; what is not the lecture lives here, once:
+//!
+//! - [`demos`]: each demo's lab bench (its result types, the orchestration that is not the
+//!   lecture, the analysis and the verdict), one module per chapter of the catalogue;
+//! - [`kit`]: what every demo uses the same way: the flags, the run contract ([`kit::run`]), the
+//!   report, timing, statistics, histograms, progress, pauses, input, Ctrl-C, the machine;
+//! - [`proc`]: the kernel's own accounting read back from `/proc`: counters, task states, the
+//!   process tree;
+//! - [`process`]: fork, wait, the `Child` guard, limits, scheduling requests, the one channel
+//!   from a child to its parent;
+//! - [`sync`]: the primitives the lecture teaches: spinlock, mutex choices, semaphore, start
+//!   gate, wait-for graph;
+//! - [`sys`]: the only module with `unsafe` code, one syscall family per file;
+//! - [`catalogue`]: every demo, its chapter, concept, tour flags and compare families.
 
 pub mod catalogue;
-pub mod cli;
-pub mod counters;
+pub mod demos;
 pub mod error;
 pub mod forks;
-pub mod gate;
-pub mod histogram;
-pub mod input;
-pub mod interrupt;
-pub mod mutex;
-pub mod pause;
+pub mod kit;
+pub mod proc;
 pub mod process;
-pub mod progress;
-pub mod race;
-pub mod report;
-pub mod sched;
-pub mod semaphore;
-pub mod spinlock;
-pub mod stats;
+pub mod sync;
 pub mod sys;
-pub mod system;
-pub mod tasks;
-pub mod timing;
-pub mod waitgraph;
 
 pub use error::{Error, Result};
 

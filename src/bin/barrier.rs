@@ -16,14 +16,14 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
-use oslab::cli::{self, CommonArgs, Session, ranged};
-use oslab::counters::Snapshot;
-use oslab::gate::Gate;
-use oslab::interrupt;
-use oslab::report::{Output, Report, SCHEMA_VERSION};
-use oslab::stats::median;
-use oslab::system::SystemInfo;
-use oslab::timing::{fmt_ns, nanos};
+use oslab::kit::cli::{self, CommonArgs, Session, ranged};
+use oslab::kit::interrupt;
+use oslab::kit::machine::Machine;
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION};
+use oslab::kit::stats::median;
+use oslab::kit::timing::{fmt_ns, nanos};
+use oslab::proc::counters::Snapshot;
+use oslab::sync::gate::StartGate;
 use serde::Serialize;
 
 /// Display the functionality of a barrier: no thread passes it until all have reached it.
@@ -134,7 +134,7 @@ fn round(number: u32, args: &Args, out: Output) -> anyhow::Result<Round> {
     };
     // The threads wait at a gate until all exist: if creating one fails, the others are let go
     // instead of waiting at the barrier forever for a thread that will never come.
-    let gate = Gate::new();
+    let gate = StartGate::new();
     let runs = thread::scope(|s| -> anyhow::Result<Vec<ThreadRun>> {
         let mut handles = Vec::with_capacity(n);
         for i in 0..n {
@@ -276,6 +276,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     analyse(&args, out, &results, &system);
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "barrier",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -313,7 +317,7 @@ fn lesson(use_barrier: bool) -> &'static str {
     }
 }
 
-fn analyse(args: &Args, out: Output, r: &Results, system: &SystemInfo) {
+fn analyse(args: &Args, out: Output, r: &Results, system: &Machine) {
     let Some(last) = r.rounds.last() else {
         return;
     };

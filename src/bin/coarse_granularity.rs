@@ -7,8 +7,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use oslab::mutex::{LockArgs, Mutex};
-use oslab::race::{self, Program, RaceArgs, Var, Work};
+use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var, Work};
+use oslab::sync::mutex::{LockArgs, Mutex};
 
 /// Ten threads increment a counter, each holding one mutex around its whole loop.
 ///
@@ -54,9 +54,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "one mutex around each thread's whole loop",
     threads: 10,
     steps: 2_000_000,
-    racy: false,
-    explain_switches: true,
-    lesson: "a large critical section means few context switches but no parallelism: the threads run one after another",
+    claim: race::Claim::Coarse,
     compare: "perf stat -e context-switches coarse_granularity; will-it-scale pthread_mutex1 vs pthread_mutex2 (one lock vs a lock per task)",
 };
 

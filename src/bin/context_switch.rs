@@ -15,16 +15,16 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use nix::unistd::Pid;
-use oslab::cli::{self, CommonArgs, TrialArgs, duration, ranged};
-use oslab::counters::{Snapshot, ThreadUsage};
-use oslab::interrupt;
+use oslab::kit::cli::{self, CommonArgs, TrialArgs, duration, ranged};
+use oslab::kit::interrupt;
+use oslab::kit::machine::Machine;
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION};
+use oslab::kit::stats::Spread;
+use oslab::kit::timing::{fmt_duration, fmt_ns, nanos};
+use oslab::proc::counters::{Snapshot, ThreadUsage};
+use oslab::process::SingleThreaded;
+use oslab::process::scheduler::{child_on_cpu, pin_self, placement, restore_affinity};
 use oslab::process::{self, Child, Forked, exit_child};
-use oslab::report::{Output, Report, SCHEMA_VERSION};
-use oslab::sched::{child_on_cpu, pin_self, placement, restore_affinity};
-use oslab::stats::Spread;
-use oslab::sys::SingleThreaded;
-use oslab::system::SystemInfo;
-use oslab::timing::{fmt_duration, fmt_ns, nanos};
 use serde::Serialize;
 
 /// A CPU-bound and an I/O-bound process and their context switches from /proc/PID/status; then
@@ -260,9 +260,9 @@ fn pingpong(n: u64, ours: usize, theirs: usize) -> Result<Option<RoundTrips>> {
 fn run(args: Args) -> Result<ExitCode> {
     interrupt::install()?;
     let out = args.common.output();
-    let system = SystemInfo::collect();
+    let system = Machine::collect();
     let (shared, other) = placement(args.common.cpu.as_ref())?;
-    process::check_can_create(3)?;
+    process::limits::check_can_create(3)?;
     let before = Snapshot::of_self()?;
 
     // (a) the lecture's two programs, one after the other, each read after --seconds. We, the
@@ -340,6 +340,10 @@ fn run(args: Args) -> Result<ExitCode> {
     };
     analyse(&out, &args, &results, &system);
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "context_switch",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -553,7 +557,7 @@ fn headline(r: &Results) -> String {
     }
 }
 
-fn analyse(out: &Output, args: &Args, r: &Results, system: &SystemInfo) {
+fn analyse(out: &Output, args: &Args, r: &Results, system: &Machine) {
     if let [cpu, io, ..] = r.workers.as_slice() {
         out.analysis(format_args!(
             "voluntary: io_bound {} against cpu_bound {}: the I/O-bound process blocks (a full pipe, a sleep) and gives the CPU away; the CPU-bound one never waits",

@@ -16,15 +16,17 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Parser;
 use nix::sys::resource::{UsageWho, getrusage};
-use oslab::cli::{self, CommonArgs, TrialArgs, ranged};
-use oslab::counters::Snapshot;
-use oslab::process::{self, Forked, check_memory};
-use oslab::report::{Output, Report, SCHEMA_VERSION};
-use oslab::stats::Spread;
-use oslab::sys::{HugePages, Mapping, Sharing, SingleThreaded};
-use oslab::system::SystemInfo;
-use oslab::timing::{self, Run, fmt_ns, lecture_ms, nanos_since, sig3};
-use oslab::{interrupt, pause, report};
+use oslab::kit::cli::{self, CommonArgs, TrialArgs, ranged};
+use oslab::kit::machine::Machine;
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION};
+use oslab::kit::stats::Spread;
+use oslab::kit::timing::{self, Run, fmt_ns, lecture_ms, nanos_since, sig3};
+use oslab::kit::{interrupt, pause, report};
+use oslab::proc::counters::Snapshot;
+use oslab::process::SingleThreaded;
+use oslab::process::limits::check_memory;
+use oslab::process::{self, Forked};
+use oslab::sys::mman::{HugePages, Mapping, Sharing};
 use procfs::FromRead;
 use serde::{Deserialize, Serialize};
 
@@ -387,7 +389,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     interrupt::install()?;
     args.common.apply_cpu()?;
     let out = args.common.output();
-    let system = SystemInfo::collect();
+    let system = Machine::collect();
     let page = system.page_size as usize;
     let bytes = args
         .pages
@@ -448,6 +450,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let last = results.last_complete();
 
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "cow_overhead",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -495,7 +501,7 @@ fn lesson(args: &Args) -> &'static str {
 }
 
 /// The analysis after the lecture's lines: each phase's faults and cost, and what they mean.
-fn analyse(args: &Args, out: &Output, system: &SystemInfo, results: &Results) {
+fn analyse(args: &Args, out: &Output, system: &Machine, results: &Results) {
     let (summary, last) = (&results.summary, results.last_complete());
     let n = results.trials.iter().filter(|t| t.complete).count();
     if n > 1 {

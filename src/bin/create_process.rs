@@ -35,15 +35,16 @@ use nix::sys::signal::Signal;
 use nix::unistd::{getpid, getppid};
 use serde::Serialize;
 
-use oslab::cli::{CommonArgs, ranged};
-use oslab::counters::Snapshot;
+use oslab::Error;
 use oslab::forks::{self, Next, Receiver, Sender};
+use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::interrupt;
+use oslab::kit::machine::Machine;
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION};
+use oslab::kit::timing::fmt_ns;
+use oslab::proc::counters::Snapshot;
+use oslab::process::SingleThreaded;
 use oslab::process::{self, Child, ChildUsage, Exit, Forked};
-use oslab::report::{Output, Report, SCHEMA_VERSION};
-use oslab::sys::SingleThreaded;
-use oslab::system::SystemInfo;
-use oslab::timing::fmt_ns;
-use oslab::{Error, interrupt};
 
 /// Create a child process, wait for it, and read how it ended.
 ///
@@ -130,14 +131,14 @@ struct Results {
 }
 
 fn main() -> ExitCode {
-    let (args, mut cmd) = oslab::cli::parse::<Args>("create_process", |c| c);
+    let (args, mut cmd) = oslab::kit::cli::parse::<Args>("create_process", |c| c);
     if args.mode == Mode::Fork && !args.command.is_empty() {
-        oslab::cli::usage_error(
+        oslab::kit::cli::usage_error(
             &mut cmd,
             "a COMMAND after -- is for the exec and spawn modes; fork runs this program's own code",
         );
     }
-    oslab::cli::finish(run(args))
+    oslab::kit::cli::finish(run(args))
 }
 
 fn run(mut args: Args) -> anyhow::Result<ExitCode> {
@@ -147,8 +148,8 @@ fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     if args.command.is_empty() && args.mode != Mode::Fork {
         args.command = vec!["ls".into(), "-la".into()];
     }
-    process::check_can_create(1)?;
-    let system = SystemInfo::collect();
+    process::limits::check_can_create(1)?;
+    let system = Machine::collect();
     let before = Snapshot::of_self()?;
     let (child, started, exec_report) = match args.mode {
         Mode::Fork | Mode::Exec => fork_child(&args, out)?,
@@ -216,6 +217,10 @@ fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     };
     analyse(&out, &args, &results, exit, lesson, &system);
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "create_process",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -384,7 +389,7 @@ fn analyse(
     r: &Results,
     exit: Option<Exit>,
     lesson: &str,
-    system: &SystemInfo,
+    system: &Machine,
 ) {
     let Some(exit) = exit else { return };
     let decoded = match exit {

@@ -29,14 +29,15 @@ use nix::sys::signal::Signal;
 use nix::unistd::{getpid, getppid, gettid};
 use serde::Serialize;
 
-use oslab::cli::{CommonArgs, ranged};
-use oslab::counters::Snapshot;
+use oslab::Error;
 use oslab::forks;
+use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::interrupt;
+use oslab::kit::machine::Machine;
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION};
+use oslab::proc::counters::Snapshot;
+use oslab::process::SingleThreaded;
 use oslab::process::{self, Forked};
-use oslab::report::{Output, Report, SCHEMA_VERSION};
-use oslab::sys::SingleThreaded;
-use oslab::system::SystemInfo;
-use oslab::{Error, interrupt};
 
 /// Start a thread: same PID, its own TID, the same memory.
 ///
@@ -113,15 +114,15 @@ struct Params {
 }
 
 fn main() -> ExitCode {
-    let (args, _cmd) = oslab::cli::parse::<Args>("create_thread", |c| c);
-    oslab::cli::finish(run(args))
+    let (args, _cmd) = oslab::kit::cli::parse::<Args>("create_thread", |c| c);
+    oslab::kit::cli::finish(run(args))
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
     interrupt::install()?;
     args.common.apply_cpu()?;
     let out = args.common.output();
-    let system = SystemInfo::collect();
+    let system = Machine::collect();
     let before = Snapshot::of_self()?;
     // The contrast first, while main is still the only thread (fork needs that).
     let fork = fork_writes_value()?;
@@ -167,6 +168,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let lesson = "a thread is a second task in the same process: the same PID, its own TID, the same memory; a forked child gets a copy of the memory instead";
     analyse(&out, &results, lesson, &system);
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "create_thread",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -227,7 +232,7 @@ fn tasks() -> Vec<i32> {
 /// A forked child stores its PID in `value`, reads it back and tells the parent through a pipe;
 /// the parent then reads its own `value`: still 0.
 fn fork_writes_value() -> anyhow::Result<ForkView> {
-    process::check_can_create(1)?;
+    process::limits::check_can_create(1)?;
     let (reports, sender) = forks::pipe()?;
     let single = SingleThreaded::check()?;
     let child = match process::fork(&single)? {
@@ -257,7 +262,7 @@ fn fork_writes_value() -> anyhow::Result<ForkView> {
     })
 }
 
-fn analyse(out: &Output, r: &Results, lesson: &str, system: &SystemInfo) {
+fn analyse(out: &Output, r: &Results, lesson: &str, system: &Machine) {
     let t = &r.thread;
     out.analysis(format_args!(
         "ids: main is TID {} and the thread TID {}, both in process PID {} (getpid() names the process, gettid() the thread); /proc/{}/task listed {} while the thread ran",

@@ -7,8 +7,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use oslab::mutex::{LockArgs, Mutex};
-use oslab::race::{self, Program, RaceArgs, Var};
+use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
+use oslab::sync::mutex::{LockArgs, Mutex};
 
 /// Ten threads increment a counter, taking one mutex around each increment.
 ///
@@ -45,9 +45,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "one mutex around each ++var",
     threads: 10,
     steps: 2_000_000,
-    racy: false,
-    explain_switches: true,
-    lesson: "a short critical section means the lock changes hands constantly: more context switches and handovers than useful work",
+    claim: race::Claim::Fine,
     compare: "perf stat -e context-switches fine_granularity; will-it-scale pthread_mutex1_threads -t 2",
 };
 

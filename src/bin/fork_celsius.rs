@@ -29,15 +29,16 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, getpid};
 use serde::Serialize;
 
-use oslab::cli::{CommonArgs, ranged};
-use oslab::counters::Snapshot;
+use oslab::Error;
 use oslab::forks::{self, Gate, Next, Receiver, Sender};
+use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::interrupt;
+use oslab::kit::machine::Machine;
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION, warn};
+use oslab::kit::timing::fmt_ns;
+use oslab::proc::counters::Snapshot;
+use oslab::process::SingleThreaded;
 use oslab::process::{self, Child, Exit, Forked};
-use oslab::report::{Output, Report, SCHEMA_VERSION, warn};
-use oslab::sys::SingleThreaded;
-use oslab::system::SystemInfo;
-use oslab::timing::fmt_ns;
-use oslab::{Error, interrupt};
 
 /// The most children one run may fork.
 const MAX_CHILDREN: u32 = 4096;
@@ -275,8 +276,8 @@ struct Params {
 }
 
 fn main() -> ExitCode {
-    let (args, _cmd) = oslab::cli::parse::<Args>("fork_celsius", |c| c);
-    oslab::cli::finish(run(args))
+    let (args, _cmd) = oslab::kit::cli::parse::<Args>("fork_celsius", |c| c);
+    oslab::kit::cli::finish(run(args))
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -285,8 +286,8 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let out = args.common.output();
     let n = args.number;
     // Before the first fork: N children, and with --no-wait the parent between us and them.
-    process::check_can_create(u64::from(n) + u64::from(args.no_wait))?;
-    let system = SystemInfo::collect();
+    process::limits::check_can_create(u64::from(n) + u64::from(args.no_wait))?;
+    let system = Machine::collect();
     let before = Snapshot::of_self()?;
     let single = SingleThreaded::check()?;
     let (reports, sender) = forks::pipe()?;
@@ -310,6 +311,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     analyse(&out, &results, lesson, &system);
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "fork_celsius",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -435,7 +440,7 @@ fn orphaned(
 
     // The lecture's parent is gone: who is the orphans' parent now?
     for row in &mut rows {
-        row.adopted_by = forks::proc_info(Pid::from_raw(row.pid)).map(|p| p.ppid);
+        row.adopted_by = oslab::proc::tree::proc_info(Pid::from_raw(row.pid)).map(|p| p.ppid);
     }
     let adopter_pid = rows.iter().find_map(|r| r.adopted_by);
     let adopted = rows.iter().filter(|r| r.adopted_by == adopter_pid).count() as u32;
@@ -458,7 +463,7 @@ fn orphaned(
         adopter_pid,
         adopter: adopter_pid.map_or_else(
             || "unknown (the orphans were gone)".into(),
-            forks::describe_adopter,
+            oslab::proc::tree::describe_adopter,
         ),
         adopted,
         reaped: rows.iter().filter(|r| r.reaped_by.is_some()).count() as u32,
@@ -521,7 +526,7 @@ fn watch_reaping(rows: &mut [ChildRow], adopter: Option<i32>) -> u32 {
     loop {
         let mut zombies = 0;
         for row in rows.iter_mut().filter(|r| r.reaped_by.is_none()) {
-            match forks::proc_info(Pid::from_raw(row.pid)) {
+            match oslab::proc::tree::proc_info(Pid::from_raw(row.pid)) {
                 // Gone, or the PID already reused by another process: reaped.
                 None => row.reaped_by = adopter,
                 Some(p) if Some(p.ppid) != row.adopted_by => row.reaped_by = adopter,
@@ -544,7 +549,7 @@ fn stop_orphans(me: Pid, parent: Pid, rows: Vec<ChildRow>) -> Results {
     for row in &rows {
         let _ = kill(Pid::from_raw(row.pid), Signal::SIGKILL);
     }
-    forks::kill_descendants(me);
+    oslab::proc::tree::kill_descendants(me);
     while let Ok(Some(_)) = process::wait_any() {}
     summarise(me, parent, rows, None, None)
 }
@@ -609,7 +614,7 @@ fn exits(rows: &[ChildRow]) -> String {
     parts.join(", ")
 }
 
-fn analyse(out: &Output, r: &Results, lesson: &str, system: &SystemInfo) {
+fn analyse(out: &Output, r: &Results, lesson: &str, system: &Machine) {
     let rows = &r.children;
     if rows.is_empty() {
         return;

@@ -40,14 +40,15 @@ use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpid, getppid};
 use serde::Serialize;
 
-use oslab::cli::{CommonArgs, ranged};
-use oslab::counters::Snapshot;
+use oslab::Error;
 use oslab::forks::{self, Gate, Next, Receiver};
+use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::machine::Machine;
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION};
+use oslab::kit::{interrupt, pause};
+use oslab::proc::counters::Snapshot;
+use oslab::process::SingleThreaded;
 use oslab::process::{self, Child, Exit, Forked, exit_child};
-use oslab::report::{Output, Report, SCHEMA_VERSION};
-use oslab::sys::SingleThreaded;
-use oslab::system::SystemInfo;
-use oslab::{Error, interrupt, pause};
 
 /// Three forks in a row make eight processes: a tree, drawn like pstree -p.
 ///
@@ -139,16 +140,16 @@ impl Me {
 }
 
 fn main() -> ExitCode {
-    let (args, _cmd) = oslab::cli::parse::<Args>("multiple_forks", |c| c);
-    oslab::cli::finish(run(args))
+    let (args, _cmd) = oslab::kit::cli::parse::<Args>("multiple_forks", |c| c);
+    oslab::kit::cli::finish(run(args))
 }
 
 fn run(args: Args) -> anyhow::Result<ExitCode> {
     interrupt::install()?;
     args.common.apply_cpu()?;
     let out = args.common.output();
-    process::check_can_create(7)?;
-    let system = SystemInfo::collect();
+    process::limits::check_can_create(7)?;
+    let system = Machine::collect();
     let before = Snapshot::of_self()?;
     let single = SingleThreaded::check()?;
     // Whatever goes wrong below, a process whose parent died comes to us, and we reap it.
@@ -167,6 +168,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     analyse(&out, &results, lesson, &system, stopped.is_some());
     let counts: Vec<String> = results.per_fork.iter().map(|n| n.to_string()).collect();
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "multiple_forks",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -280,9 +285,9 @@ fn three_forks(
         let now = tally.counts[stage - 1];
         if stage == FORKS {
             // Everyone exists and waits at the gate: read the tree from /proc.
-            let top = forks::proc_info(me.top);
+            let top = oslab::proc::tree::proc_info(me.top);
             tree = top.map_or_else(String::new, |t| {
-                forks::pstree(&t, &forks::descendants(me.top))
+                oslab::proc::tree::pstree(&t, &oslab::proc::tree::descendants(me.top))
             });
         }
         pause::point(
@@ -380,7 +385,7 @@ fn tie_to_parent(parent: Pid) {
 /// The top process's last resort: kill everything below it and reap it all. Orphans whose
 /// parent was killed come to us, a child subreaper.
 fn abort(me: Me) {
-    forks::kill_descendants(me.top);
+    oslab::proc::tree::kill_descendants(me.top);
     drop(me.kids);
     while let Ok(Some(_)) = process::wait_any() {}
 }
@@ -524,7 +529,7 @@ impl Tally {
     }
 }
 
-fn analyse(out: &Output, r: &Results, lesson: &str, system: &SystemInfo, partial: bool) {
+fn analyse(out: &Output, r: &Results, lesson: &str, system: &Machine, partial: bool) {
     let counts: Vec<String> = r.per_fork.iter().map(|n| n.to_string()).collect();
     out.analysis(format_args!(
         "processes: {} after {} forks: 1 → {} (every process that reached a fork() ran it: each fork doubles them)",

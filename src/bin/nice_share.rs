@@ -17,18 +17,19 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use nix::errno::Errno;
 use nix::unistd::Pid;
-use oslab::cli::{self, CommonArgs, duration, ranged};
-use oslab::counters::Snapshot;
-use oslab::process::{self, Child, Forked, exit_child};
-use oslab::report::{Output, Report, SCHEMA_VERSION, table, warn};
-use oslab::sched::{
+use oslab::kit::cli::{self, CommonArgs, duration, ranged};
+use oslab::kit::interrupt;
+use oslab::kit::machine::{Machine, usable_cpus};
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION, table, warn};
+use oslab::kit::timing::{fmt_duration, monotonic_ns, nanos};
+use oslab::proc::counters::Snapshot;
+use oslab::process::SingleThreaded;
+use oslab::process::scheduler::{
     self, Policy, Privileged, Refusal, RtLimits, cfs_shares, child_on_cpu, pin_self, placement,
     restore_affinity, weight,
 };
-use oslab::sys::SingleThreaded;
-use oslab::system::{SystemInfo, usable_cpus};
-use oslab::timing::{fmt_duration, monotonic_ns, nanos};
-use oslab::{interrupt, sys};
+use oslab::process::{self, Child, Forked, exit_child};
+use oslab::sys;
 use serde::Serialize;
 
 /// Two CPU-bound processes pinned to one CPU, at nice 0 and nice N: the CPU time each gets,
@@ -229,9 +230,9 @@ fn share_cpu(cpu: usize, settings: [Setting; 2], seconds: Duration) -> Result<Ou
 fn run(args: Args) -> Result<ExitCode> {
     interrupt::install()?;
     let out = args.common.output();
-    let system = SystemInfo::collect();
+    let system = Machine::collect();
     let (cpu, _) = placement(args.common.cpu.as_ref())?;
-    process::check_can_create(2)?;
+    process::limits::check_can_create(2)?;
     // We only watch: off the spinners' CPU when there is another.
     let watch = usable_cpus().into_iter().find(|&c| c != cpu).unwrap_or(cpu);
     let previous = pin_self(watch)?;
@@ -268,7 +269,7 @@ fn run(args: Args) -> Result<ExitCode> {
                 trials.push(pair);
             }
             Outcome::Refused(what, errno) if i == 0 => {
-                let r = sched::refusal(
+                let r = scheduler::refusal(
                     what,
                     errno,
                     "nothing is measured. The split depends only on the difference of the nice values: --nice 5 (nice 0 against 5) splits as nice -5 against 0 would",
@@ -276,7 +277,7 @@ fn run(args: Args) -> Result<ExitCode> {
                 bail!("{r}");
             }
             Outcome::Refused(what, errno) => {
-                let r = sched::refusal(
+                let r = scheduler::refusal(
                     what,
                     errno,
                     "the real-time pairs are skipped; the nice pair above stands",
@@ -301,10 +302,14 @@ fn run(args: Args) -> Result<ExitCode> {
         trials,
         refused,
         rt_limits: rt,
-        weights: &sched::SCHED_PRIO_TO_WEIGHT,
+        weights: &scheduler::SCHED_PRIO_TO_WEIGHT,
     };
     analyse(&out, &args, &results, &system);
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "nice_share",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -548,7 +553,7 @@ fn headline(r: &Results) -> String {
     )
 }
 
-fn analyse(out: &Output, args: &Args, r: &Results, system: &SystemInfo) {
+fn analyse(out: &Output, args: &Args, r: &Results, system: &Machine) {
     for p in &r.trials {
         let (a, b) = (&p.tasks[0], &p.tasks[1]);
         let line = match (a.policy, b.policy) {

@@ -11,11 +11,11 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use oslab::catalogue::{self, Chapter, DEMOS, FAMILIES, Family, Metric, Stat};
-use oslab::cli::{self, ranged};
-use oslab::report::{self, Format, print_line, table};
-use oslab::stats::median;
-use oslab::system::SystemInfo;
-use oslab::timing::{fmt_ns, sig3};
+use oslab::kit::cli::{self, ranged};
+use oslab::kit::machine::Machine;
+use oslab::kit::report::{self, Format, print_line, table};
+use oslab::kit::stats::median;
+use oslab::kit::timing::{fmt_ns, sig3};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -278,7 +278,7 @@ fn tour(format: Format) -> Result<ExitCode> {
         demo_path(demo.name)?;
     }
     let started = Instant::now();
-    let bar = oslab::progress::bar(DEMOS.len() as u64, "tour", false);
+    let bar = oslab::kit::progress::bar(DEMOS.len() as u64, "tour", false);
     let mut rows = Vec::new();
     for demo in DEMOS {
         bar.set_message(demo.name);
@@ -316,11 +316,11 @@ fn tour(format: Format) -> Result<ExitCode> {
             "tour": rows,
             "failed": failed,
             "wall_s": started.elapsed().as_secs_f64(),
-            "system": SystemInfo::collect(),
+            "system": Machine::collect(),
         }))?),
         Format::Csv => print_line(report::to_csv("tour", &json!({}), &rows)?.trim_end()),
         Format::Text => {
-            let system = SystemInfo::collect();
+            let system = Machine::collect();
             print_line(format_args!(
                 "oslab tour: {} demos on {} ({} CPUs usable, kernel {}), small sizes; each line is that demo's own report",
                 rows.len(),
@@ -396,7 +396,7 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
     args.push("--quiet");
     let mut samples: Vec<Vec<Vec<f64>>> =
         vec![vec![Vec::new(); family.metrics.len()]; family.members.len()];
-    let bar = oslab::progress::bar(
+    let bar = oslab::kit::progress::bar(
         u64::from(trials) * family.members.len() as u64,
         &format!("compare {}", family.name),
         false,
@@ -476,7 +476,7 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             "trials": trials,
             "flags": args,
             "rows": rows,
-            "system": SystemInfo::collect(),
+            "system": Machine::collect(),
         }))?),
         Format::Csv => {
             let mut header = vec!["family".to_string(), "variant".into(), "trials".into()];

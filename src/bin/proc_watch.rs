@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use nix::unistd::Pid;
-use oslab::cli::{self, CommonArgs, ranged};
-use oslab::counters::{Delta, Snapshot};
-use oslab::report::{Format, print_line, to_csv};
-use oslab::{interrupt, timing};
+use oslab::kit::cli::{self, CommonArgs, ranged};
+use oslab::kit::report::{Format, print_line, to_csv};
+use oslab::kit::{interrupt, timing};
+use oslab::proc::counters::{Delta, Snapshot};
 use serde::Serialize;
 
 /// Watch one process's kernel counters change, one line per interval; or list every process as

@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use oslab::race::{self, Program, RaceArgs, Var};
+use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
 
 /// Two threads increment a shared counter with no protection, and updates are lost.
 ///
@@ -39,9 +39,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "nothing (load, add, store)",
     threads: 2,
     steps: 1_000_000,
-    racy: true,
-    explain_switches: false,
-    lesson: "++var is a load, an add and a store: increments another thread makes between them are overwritten and lost",
+    claim: race::Claim::Lost,
     compare: "perf c2c record -- race_condition; perf c2c report   (the one cache line both CPUs write)",
 };
 

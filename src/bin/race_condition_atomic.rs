@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 
 use clap::Parser;
-use oslab::race::{self, Program, RaceArgs, Var};
+use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
 
 /// Two threads increment a shared counter with an atomic fetch_add: nothing is lost.
 ///
@@ -36,9 +36,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "atomic fetch_add (lock xadd)",
     threads: 2,
     steps: 1_000_000,
-    racy: false,
-    explain_switches: false,
-    lesson: "an atomic read-modify-write cannot be interleaved: nothing is lost, but every increment still moves the cache line between CPUs",
+    claim: race::Claim::Atomic,
     compare: "stress-ng --atomic 2 --metrics-brief -t 3   (atomic ops/s on this machine)",
 };
 

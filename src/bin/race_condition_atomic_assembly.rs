@@ -7,13 +7,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use oslab::race::{self, Program, RaceArgs, Var};
-use oslab::sys::{lock_dec, lock_inc};
+use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
+use oslab::sys::asm::{lock_dec, lock_inc};
 
 /// Two threads increment a shared counter with the instruction `lock inc`: nothing is lost.
 ///
 /// The lecture's race_condition_atomic_assembly.c: `asm volatile("lock incl %0" : "+m" (var))`.
-/// The asm lives in oslab::sys::lock_inc, with the reason it is sound. See it in the binary:
+/// The asm lives in oslab::sys::asm::lock_inc, with the reason it is sound. See it in the binary:
 /// objdump -d target/release/race_condition_atomic_assembly | grep 'lock inc'
 #[derive(Parser, Debug)]
 #[command(
@@ -43,9 +43,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "inline asm lock inc",
     threads: 2,
     steps: 1_000_000,
-    racy: false,
-    explain_switches: false,
-    lesson: "the lock prefix makes one instruction atomic: this is what atomic_fetch_add compiles to, at the same cost",
+    claim: race::Claim::Atomic,
     compare: "objdump -d target/release/race_condition_atomic_assembly | grep 'lock inc'; stress-ng --atomic 2 --metrics-brief -t 3",
 };
 

@@ -7,8 +7,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use oslab::mutex::{LockArgs, Mutex};
-use oslab::race::{self, Program, RaceArgs, Var};
+use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
+use oslab::sync::mutex::{LockArgs, Mutex};
 
 /// Two threads increment a shared counter inside a mutex: nothing is lost, at the highest cost.
 ///
@@ -47,9 +47,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "a mutex around each ++var",
     threads: 2,
     steps: 1_000_000,
-    racy: false,
-    explain_switches: false,
-    lesson: "a mutex puts a waiting thread to sleep in the kernel: right for long critical sections, but here each handover costs more than the increment",
+    claim: race::Claim::Mutex,
     compare: "stress-ng --mutex 2 --metrics-brief -t 3; will-it-scale pthread_mutex1_threads -t 2   (a contended lock)",
 };
 

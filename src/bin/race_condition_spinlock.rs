@@ -7,13 +7,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use oslab::race::{self, Program, RaceArgs, Var};
-use oslab::spinlock::Spinlock;
+use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
+use oslab::sync::spinlock::Spinlock;
 
 /// Two threads increment a shared counter inside a test-and-set spinlock: nothing is lost.
 ///
 /// The lecture's race_condition_spinlock.c, with the slide's spinlock
-/// `while (atomic_flag_test_and_set(&lock)) ;  ...  lock = 0;` (oslab::spinlock) around `++var`.
+/// `while (atomic_flag_test_and_set(&lock)) ;  ...  lock = 0;` (oslab::sync::spinlock) around `++var`.
 /// A waiting thread spins on its CPU rather than sleeping.
 #[derive(Parser, Debug)]
 #[command(version, after_help = "Example: race_condition_spinlock --trials 5")]
@@ -41,9 +41,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "test-and-set spinlock around each ++var",
     threads: 2,
     steps: 1_000_000,
-    racy: false,
-    explain_switches: false,
-    lesson: "a spinlock waits on the CPU: cheap for a critical section this short, wasteful for a long one or a preempted holder, and unfair",
+    claim: race::Claim::Spinlock,
     compare: "perf stat -e context-switches,cycles race_condition_spinlock   (no switches; the waiting is all cycles)",
 };
 

@@ -18,13 +18,14 @@ use anyhow::{Context, Result, bail};
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use oslab::cli::{self, CommonArgs, ranged};
-use oslab::counters::Snapshot;
-use oslab::interrupt;
+use oslab::kit::cli::{self, CommonArgs, ranged};
+use oslab::kit::interrupt;
+use oslab::kit::machine::Machine;
+use oslab::kit::report::{Report, SCHEMA_VERSION};
+use oslab::proc::counters::Snapshot;
+use oslab::process::SingleThreaded;
 use oslab::process::{self, Forked};
-use oslab::report::{Report, SCHEMA_VERSION};
-use oslab::sys::{self, SingleThreaded};
-use oslab::system::SystemInfo;
+use oslab::sys;
 use serde::Serialize;
 
 /// Spell words with signals: a printer maps eight signals to letters, a sender sends them.
@@ -98,7 +99,7 @@ impl Letters {
     fn signals(self) -> [i32; 8] {
         std::array::from_fn(|i| {
             if self.rt {
-                sys::sigrtmin() + i as i32
+                sys::signal::sigrtmin() + i as i32
             } else {
                 STANDARD[i] as i32
             }
@@ -147,9 +148,9 @@ fn run(args: Args) -> Result<ExitCode> {
 /// signal_printer.c: handle the eight signals, print a letter for each, sleep in sigsuspend.
 fn print(letters: Letters, common: &CommonArgs) -> Result<ExitCode> {
     let signals = letters.signals();
-    sys::record_signals(&signals)?;
+    sys::signal::record_signals(&signals)?;
     // Blocked except inside sigsuspend, so none can slip in between printing and sleeping.
-    sys::block_signals(&signals, true)?;
+    sys::signal::block_signals(&signals, true)?;
     eprintln!(
         "signals print: PID {}; in another terminal: signals send {} geronimo{}",
         std::process::id(),
@@ -158,7 +159,7 @@ fn print(letters: Letters, common: &CommonArgs) -> Result<ExitCode> {
     );
     let mut arrived = String::new();
     let stopped = loop {
-        let (got, _) = sys::recorded_signals();
+        let (got, _) = sys::signal::recorded_signals();
         let text: String = got.iter().filter_map(|&(s, _)| letters.letter(s)).collect();
         if common.output().is_text() {
             // The lecture's unbuffered stdout: each letter as it comes.
@@ -169,7 +170,7 @@ fn print(letters: Letters, common: &CommonArgs) -> Result<ExitCode> {
         if let Some(signal) = interrupt::requested() {
             break signal;
         }
-        sys::suspend_until_signal();
+        sys::signal::suspend_until_signal();
     };
     eprintln!(
         "signals print: {} letters arrived; stopped by {stopped}",
@@ -177,6 +178,10 @@ fn print(letters: Letters, common: &CommonArgs) -> Result<ExitCode> {
     );
     let out = common.output();
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "signals",
         schema_version: SCHEMA_VERSION,
         params: serde_json::json!({"mode": "print", "rt": letters.rt}),
@@ -189,7 +194,7 @@ fn print(letters: Letters, common: &CommonArgs) -> Result<ExitCode> {
         lesson: LESSON.into(),
         partial: false,
         counters: Default::default(),
-        system: SystemInfo::collect(),
+        system: Machine::collect(),
     };
     out.finish(&report, &[serde_json::json!({"arrived": arrived})])?;
     Ok(ExitCode::from(interrupt::exit_code(stopped)))
@@ -203,7 +208,8 @@ fn send(pid: Pid, word: &str, gap: u64, letters: Letters, common: &CommonArgs) -
             std::thread::sleep(Duration::from_millis(gap));
         }
         let signal = letters.signals()[ALPHABET.iter().position(|&a| a == c).unwrap_or(7)];
-        sys::send_signal(pid, signal).with_context(|| format!("cannot signal PID {pid}"))?;
+        sys::signal::send_signal(pid, signal)
+            .with_context(|| format!("cannot signal PID {pid}"))?;
     }
     let out = common.output();
     out.analysis(format_args!(
@@ -217,6 +223,10 @@ fn send(pid: Pid, word: &str, gap: u64, letters: Letters, common: &CommonArgs) -
         }
     ));
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "signals",
         schema_version: SCHEMA_VERSION,
         params: serde_json::json!({"mode": "send", "pid": pid.as_raw(), "gap_ms": gap, "rt": letters.rt}),
@@ -225,7 +235,7 @@ fn send(pid: Pid, word: &str, gap: u64, letters: Letters, common: &CommonArgs) -
         lesson: LESSON.into(),
         partial: false,
         counters: Default::default(),
-        system: SystemInfo::collect(),
+        system: Machine::collect(),
     };
     out.finish(&report, &[serde_json::json!({"sent": text})])?;
     Ok(ExitCode::SUCCESS)
@@ -343,7 +353,7 @@ fn demo(gap: u64, common: &CommonArgs) -> Result<ExitCode> {
         .into_iter()
         .map(|signal| Uncatchable {
             signal: signal.as_str(),
-            sigaction: match sys::try_catch(signal as i32) {
+            sigaction: match sys::signal::try_catch(signal as i32) {
                 Ok(()) => "accepted (unexpected)".into(),
                 Err(e) => format!("refused: {}", cli::Chain(e)),
             },
@@ -369,6 +379,10 @@ fn demo(gap: u64, common: &CommonArgs) -> Result<ExitCode> {
     let counters = before.delta(&Snapshot::of_self()?);
     let partial = interrupt::requested().is_some();
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "signals",
         schema_version: SCHEMA_VERSION,
         params: serde_json::json!({"mode": "demo", "gap": gap}),
@@ -383,7 +397,7 @@ fn demo(gap: u64, common: &CommonArgs) -> Result<ExitCode> {
         lesson: LESSON.into(),
         partial,
         counters,
-        system: SystemInfo::collect(),
+        system: Machine::collect(),
         results: Results {
             runs: runs.clone(),
             uncatchable,
@@ -430,8 +444,8 @@ fn one_run(setup: Setup) -> Result<RunResult> {
         }
         let index = ALPHABET.iter().position(|&a| a == c).unwrap_or(7);
         match setup.sending {
-            Sending::Kill => sys::send_signal(pid, signals[index])?,
-            Sending::Queue => sys::sigqueue(pid, signals[0], c as i32)?,
+            Sending::Kill => sys::signal::send_signal(pid, signals[index])?,
+            Sending::Queue => sys::signal::sigqueue(pid, signals[0], c as i32)?,
         }
     }
     let mut go_w = go_w;
@@ -485,27 +499,27 @@ fn printer(
     mut go: File,
     mut result: File,
 ) -> Result<()> {
-    sys::record_signals(signals)?;
+    sys::signal::record_signals(signals)?;
     if setup.busy {
-        sys::block_signals(signals, true)?;
+        sys::signal::block_signals(signals, true)?;
     }
     ready.write_all(b"r")?;
     let mut byte = [0u8];
     go.read_exact(&mut byte)?; // the sender has sent everything
     if setup.busy {
         // Every pending signal is delivered now, before this returns, one handler at a time.
-        sys::block_signals(signals, false)?;
+        sys::signal::block_signals(signals, false)?;
     }
     // With a gap, the last signal may still be on its way: wait until nothing new arrives.
-    let mut last = (sys::recorded_count(), Instant::now());
+    let mut last = (sys::signal::recorded_count(), Instant::now());
     while last.1.elapsed() < Duration::from_millis(50) {
         std::thread::sleep(Duration::from_millis(5));
-        let now = sys::recorded_count();
+        let now = sys::signal::recorded_count();
         if now != last.0 {
             last = (now, Instant::now());
         }
     }
-    let (got, _) = sys::recorded_signals();
+    let (got, _) = sys::signal::recorded_signals();
     for (signal, value) in got {
         writeln!(result, "{signal} {value}")?;
     }
@@ -516,7 +530,7 @@ fn printer(
 fn kill_a_child() -> Result<String> {
     let child = match process::fork(&SingleThreaded::check()?)? {
         Forked::Child => loop {
-            sys::suspend_until_signal();
+            sys::signal::suspend_until_signal();
         },
         Forked::Parent(child) => child,
     };

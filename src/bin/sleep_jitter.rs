@@ -14,15 +14,15 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Parser;
 use nix::time::{ClockId, ClockNanosleepFlags, clock_nanosleep};
-use oslab::cli::{self, CommonArgs, duration, ranged};
-use oslab::counters::Snapshot;
-use oslab::histogram::{self, Bucket};
-use oslab::report::{Output, Report, SCHEMA_VERSION, warn};
-use oslab::sched::{self, InForce, Policy, Refusal};
-use oslab::stats::{LatencySummary, latency_histogram};
-use oslab::system::{SystemInfo, current_cpu, fmt_cpu_list};
-use oslab::timing::{fmt_duration, fmt_ns, monotonic_ns};
-use oslab::{interrupt, progress};
+use oslab::kit::cli::{self, CommonArgs, duration, ranged};
+use oslab::kit::histogram::{self, Bucket};
+use oslab::kit::machine::{Machine, current_cpu, fmt_cpu_list};
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION, warn};
+use oslab::kit::stats::{LatencySummary, latency_histogram};
+use oslab::kit::timing::{fmt_duration, fmt_ns, monotonic_ns};
+use oslab::kit::{interrupt, progress};
+use oslab::proc::counters::Snapshot;
+use oslab::process::scheduler::{self, InForce, Policy, Refusal};
 use serde::Serialize;
 
 /// Sleeps 5 ms 50,000 times and times every sleep: the lecture's millisecond histogram, then
@@ -167,20 +167,20 @@ fn run(args: Args) -> Result<ExitCode> {
     interrupt::install()?;
     args.common.apply_cpu()?;
     let out = args.common.output();
-    let system = SystemInfo::collect();
+    let system = Machine::collect();
 
     // What cyclictest does before it starts: lock memory, set the slack, go real-time. Each
     // refusal is said out loud; the demo goes on with what it has, and reports what that is.
     let mut refused: Vec<Refusal> = Vec::new();
     if args.mlock
-        && let Err(r) = sched::request_mlockall(
+        && let Err(r) = scheduler::request_mlockall(
             "memory stays unlocked: a page fault can add to a wakeup (rarely, after the first few)",
         )
     {
         refused.push(r);
     }
     let _idle_latency = match args.dma_latency {
-        Some(us) => sched::request_idle_latency(
+        Some(us) => scheduler::request_idle_latency(
             us,
             "idle CPUs may halt, and a wakeup then first waits for its CPU to wake (in a VM, an exit to the hypervisor)",
         )
@@ -189,7 +189,7 @@ fn run(args: Args) -> Result<ExitCode> {
         None => None,
     };
     if let Some(ns) = args.timerslack {
-        sched::set_timer_slack(ns)?;
+        scheduler::set_timer_slack(ns)?;
     }
     if let Some(prio) = args.fifo {
         if args.mode == Mode::Busy {
@@ -197,7 +197,7 @@ fn run(args: Args) -> Result<ExitCode> {
                 "--mode busy under SCHED_FIFO holds its CPU for the whole run (RT throttling leaves others 5%)",
             );
         }
-        if let Err(r) = sched::request_policy(
+        if let Err(r) = scheduler::request_policy(
             Policy::Fifo,
             prio,
             "the sleeps run under SCHED_OTHER, as read back below: normal tasks may run first and the timer slack applies",
@@ -235,6 +235,10 @@ fn run(args: Args) -> Result<ExitCode> {
     print_text(&out, &args, &results, &system);
     let t = &results.trials[0];
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "sleep_jitter",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -433,7 +437,7 @@ fn summarise(
     })
 }
 
-fn print_text(out: &Output, args: &Args, r: &Results, system: &SystemInfo) {
+fn print_text(out: &Output, args: &Args, r: &Results, system: &Machine) {
     let t = &r.trials[0];
     out.lecture(format_args!(
         "sleep({}) × {}, each timed in whole milliseconds (millis() after - millis() before):",

@@ -18,15 +18,18 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions, posix_spawn};
-use oslab::cli::{self, CommonArgs, CpuList, TrialArgs, ranged};
-use oslab::counters::Snapshot;
-use oslab::process::{self, Child, Forked, check_can_create, check_memory};
-use oslab::report::{Output, Report, SCHEMA_VERSION};
-use oslab::stats::{LatencySummary, Spread, latency_histogram};
-use oslab::sys::{HugePages, Mapping, Sharing, SingleThreaded};
-use oslab::system::{SystemInfo, usable_cpus};
-use oslab::timing::{fmt_ns, nanos_since, sig3};
-use oslab::{Error, interrupt, report};
+use oslab::Error;
+use oslab::kit::cli::{self, CommonArgs, CpuList, TrialArgs, ranged};
+use oslab::kit::machine::{Machine, usable_cpus};
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION};
+use oslab::kit::stats::{LatencySummary, Spread, latency_histogram};
+use oslab::kit::timing::{fmt_ns, nanos_since, sig3};
+use oslab::kit::{interrupt, report};
+use oslab::proc::counters::Snapshot;
+use oslab::process::SingleThreaded;
+use oslab::process::limits::{check_can_create, check_memory};
+use oslab::process::{self, Child, Forked};
+use oslab::sys::mman::{HugePages, Mapping, Sharing};
 use serde::Serialize;
 
 /// The program that `posix_spawn` and `exec` start: it does nothing and exits 0.
@@ -191,7 +194,7 @@ fn thread_join() -> oslab::Result<Sample> {
 /// pthread_create + pthread_join, raw: the C program's calls, without std::thread's extras.
 fn pthread_join() -> oslab::Result<Sample> {
     let start = Instant::now();
-    oslab::sys::pthread_create_join()?;
+    oslab::sys::pthread::pthread_create_join()?;
     Ok(Sample {
         ns: nanos_since(start),
         minflt: 0,
@@ -408,7 +411,7 @@ fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         Placement::Both => vec![("pinned", &one), ("unpinned", &everywhere)],
     };
 
-    let system = SystemInfo::collect();
+    let system = Machine::collect();
     let before = Snapshot::of_self()?;
     let mut done: Vec<Series> = Vec::new();
     'all: for trial in 1..=args.trials.trials {
@@ -448,6 +451,10 @@ fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "spawn_cost",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -555,7 +562,7 @@ fn headline(done: &[Series]) -> String {
 fn analyse(
     args: &Args,
     out: &Output,
-    system: &SystemInfo,
+    system: &Machine,
     done: &[Series],
     rss_kib: Option<u64>,
     page_tables_kib: Option<u64>,

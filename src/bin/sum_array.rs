@@ -15,15 +15,18 @@ use std::time::Instant;
 
 use anyhow::bail;
 use clap::Parser;
-use oslab::cli::{self, CommonArgs, TrialArgs, ranged};
-use oslab::counters::Snapshot;
-use oslab::process::{self, Forked, check_can_create, check_memory};
-use oslab::report::{Output, Report, SCHEMA_VERSION};
-use oslab::stats::Spread;
-use oslab::sys::{HugePages, Mapping, Sharing, SingleThreaded};
-use oslab::system::{SystemInfo, current_cpu};
-use oslab::timing::{self, fmt_ns, lecture_ms, nanos, sig3};
-use oslab::{Error, interrupt};
+use oslab::Error;
+use oslab::kit::cli::{self, CommonArgs, TrialArgs, ranged};
+use oslab::kit::interrupt;
+use oslab::kit::machine::{Machine, current_cpu};
+use oslab::kit::report::{Output, Report, SCHEMA_VERSION};
+use oslab::kit::stats::Spread;
+use oslab::kit::timing::{self, fmt_ns, lecture_ms, nanos, sig3};
+use oslab::proc::counters::Snapshot;
+use oslab::process::SingleThreaded;
+use oslab::process::limits::{check_can_create, check_memory};
+use oslab::process::{self, Forked};
+use oslab::sys::mman::{HugePages, Mapping, Sharing};
 use serde::Serialize;
 
 /// The lab's `#define ARR_LEN 100000000`.
@@ -385,7 +388,7 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     let generate_ns = nanos(start.elapsed());
     let expected_sum = sum(&array);
 
-    let system = SystemInfo::collect();
+    let system = Machine::collect();
     let before = Snapshot::of_self()?;
     let trials = timing::run_trials(
         args.trials.warmup,
@@ -415,6 +418,10 @@ fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     analyse(&args, &out, &system, &done, &summary, generate_ns);
     let report = Report {
+        verdict: oslab::kit::Verdict::unchecked(
+            "the lecture's claim",
+            "this demo does not check it yet",
+        ),
         demo: "sum_array",
         schema_version: SCHEMA_VERSION,
         params: Params {
@@ -469,7 +476,7 @@ fn lesson(mode: Mode) -> &'static str {
 fn analyse(
     args: &Args,
     out: &Output,
-    system: &SystemInfo,
+    system: &Machine,
     done: &[Trial],
     summary: &Summary,
     generate_ns: u64,

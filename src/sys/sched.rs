@@ -1,6 +1,6 @@
 //! The scheduler calls `nix` does not wrap: a thread's policy and real-time priority, its nice
 //! value. Each returns the kernel's errno on failure, so a refusal (EPERM: no CAP_SYS_NICE) can
-//! be explained rather than just reported (`oslab::sched`).
+//! be explained rather than just reported (`oslab::process::scheduler`).
 //!
 //! On Linux each of these acts on the calling *thread* (pid 0 means "me"); in a
 //! single-threaded process that is the process.
@@ -38,6 +38,31 @@ pub fn set_nice(nice: i32) -> Result<(), Errno> {
     if rc == 0 { Ok(()) } else { Err(Errno::last()) }
 }
 
+/// `sched_getscheduler(0)`: the calling thread's scheduling policy, e.g. `libc::SCHED_OTHER`.
+pub fn policy() -> Result<i32, Errno> {
+    // SAFETY: sched_getscheduler takes a pid by value (0: the caller) and touches no memory of
+    // ours.
+    let policy = unsafe { libc::sched_getscheduler(0) };
+    if policy < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(policy)
+    }
+}
+
+/// `getpriority(PRIO_PROCESS, 0)`: the calling thread's nice value.
+pub fn nice() -> Result<i32, Errno> {
+    Errno::clear();
+    // SAFETY: getpriority takes two integers and touches no memory of ours. It can legitimately
+    // return -1, so errno (cleared just above) tells an error from nice -1.
+    let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    if nice == -1 && Errno::last_raw() != 0 {
+        Err(Errno::last())
+    } else {
+        Ok(nice)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,15 +72,20 @@ mod tests {
         // On a thread of its own: nice and policy are per thread on Linux.
         std::thread::spawn(|| {
             assert_eq!(priority().unwrap(), 0);
-            let nice = crate::sys::nice().unwrap();
-            let up = (nice + 1).min(19);
+            let up = (nice().unwrap() + 1).min(19);
             set_nice(up).unwrap();
-            assert_eq!(crate::sys::nice().unwrap(), up);
+            assert_eq!(nice().unwrap(), up);
             assert_eq!(set_scheduler(libc::SCHED_OTHER, 5), Err(Errno::EINVAL));
             set_scheduler(libc::SCHED_BATCH, 0).unwrap();
-            assert_eq!(crate::sys::sched_policy().unwrap(), libc::SCHED_BATCH);
+            assert_eq!(policy().unwrap(), libc::SCHED_BATCH);
         })
         .join()
         .unwrap();
+    }
+
+    #[test]
+    fn policy_and_nice_read_back() {
+        assert_eq!(policy().unwrap(), libc::SCHED_OTHER);
+        assert!((-20..=19).contains(&nice().unwrap()));
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::timing::fmt_ns;
+use crate::kit::timing::fmt_ns;
 
 /// One bucket: `from_ns <= x < to_ns` (`to_ns` None: everything from `from_ns` up).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

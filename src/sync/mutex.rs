@@ -12,7 +12,7 @@
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use crate::sys::{PthreadGuard, PthreadMutex};
+use crate::sys::pthread::{PthreadGuard, PthreadMutex};
 
 /// Which mutex.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Serialize)]

@@ -11,8 +11,8 @@ use std::fs;
 use nix::errno::Errno;
 use serde::Serialize;
 
+use crate::kit::machine::{current_cpu, policy_name};
 use crate::sys;
-use crate::system::{current_cpu, policy_name};
 use crate::{Error, Result};
 
 /// A scheduling policy a demo can ask for.
@@ -239,14 +239,14 @@ pub fn child_on_cpu(cpu: usize) -> Result<()> {
             "the parent died before the child started".into(),
         ));
     }
-    crate::cli::CpuList(vec![cpu]).pin_current_thread()
+    crate::kit::cli::CpuList(vec![cpu]).pin_current_thread()
 }
 
 /// Where a demo's tasks go: the first CPU of `--cpu` (or of the usable ones), and another one
 /// from the same list for a second placement or for the demo itself to watch from, if there is
 /// one (`--cpu 0` means one CPU only).
-pub fn placement(cpu: Option<&crate::cli::CpuList>) -> Result<(usize, Option<usize>)> {
-    let cpus = cpu.map_or_else(crate::system::usable_cpus, |list| list.0.clone());
+pub fn placement(cpu: Option<&crate::kit::cli::CpuList>) -> Result<(usize, Option<usize>)> {
+    let cpus = cpu.map_or_else(crate::kit::machine::usable_cpus, |list| list.0.clone());
     let first = *cpus
         .first()
         .ok_or_else(|| Error::Limit("no usable CPU".into()))?;
@@ -258,7 +258,7 @@ pub fn pin_self(cpu: usize) -> Result<nix::sched::CpuSet> {
     let pid = nix::unistd::Pid::from_raw(0);
     let previous =
         nix::sched::sched_getaffinity(pid).map_err(|e| Error::sys("sched_getaffinity", e))?;
-    crate::cli::CpuList(vec![cpu]).pin_current_thread()?;
+    crate::kit::cli::CpuList(vec![cpu]).pin_current_thread()?;
     Ok(previous)
 }
 
@@ -292,11 +292,11 @@ pub struct InForce {
 impl InForce {
     /// Reads it all.
     pub fn read() -> InForce {
-        let policy = sys::sched_policy().unwrap_or(-1);
+        let policy = sys::sched::policy().unwrap_or(-1);
         InForce {
             policy: policy_name(policy).to_string(),
             priority: sys::sched::priority().unwrap_or(0),
-            nice: sys::nice().unwrap_or(0),
+            nice: sys::sched::nice().unwrap_or(0),
             timer_slack_ns: nix::sys::prctl::get_timerslack()
                 .ok()
                 .and_then(|ns| u64::try_from(ns).ok()),
@@ -329,7 +329,7 @@ impl InForce {
             Some(0) | None => s.push_str(", memory not locked"),
             Some(kib) => s.push_str(&format!(
                 ", {} locked",
-                crate::timing::sig3(kib as f64 / 1024.0) + " MiB"
+                crate::kit::timing::sig3(kib as f64 / 1024.0) + " MiB"
             )),
         }
         if let Some(us) = self.idle_latency_us {

@@ -18,8 +18,8 @@ extern "C" fn on_signal(signal: libc::c_int) {
 
 /// Catches SIGINT and SIGTERM from here on.
 pub fn install() -> Result<()> {
-    crate::sys::catch_once(Signal::SIGINT, on_signal)?;
-    crate::sys::catch_once(Signal::SIGTERM, on_signal)
+    crate::sys::signal::catch_once(Signal::SIGINT, on_signal)?;
+    crate::sys::signal::catch_once(Signal::SIGTERM, on_signal)
 }
 
 /// The signal that asked us to stop, if one did.

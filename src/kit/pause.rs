@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use crate::input::StdinLines;
+use crate::kit::input::StdinLines;
 
 /// The text of a pause point, as the lecture's `wait_for_input` printed it, plus where to look:
 /// the command for the counter that matters at this point, and `proc_watch`, which watches them

@@ -30,15 +30,16 @@ use clap::{Args, Parser};
 use crossbeam::utils::CachePadded;
 use serde::Serialize;
 
-use crate::cli::{self, CommonArgs, CpuList, Session, TrialArgs, ranged};
-use crate::counters::{Delta, Snapshot, ThreadUsage};
-use crate::gate::Gate;
-use crate::mutex::MutexKind;
-use crate::report::{Output, Report, SCHEMA_VERSION, warn};
-use crate::stats::Spread;
-use crate::system::{SystemInfo, current_cpu};
-use crate::timing::{self, Run, fmt_ns, lecture_ms, nanos};
-use crate::{Error, Result, interrupt};
+use crate::kit::cli::{self, CommonArgs, CpuList, TrialArgs, ranged};
+use crate::kit::machine::current_cpu;
+use crate::kit::report::warn;
+use crate::kit::stats::Spread;
+use crate::kit::timing::{self, fmt_ns, lecture_ms, nanos, sig3};
+use crate::kit::{self, Context, Findings, Session, Verdict, interrupt, words};
+use crate::proc::counters::{Delta, Snapshot, ThreadUsage};
+use crate::sync::gate::StartGate;
+use crate::sync::mutex::MutexKind;
+use crate::{Error, Result};
 
 /// The most threads a run may start.
 pub const MAX_THREADS: u32 = 1024;
@@ -138,14 +139,63 @@ pub struct Demo {
     pub threads: u32,
     /// The lecture's steps per thread.
     pub steps: u64,
-    /// True for the unprotected program: it is expected to lose updates.
-    pub racy: bool,
-    /// True when the lesson is in the context switches (granularity): explain them.
-    pub explain_switches: bool,
-    /// The lesson in one sentence.
-    pub lesson: &'static str,
+    /// What the lecture claims for this program: the verdict checks it, the lesson explains it.
+    pub claim: Claim,
     /// The field's standard tool for the same measurement.
     pub compare: &'static str,
+}
+
+/// What the lecture claims for each program of the family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// `race_condition`: unprotected `++var` loses updates.
+    Lost,
+    /// `race_condition_atomic`, `_assembly`: one atomic read-modify-write loses nothing.
+    Atomic,
+    /// `race_condition_spinlock`: a test-and-set spinlock loses nothing.
+    Spinlock,
+    /// `race_condition_mutex`: a mutex loses nothing.
+    Mutex,
+    /// `coarse_granularity`: one lock around each whole loop: the threads run one after another.
+    Coarse,
+    /// `fine_granularity`: a lock per increment: the lab quiz's "one switch per step".
+    Fine,
+}
+
+impl Claim {
+    /// The claim, as the verdict states it.
+    pub fn text(self) -> &'static str {
+        match self {
+            Claim::Lost => "threads that ++var with no protection lose updates",
+            Claim::Atomic | Claim::Spinlock | Claim::Mutex => "no update is lost",
+            Claim::Coarse => {
+                "with one lock around each thread's whole loop the threads run one after another"
+            }
+            Claim::Fine => {
+                "a lock taken for every increment costs a context switch per step (the lab quiz)"
+            }
+        }
+    }
+
+    /// The lesson when no trial completed.
+    fn general(self) -> &'static str {
+        match self {
+            Claim::Lost => {
+                "++var is a load, an add and a store: an increment another thread makes between them is overwritten"
+            }
+            Claim::Atomic => "one atomic read-modify-write per increment loses nothing",
+            Claim::Spinlock => {
+                "a spinlock waits on the CPU: cheap for a short critical section, wasteful for a long one"
+            }
+            Claim::Mutex => "a mutex makes a waiting thread sleep in the kernel",
+            Claim::Coarse => {
+                "a large critical section means few context switches but no parallelism"
+            }
+            Claim::Fine => {
+                "a lock around each increment lets the threads take turns, at the price of the lock"
+            }
+        }
+    }
 }
 
 /// The flags of every race and granularity binary.
@@ -206,6 +256,9 @@ pub fn parse<A: Parser>(demo: &Demo, race: impl Fn(&A) -> &RaceArgs) -> A {
 /// The run's parameters, as reported.
 #[derive(Clone, Debug, Serialize)]
 pub struct Params {
+    /// The program's descriptor (not reported: its variant is).
+    #[serde(skip)]
+    pub demo: Demo,
     pub variant: &'static str,
     /// The mutex chosen with `--lock`, for the programs that take one.
     pub lock: Option<MutexKind>,
@@ -215,7 +268,6 @@ pub struct Params {
     pub spread: bool,
     pub trials: u32,
     pub warmup: u32,
-    pub cpu: Option<String>,
 }
 
 /// One thread's part in a trial.
@@ -289,90 +341,60 @@ pub struct Results {
     pub summary: Summary,
 }
 
-/// Runs the demo: the lecture's line per trial, then the analysis (or JSON/CSV). `lock` is the
-/// mutex the program was given with `--lock`, if it takes one. Returns the exit code; errors
-/// print as `<binary>: error: ...` and exit 1.
+/// Runs the demo: the lecture's line per trial, then the analysis (or JSON/CSV), through the
+/// kit's run contract. `lock` is the mutex the program was given with `--lock`, if it takes one.
 pub fn run<P: Program>(
     demo: &Demo,
     args: &RaceArgs,
     lock: Option<MutexKind>,
     program: impl Fn() -> P,
 ) -> ExitCode {
-    cli::finish(run_inner(demo, args, lock, program).map_err(cli::Chain))
+    let params = Params {
+        demo: *demo,
+        variant: demo.variant,
+        lock,
+        threads: args.threads,
+        steps: args.steps,
+        decrement: args.decrement,
+        spread: args.spread,
+        trials: args.trials.trials,
+        warmup: args.trials.warmup,
+    };
+    kit::run(demo.name, &args.common, params, |s| {
+        trials(s, demo, args, program)
+    })
 }
 
-fn run_inner<P: Program>(
+/// The trials, each printing the lecture's line as it completes.
+fn trials<P: Program>(
+    s: &Session,
     demo: &Demo,
     args: &RaceArgs,
-    lock: Option<MutexKind>,
     program: impl Fn() -> P,
-) -> Result<ExitCode> {
-    let Session {
-        out,
-        system,
-        before,
-    } = args.common.start()?;
-    if demo.racy && system.cpus_usable_count < 2 {
+) -> Result<Results> {
+    if demo.claim == Claim::Lost && s.machine.cpus_usable_count < 2 {
         warn(format!(
             "only one CPU is usable ({}): the threads take turns, so updates are lost only when \
              the scheduler preempts a thread between its load and its store (rarely, but then a \
              whole time slice of the other thread's increments at once); give the demo two CPUs \
              to see the race",
-            system.cpus_usable
+            s.machine.cpus_usable
         ));
     }
-
     let trials = timing::run_trials(
         args.trials.warmup,
         args.trials.trials,
-        |r| {
-            let number = match r {
-                Run::Warmup(_) => 0,
-                Run::Trial(n) => n,
-            };
-            trial(program(), args, number)
+        |r| trial(program(), args, r.number()),
+        |t| {
+            s.out
+                .lecture(format_args!("var = {}; time = {} ms", t.var, t.time_ms))
         },
-        |t| out.lecture(format_args!("var = {}; time = {} ms", t.var, t.time_ms)),
         |t| t.threads.iter().any(|w| w.steps > 0),
     )?;
-    let counters = before.delta(&Snapshot::of_self()?);
-
-    let results = Results {
+    Ok(Results {
         summary: summarise(&trials.done),
         trials: trials.done,
-    };
-    if let Some(signal) = trials.interrupted {
-        eprintln!(
-            "{}: stopped by {signal} after {} of {} trials; results are partial",
-            demo.name,
-            results.trials.len(),
-            args.trials.trials
-        );
-    }
-    analyse(demo, args, lock, &out, &results, &system);
-    let report = Report {
-        demo: demo.name,
-        schema_version: SCHEMA_VERSION,
-        params: Params {
-            variant: demo.variant,
-            lock,
-            threads: args.threads,
-            steps: args.steps,
-            decrement: args.decrement,
-            spread: args.spread,
-            trials: args.trials.trials,
-            warmup: args.trials.warmup,
-            cpu: args.common.cpu.as_ref().map(|c| c.to_string()),
-        },
-        headline: headline(&results),
-        lesson: demo.lesson.to_string(),
-        partial: trials.interrupted.is_some(),
-        counters,
-        system,
-        results,
-    };
-    out.finish(&report, &report.results.trials)?;
-    Ok(interrupt::exit_status(trials.interrupted))
+    })
 }
 
 /// What a worker thread reports back.
@@ -403,11 +425,11 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
     let (program, var) = (&statics.program, &statics.var);
     let n = args.threads as usize;
     let delta = |i: usize| if args.decrement && i % 2 == 1 { -1 } else { 1 };
-    let usable = crate::system::usable_cpus();
+    let usable = crate::kit::machine::usable_cpus();
     let home = |i: usize| {
         (args.spread && !usable.is_empty()).then(|| CpuList(vec![usable[i % usable.len()]]))
     };
-    let gate = Gate::new();
+    let gate = StartGate::new();
     let progress: Vec<CachePadded<AtomicU64>> = (0..n)
         .map(|_| CachePadded::new(AtomicU64::new(0)))
         .collect();
@@ -575,146 +597,206 @@ fn summarise(trials: &[Trial]) -> Summary {
     }
 }
 
-/// The key figure in one line, for `oslab tour`.
-fn headline(results: &Results) -> String {
-    let Some(t) = results.trials.last() else {
-        return "no trial completed".into();
-    };
-    let lost = if t.lost == 0 {
-        "none lost".to_string()
-    } else {
-        format!("{} lost, {:.1}%", t.lost, 100.0 * t.lost_share)
-    };
-    format!(
-        "var = {} of {} ({lost}); {}/update; voluntary switches: {}",
-        t.var,
-        t.expected,
-        fmt_ns(t.ns_per_op),
-        t.voluntary_cs
-    )
+/// The share of the updates each thread had made when the first one finished, as one word:
+/// even, one-sided (a thread had done nothing: they did not overlap) or uneven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fairness {
+    Even,
+    OneSided,
+    Uneven,
 }
 
-/// The analysis lines after the lecture's.
-fn analyse(
-    demo: &Demo,
-    args: &RaceArgs,
-    lock: Option<MutexKind>,
-    out: &Output,
-    results: &Results,
-    system: &SystemInfo,
-) {
-    let Some(last) = results.trials.last() else {
-        return;
-    };
-    let verb = if args.decrement {
-        "updates (every second thread decrements)"
-    } else {
-        "increments"
-    };
-    let with = lock.map_or(String::new(), |l| format!(" (the mutex: {})", l.name()));
-    out.analysis(format_args!(
-        "expected: var = {} ({} threads × {} {verb}); protection: {}{with}",
-        last.expected, args.threads, args.steps, demo.variant
-    ));
-    let s = &results.summary;
-    if results.trials.len() > 1
-        && let (Some(time), Some(cost), Some(lost)) = (s.time_ms, s.ns_per_op, s.lost)
-    {
-        out.analysis(format_args!(
+impl Trial {
+    /// How evenly the threads shared the work while all of them were running.
+    fn fairness(&self) -> Fairness {
+        let (lo, hi) = self.threads.iter().fold((1.0f64, 0.0f64), |(lo, hi), t| {
+            (lo.min(t.share), hi.max(t.share))
+        });
+        let even = 1.0 / self.threads.len().max(1) as f64;
+        if hi - lo <= 0.2 * even {
+            Fairness::Even
+        } else if lo == 0.0 {
+            Fairness::OneSided
+        } else {
+            Fairness::Uneven
+        }
+    }
+
+    /// The updates the threads made (all of them unless Ctrl-C stopped the trial).
+    fn updates(&self) -> u64 {
+        self.threads.iter().map(|t| t.steps).sum()
+    }
+
+    /// Context switches of the whole process in this trial.
+    fn switches(&self) -> u64 {
+        self.voluntary_cs + self.nonvoluntary_cs
+    }
+
+    /// Why the threads could not race in this trial, if they could not: one CPU, or no overlap.
+    fn why_no_race(&self) -> Option<String> {
+        if self.threads.len() < 2 {
+            return Some("one thread has nobody to race with".into());
+        }
+        if self.on_one_cpu() {
+            let cpu = self.threads[0]
+                .cpu_start
+                .map_or("?".into(), |c| c.to_string());
+            return Some(format!(
+                "every thread ran on CPU {cpu}: they took turns, and no turn ended between a load \
+                 and its store"
+            ));
+        }
+        if self.fairness() == Fairness::OneSided {
+            let idle = self.threads.iter().filter(|t| t.share == 0.0).count();
+            return Some(format!(
+                "{} had not begun when the first finished its {}: the threads never ran at once \
+                 (too few steps, or an idle vCPU that had to be woken first)",
+                words::count(idle as u64, "thread"),
+                words::count(self.threads[0].steps, "increment"),
+            ));
+        }
+        None
+    }
+}
+
+fn shares(t: &Trial) -> String {
+    t.threads
+        .iter()
+        .map(|w| format!("thread {} {:.1}%", w.thread, 100.0 * w.share))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Findings for Results {
+    type Params = Params;
+    type Row = Trial;
+
+    fn headline(&self, _p: &Params) -> String {
+        let Some(t) = self.trials.last() else {
+            return "no trial completed".into();
+        };
+        let lost = if t.lost == 0 {
+            "none lost".to_string()
+        } else {
+            format!("{} lost, {:.1}%", t.lost, 100.0 * t.lost_share)
+        };
+        format!(
+            "var = {} of {} ({lost}); {}/update; voluntary switches: {}",
+            t.var,
+            t.expected,
+            fmt_ns(t.ns_per_op),
+            t.voluntary_cs
+        )
+    }
+
+    fn analysis(&self, p: &Params, cx: &Context<'_>) -> Vec<String> {
+        let mut lines = Vec::new();
+        let Some(last) = self.trials.last() else {
+            return lines;
+        };
+        let verb = if p.decrement {
+            "updates (every second thread decrements)"
+        } else {
+            "increments"
+        };
+        let with = p
+            .lock
+            .map_or(String::new(), |l| format!(" (the mutex: {})", l.name()));
+        lines.push(format!(
+            "expected: var = {} ({} threads × {} {verb}); protection: {}{with}",
+            last.expected, p.threads, p.steps, p.variant
+        ));
+        let s = &self.summary;
+        if self.trials.len() > 1
+            && let (Some(time), Some(cost), Some(lost)) = (s.time_ms, s.ns_per_op, s.lost)
+        {
+            lines.push(format!(
                 "over {} trials: time {}/{}/{} ms, {}/{}/{} per update, lost {}/{}/{} (min/median/max); {} of {} trials lost updates",
-                results.trials.len(),
+                self.trials.len(),
                 time.min, time.median, time.max,
                 fmt_ns(cost.min), fmt_ns(cost.median), fmt_ns(cost.max),
                 lost.min, lost.median, lost.max,
                 s.trials_losing_updates,
-                results.trials.len()
+                self.trials.len()
             ));
-    }
-    let at_least = if args.decrement { "at least " } else { "" };
-    if last.lost == 0 {
-        out.analysis(format_args!(
-            "lost updates: none{}",
-            if demo.racy {
-                " this time: no thread was interrupted between its load and its store (one CPU, or too few steps)"
-            } else {
-                ""
-            }
+        }
+        let at_least = if p.decrement { "at least " } else { "" };
+        if last.lost == 0 {
+            lines.push(format!(
+                "lost updates: none{}",
+                match last.why_no_race() {
+                    Some(why) if p.demo.claim == Claim::Lost => format!(" this time: {why}"),
+                    _ => String::new(),
+                }
+            ));
+        } else {
+            lines.push(format!(
+                "lost updates: {at_least}{} of {} ({:.1}%): each one was overwritten by a thread that loaded var before it was stored",
+                last.lost,
+                last.updates(),
+                100.0 * last.lost_share
+            ));
+        }
+        lines.push(format!(
+            "cost: {} per update while the threads ran ({} of work); the lecture's window, with thread creation and join: {}",
+            fmt_ns(last.ns_per_op),
+            fmt_ns(last.work_ns as f64),
+            fmt_ns(last.elapsed_ns as f64)
         ));
-    } else {
-        out.analysis(format_args!(
-            "lost updates: {at_least}{} of {} ({:.1}%): each one was overwritten by a thread that loaded var before it was stored",
-            last.lost,
-            last.threads.iter().map(|t| t.steps).sum::<u64>(),
-            100.0 * last.lost_share
-        ));
-    }
-    out.analysis(format_args!(
-        "cost: {} per update while the threads ran ({} of work); the lecture's window, with thread creation and join: {}",
-        fmt_ns(last.ns_per_op),
-        fmt_ns(last.work_ns as f64),
-        fmt_ns(last.elapsed_ns as f64)
-    ));
-    if last.threads.len() > 1 {
-        let shares: Vec<String> = last
+        if last.threads.len() > 1 {
+            let fairness = match last.fairness() {
+                Fairness::Even => "even: the threads took turns",
+                Fairness::OneSided => {
+                    "one-sided: a thread got nothing done until another had finished"
+                }
+                Fairness::Uneven => {
+                    "uneven: some threads won the variable (or the lock) far more often"
+                }
+            };
+            lines.push(format!(
+                "fairness: when the first thread finished, {} of the updates done so far ({fairness})",
+                shares(last)
+            ));
+        }
+        let places: Vec<String> = last
             .threads
             .iter()
-            .map(|t| format!("thread {} {:.1}%", t.thread, 100.0 * t.share))
+            .map(|t| match (t.cpu_start, t.cpu_end) {
+                (Some(a), Some(b)) if a == b => format!("{}: CPU {a}", t.thread),
+                (Some(a), Some(b)) => format!("{}: CPU {a}→{b}", t.thread),
+                _ => format!("{}: CPU ?", t.thread),
+            })
             .collect();
-        let (lo, hi) = last.threads.iter().fold((1.0f64, 0.0f64), |(lo, hi), t| {
-            (lo.min(t.share), hi.max(t.share))
-        });
-        let even = 1.0 / last.threads.len() as f64;
-        let verdict = if hi - lo <= 0.2 * even {
-            "even: the threads took turns"
-        } else if lo == 0.0 {
-            "one-sided: a thread got nothing done until another had finished"
-        } else {
-            "uneven: some threads won the variable (or the lock) far more often"
-        };
-        out.analysis(format_args!(
-            "fairness: when the first thread finished, {} of the updates done so far ({verdict})",
-            shares.join(", ")
-        ));
-    }
-    let places: Vec<String> = last
-        .threads
-        .iter()
-        .map(|t| match (t.cpu_start, t.cpu_end) {
-            (Some(a), Some(b)) if a == b => format!("{}: CPU {a}", t.thread),
-            (Some(a), Some(b)) => format!("{}: CPU {a}→{b}", t.thread),
-            _ => format!("{}: CPU ?", t.thread),
-        })
-        .collect();
-    out.analysis(format_args!(
-        "placement: thread {} (usable CPUs: {}{})",
-        places.join(", thread "),
-        system.cpus_usable,
-        if args.spread {
-            "; --spread: one thread per CPU"
-        } else {
-            "; placed by the scheduler"
-        }
-    ));
-    if s.trials_on_one_cpu > 0 && last.threads.len() > 1 {
-        out.analysis(format_args!(
-            "  {} of {} trials ran every thread on one CPU: the threads took turns instead of running at once{}",
-            s.trials_on_one_cpu,
-            results.trials.len(),
-            if demo.racy && !args.spread {
-                ", so only a preemption between load and store could lose an update; --spread gives each thread its own CPU"
+        lines.push(format!(
+            "placement: thread {} (usable CPUs: {}{})",
+            places.join(", thread "),
+            cx.machine.cpus_usable,
+            if p.spread {
+                "; --spread: one thread per CPU"
             } else {
-                ""
+                "; placed by the scheduler"
             }
         ));
-    }
-    out.analysis(format_args!(
-        "context switches: {} voluntary, {} nonvoluntary (whole process, this trial); minor faults: {}",
-        last.voluntary_cs, last.nonvoluntary_cs, last.minflt
-    ));
-    if demo.explain_switches {
-        let busiest = last.threads.iter().max_by_key(|t| t.voluntary_cs);
-        if let Some(t) = busiest {
-            out.analysis(format_args!(
+        if s.trials_on_one_cpu > 0 && last.threads.len() > 1 {
+            lines.push(format!(
+                "  {} of {} ran every thread on one CPU: the threads took turns instead of running at once{}",
+                s.trials_on_one_cpu,
+                words::count(self.trials.len() as u64, "trial"),
+                if p.demo.claim == Claim::Lost && !p.spread {
+                    ", so only a preemption between load and store could lose an update; --spread gives each thread its own CPU"
+                } else {
+                    ""
+                }
+            ));
+        }
+        lines.push(format!(
+            "context switches: {} voluntary, {} nonvoluntary (whole process, this trial); minor faults: {}",
+            last.voluntary_cs, last.nonvoluntary_cs, last.minflt
+        ));
+        if matches!(p.demo.claim, Claim::Coarse | Claim::Fine)
+            && let Some(t) = last.threads.iter().max_by_key(|t| t.voluntary_cs)
+        {
+            lines.push(format!(
                 "  per thread: {}",
                 last.threads
                     .iter()
@@ -722,16 +804,159 @@ fn analyse(
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
-            out.analysis(format_args!(
-                "  voluntary = a thread found the lock taken and slept in the kernel (futex) until it was free (thread {} did so {} times); nonvoluntary = the scheduler took the CPU from a thread that still wanted it",
-                t.thread, t.voluntary_cs
+            let slept = match t.voluntary_cs {
+                0 => "no thread had to".to_string(),
+                n => format!("thread {} did so {}", t.thread, words::times(n)),
+            };
+            lines.push(format!(
+                "  voluntary = a thread found the lock taken and slept in the kernel (futex) until it was free ({slept}); nonvoluntary = the scheduler took the CPU from a thread that still wanted it"
             ));
         }
+        lines
     }
-    out.analysis(format_args!("lesson: {}", demo.lesson));
-    out.analysis(format_args!("compare: {}", demo.compare));
-    if let Some(note) = system.hypervisor_note() {
-        out.analysis(note);
+
+    fn verdict(&self, p: &Params, _cx: &Context<'_>) -> Verdict {
+        let claim = p.demo.claim.text();
+        let Some(last) = self.trials.last() else {
+            return Verdict::unchecked(claim, "stopped before a trial completed");
+        };
+        let n = self.trials.len() as u64;
+        let losing = self.summary.trials_losing_updates as u64;
+        let of_trials = if n > 1 {
+            format!("{losing} of {} lost updates; ", words::count(n, "trial"))
+        } else {
+            String::new()
+        };
+        match p.demo.claim {
+            Claim::Lost if losing > 0 => Verdict::held(
+                claim,
+                format!(
+                    "{of_trials}{} of {} updates were lost ({:.1}%)",
+                    last.lost,
+                    last.updates(),
+                    100.0 * last.lost_share
+                ),
+            ),
+            Claim::Lost => Verdict::did_not_hold(
+                claim,
+                format!(
+                    "none of {} updates was lost: {}",
+                    last.updates(),
+                    last.why_no_race().unwrap_or_else(|| {
+                        "no thread happened to be interrupted between its load and its store".into()
+                    })
+                ),
+            ),
+            Claim::Atomic | Claim::Spinlock | Claim::Mutex => Verdict::check(
+                claim,
+                losing == 0,
+                if losing == 0 {
+                    format!("var = {} = {} in every trial", last.var, last.expected)
+                } else {
+                    format!(
+                        "{of_trials}the last lost {} of {}",
+                        last.lost,
+                        last.updates()
+                    )
+                },
+            ),
+            Claim::Coarse => {
+                let others: u64 = last
+                    .threads
+                    .iter()
+                    .filter(|t| t.share < 1.0)
+                    .map(|t| (t.share * last.updates() as f64) as u64)
+                    .sum();
+                Verdict::check(
+                    claim,
+                    last.fairness() == Fairness::OneSided && others == 0,
+                    format!(
+                        "when the first thread finished, the others had made {} between them ({})",
+                        words::count(others, "increment"),
+                        shares(last)
+                    ),
+                )
+            }
+            Claim::Fine => {
+                let per = last.updates() as f64 / last.switches().max(1) as f64;
+                Verdict::check(
+                    claim,
+                    last.switches() >= last.updates(),
+                    format!(
+                        "{} voluntary + {} nonvoluntary context switches for {} ({}){}",
+                        last.voluntary_cs,
+                        last.nonvoluntary_cs,
+                        words::count(last.updates(), "increment"),
+                        if last.switches() == 0 {
+                            "none at all".to_string()
+                        } else {
+                            format!("one per {} increments", sig3(per))
+                        },
+                        match (last.switches() < last.updates(), last.on_one_cpu()) {
+                            (false, _) => "",
+                            (true, true) =>
+                                ": every thread ran on one CPU, so a thread waited for the lock only when its time slice ended while it held it",
+                            (true, false) =>
+                                ": the lock mostly changed hands without a switch (a waiter spins briefly before it sleeps, and on several CPUs the holder is already running)",
+                        }
+                    ),
+                )
+            }
+        }
+    }
+
+    fn lesson(&self, p: &Params, _cx: &Context<'_>) -> String {
+        let Some(t) = self.trials.last() else {
+            return p.demo.claim.general().into();
+        };
+        let cost = fmt_ns(t.ns_per_op);
+        match p.demo.claim {
+            Claim::Lost if t.lost > 0 => format!(
+                "++var is a load, an add and a store: {} of the {} updates were made between another thread's load and store, and overwritten",
+                t.lost,
+                t.updates()
+            ),
+            Claim::Lost => format!(
+                "++var is still a load, an add and a store, but nothing was lost here because {}; updates are lost when two threads run the increment at once",
+                t.why_no_race().unwrap_or_else(|| {
+                    "no thread was interrupted between its load and its store".into()
+                })
+            ),
+            Claim::Atomic => format!(
+                "one atomic read-modify-write per increment: nothing is lost ({cost} per update here), because the CPU holds the cache line for the whole increment; the line still travels between CPUs"
+            ),
+            Claim::Spinlock => format!(
+                "a spinlock waits on the CPU: {cost} per update here, with {} (a waiting thread spins instead of sleeping); cheap for a critical section this short, wasteful for a long one or a preempted holder",
+                words::count(t.voluntary_cs, "voluntary context switch")
+            ),
+            Claim::Mutex => format!(
+                "a mutex makes a waiting thread sleep in the kernel (futex) when spinning briefly does not get it the lock: {cost} per update here, {}",
+                words::count(t.voluntary_cs, "voluntary context switch")
+            ),
+            Claim::Coarse => format!(
+                "a large critical section means few context switches ({} here) but no parallelism: the threads ran one after another, {} of work for {}",
+                t.switches(),
+                fmt_ns(t.work_ns as f64),
+                words::count(t.updates(), "update")
+            ),
+            Claim::Fine => format!(
+                "a lock around each increment lets the threads take turns ({}), at {cost} per update: the price is the lock's cache line and the wake-ups ({} context switches), not parallel work",
+                shares(t),
+                t.switches()
+            ),
+        }
+    }
+
+    fn compare(&self, p: &Params) -> String {
+        p.demo.compare.to_string()
+    }
+
+    fn rows(&self, _p: &Params) -> Vec<Trial> {
+        self.trials.clone()
+    }
+
+    fn progress(&self, p: &Params) -> Option<String> {
+        Some(format!("{} of {} trials", self.trials.len(), p.trials))
     }
 }
 

@@ -1,4 +1,4 @@
-//! A start gate: threads wait at it until all of them exist, so they really run at the same
+//! The start gate: threads wait at it until all of them exist, so they really run at the same
 //! time (the lecture's threads start one by one as they are created; the first may finish before
 //! the last begins). If creating a thread fails, the gate is aborted instead and the threads
 //! already waiting return at once, so they can be joined: nothing is left blocked.
@@ -10,16 +10,16 @@ use std::thread;
 
 /// A gate that opens once, for every waiter at once (or is abandoned).
 #[derive(Debug, Default)]
-pub struct Gate(AtomicU8);
+pub struct StartGate(AtomicU8);
 
-impl Gate {
+impl StartGate {
     const WAIT: u8 = 0;
     const OPEN: u8 = 1;
     const ABORT: u8 = 2;
 
     /// A closed gate.
-    pub const fn new() -> Gate {
-        Gate(AtomicU8::new(Self::WAIT))
+    pub const fn new() -> StartGate {
+        StartGate(AtomicU8::new(Self::WAIT))
     }
 
     /// Waits for the gate; true when it opened, false if the run was abandoned.
@@ -56,7 +56,7 @@ mod tests {
     #[test]
     fn waiters_pass_when_open_and_return_false_when_aborted() {
         for (open, want) in [(true, true), (false, false)] {
-            let gate = Gate::new();
+            let gate = StartGate::new();
             let passed = thread::scope(|s| {
                 let h = s.spawn(|| gate.wait());
                 if open {

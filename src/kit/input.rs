@@ -11,7 +11,8 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 
-use crate::{Error, Result, interrupt};
+use crate::kit::interrupt;
+use crate::{Error, Result};
 
 /// What reading the next line gave.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use nix::unistd::Pid;
 use serde::Serialize;
 
-use crate::sys::{PthreadGuard, PthreadMutex};
+use crate::sys::pthread::{PthreadGuard, PthreadMutex};
 
 /// How long one sleeping attempt at a lock lasts before the waiter checks whether it was told to
 /// give up.
@@ -172,7 +172,7 @@ impl LockTable {
             if left.is_zero() {
                 return true;
             }
-            std::thread::sleep(left.min(crate::interrupt::POLL));
+            std::thread::sleep(left.min(crate::kit::interrupt::POLL));
         }
     }
 

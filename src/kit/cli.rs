@@ -13,10 +13,10 @@ use clap::{Args, Parser};
 use nix::sched::{CpuSet, sched_setaffinity};
 use nix::unistd::Pid;
 
-use crate::counters::Snapshot;
-use crate::report::{Format, Output};
-use crate::system::{SystemInfo, fmt_cpu_list, usable_cpus};
-use crate::timing::fmt_duration;
+use crate::kit::machine::{Machine, fmt_cpu_list, usable_cpus};
+use crate::kit::report::{Format, Output};
+use crate::kit::timing::fmt_duration;
+use crate::proc::counters::Snapshot;
 use crate::{Error, Result};
 
 /// Output and placement flags, shared by every demo.
@@ -58,7 +58,7 @@ impl CommonArgs {
 /// counters at the start (for the report's `counters`).
 pub struct Session {
     pub out: Output,
-    pub system: SystemInfo,
+    pub system: Machine,
     pub before: Snapshot,
 }
 
@@ -66,11 +66,11 @@ impl CommonArgs {
     /// What every demo does first: catch Ctrl-C and SIGTERM (`interrupt`), apply `--cpu`, note
     /// the system and the process's counters.
     pub fn start(&self) -> Result<Session> {
-        crate::interrupt::install()?;
+        crate::kit::interrupt::install()?;
         self.apply_cpu()?;
         Ok(Session {
             out: self.output(),
-            system: SystemInfo::collect(),
+            system: Machine::collect(),
             before: Snapshot::of_self()?,
         })
     }
@@ -205,7 +205,7 @@ pub fn finish<E: Display>(result: std::result::Result<ExitCode, E>) -> ExitCode 
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}: error: {e:#}", crate::report::program_name());
+            eprintln!("{}: error: {e:#}", crate::kit::report::program_name());
             ExitCode::FAILURE
         }
     }

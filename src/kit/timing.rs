@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::interrupt;
+use crate::kit::interrupt;
 
 /// The lecture's `time = %lu ms`: whole milliseconds, truncated as `tv_usec / 1000` truncates.
 pub fn lecture_ms(elapsed: Duration) -> u64 {

@@ -12,7 +12,7 @@ use crate::sys;
 
 /// A description of the system and of this process's place on it.
 #[derive(Clone, Debug, Serialize)]
-pub struct SystemInfo {
+pub struct Machine {
     /// `uname -r`.
     pub kernel: String,
     /// The CPU's model name, from `/proc/cpuinfo`.
@@ -37,11 +37,11 @@ pub struct SystemInfo {
     pub timer_slack_ns: Option<u64>,
 }
 
-impl SystemInfo {
+impl Machine {
     /// Reads it all. Parts that cannot be read come out as `unknown` rather than failing.
-    pub fn collect() -> SystemInfo {
+    pub fn collect() -> Machine {
         let usable = usable_cpus();
-        SystemInfo {
+        Machine {
             kernel: nix::sys::utsname::uname()
                 .map(|u| u.release().to_string_lossy().into_owned())
                 .unwrap_or_else(|_| "unknown".into()),
@@ -56,11 +56,11 @@ impl SystemInfo {
             thp: thp_mode().unwrap_or_else(|| "unknown".into()),
             hypervisor: cpuinfo_field("flags")
                 .is_some_and(|f| f.split_whitespace().any(|x| x == "hypervisor")),
-            sched_policy: sys::sched_policy()
+            sched_policy: sys::sched::policy()
                 .map(policy_name)
                 .unwrap_or("unknown")
                 .to_string(),
-            nice: sys::nice().unwrap_or(0),
+            nice: sys::sched::nice().unwrap_or(0),
             timer_slack_ns: fs::read_to_string("/proc/self/timerslack_ns")
                 .ok()
                 .and_then(|s| s.trim().parse().ok()),
@@ -170,7 +170,7 @@ mod tests {
 
     #[test]
     fn this_machine_describes_itself() {
-        let s = SystemInfo::collect();
+        let s = Machine::collect();
         assert!(s.cpus_usable_count >= 1);
         assert!(s.cpus_online >= s.cpus_usable_count);
         assert!(s.page_size >= 4096);

@@ -5,16 +5,22 @@
 //! unwaited (an early return, an error, Ctrl-C, a panic) kills it with SIGKILL and reaps it, so
 //! no demo leaves a zombie or an orphan behind unless the lesson is the orphan.
 
+pub mod channel;
+pub mod gate;
+pub mod limits;
+pub mod scheduler;
+
 use std::fmt;
 use std::io::Write;
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::Pid;
-use procfs::Current;
 use serde::Serialize;
 
-use crate::sys::{self, ForkResult, SingleThreaded};
+use crate::sys;
+use crate::sys::process::ForkResult;
+pub use crate::sys::process::SingleThreaded;
 use crate::{Error, Result};
 
 /// How a child ended.
@@ -120,14 +126,14 @@ impl Child {
 
     /// Waits for it to end.
     pub fn wait(mut self) -> Result<Exit> {
-        let (status, _) = sys::wait4(self.pid)?;
+        let (status, _) = sys::process::wait4(self.pid)?;
         self.reaped = true;
         Ok(Exit::from_raw(status))
     }
 
     /// Waits for it to end and returns the kernel's accounting of its resource use too.
     pub fn wait_usage(mut self) -> Result<(Exit, ChildUsage)> {
-        let (status, usage) = sys::wait4(self.pid)?;
+        let (status, usage) = sys::process::wait4(self.pid)?;
         self.reaped = true;
         Ok((Exit::from_raw(status), ChildUsage::from_rusage(&usage)))
     }
@@ -162,7 +168,7 @@ pub enum Forked {
 /// buffered is not printed a second time by the child.
 pub fn fork(single: &SingleThreaded) -> Result<Forked> {
     let _ = std::io::stdout().flush();
-    Ok(match sys::fork(single)? {
+    Ok(match sys::process::fork(single)? {
         ForkResult::Child => Forked::Child,
         ForkResult::Parent(pid) => Forked::Parent(Child::adopt(pid)),
     })
@@ -172,7 +178,7 @@ pub fn fork(single: &SingleThreaded) -> Result<Forked> {
 /// belong to the parent.
 pub fn exit_child(code: i32) -> ! {
     let _ = std::io::stdout().flush();
-    sys::exit_now(code)
+    sys::process::exit_now(code)
 }
 
 /// Runs the body of a forked child and ends the child with the code it returns. The child
@@ -181,6 +187,13 @@ pub fn exit_child(code: i32) -> ! {
 pub fn run_child(body: impl FnOnce() -> i32) -> ! {
     let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).unwrap_or(101);
     exit_child(code)
+}
+
+/// In a child just forked: forgets the guards of its parent's children, which it inherited as
+/// a copy of the parent's memory. They are its siblings, not its children: dropping the guards
+/// would kill them.
+pub fn forget_inherited(guards: &mut Vec<Child>) {
+    std::mem::forget(std::mem::take(guards));
 }
 
 /// Waits for any child to end, whichever it is: `waitpid(-1)`. Returns its PID and how it
@@ -222,7 +235,7 @@ pub enum Waited {
 /// parent polls a pidfd, which becomes readable when the child ends and which a signal
 /// interrupts. Before Linux 5.3 (no pidfd) it waits plainly.
 pub fn wait_or_stop(child: Child) -> Result<Waited> {
-    let pidfd = match sys::pidfd_open(child.pid()) {
+    let pidfd = match sys::process::pidfd_open(child.pid()) {
         Ok(fd) => Some(fd),
         Err(Error::Sys {
             source: nix::errno::Errno::ENOSYS,
@@ -233,13 +246,13 @@ pub fn wait_or_stop(child: Child) -> Result<Waited> {
     if let Some(fd) = &pidfd {
         use std::os::fd::AsFd;
         loop {
-            if let Some(signal) = crate::interrupt::requested() {
+            if let Some(signal) = crate::kit::interrupt::requested() {
                 drop(child); // kills and reaps it
                 return Ok(Waited::Stopped(signal));
             }
             // The timeout bounds the one race left: a signal that lands between the check
             // above and the poll below.
-            match sys::poll_readable(fd.as_fd(), 100) {
+            match sys::process::poll_readable(fd.as_fd(), 100) {
                 Ok(true) => break,
                 Ok(false) | Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(Error::sys("poll", e)),
@@ -248,124 +261,6 @@ pub fn wait_or_stop(child: Child) -> Result<Waited> {
     }
     let (exit, usage) = child.wait_usage()?;
     Ok(Waited::Ended { exit, usage })
-}
-
-/// How many more processes this user may create, and which limit says so.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Headroom {
-    /// The smallest of the limits below, minus what is in use.
-    pub available: u64,
-    /// Which limit that is (`pids.max of cgroup /x`, `RLIMIT_NPROC`, `kernel.threads-max`).
-    pub limited_by: String,
-}
-
-/// Reads the limits on new processes: the pids cgroup controller, RLIMIT_NPROC (not enforced
-/// for root), and the kernel's thread and PID maximums.
-pub fn headroom() -> Headroom {
-    let mut best = Headroom {
-        available: u64::MAX,
-        limited_by: "no limit".into(),
-    };
-    let mut consider = |available: u64, what: String| {
-        if available < best.available {
-            best = Headroom {
-                available,
-                limited_by: what,
-            };
-        }
-    };
-    if let Some((max, current, path)) = pids_cgroup() {
-        consider(
-            max.saturating_sub(current),
-            format!("the pids cgroup {path} (pids.max {max}, {current} in use)"),
-        );
-    }
-    if !nix::unistd::geteuid().is_root()
-        && let Ok((soft, _)) =
-            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NPROC)
-        && soft != libc::RLIM_INFINITY
-    {
-        let mine = processes_of_this_user();
-        consider(
-            soft.saturating_sub(mine),
-            format!("RLIMIT_NPROC ({soft}, {mine} in use by this user)"),
-        );
-    }
-    for (file, what) in [
-        ("/proc/sys/kernel/threads-max", "kernel.threads-max"),
-        ("/proc/sys/kernel/pid_max", "kernel.pid_max"),
-    ] {
-        if let Some(max) = read_u64(file) {
-            let used = procfs::LoadAverage::current().map_or(0, |l| u64::from(l.max));
-            consider(
-                max.saturating_sub(used),
-                format!("{what} ({max}, {used} in use)"),
-            );
-        }
-    }
-    best
-}
-
-/// Fails with a clear message if `n` more processes cannot be created.
-pub fn check_can_create(n: u64) -> Result<()> {
-    let room = headroom();
-    if n > room.available {
-        return Err(Error::Limit(format!(
-            "{n} new processes do not fit: only {} more are allowed by {}",
-            room.available, room.limited_by
-        )));
-    }
-    Ok(())
-}
-
-/// Memory the kernel estimates it can give without swapping (`MemAvailable`), in bytes.
-pub fn mem_available() -> Result<u64> {
-    procfs::Meminfo::current()
-        .map_err(|e| Error::proc("/proc/meminfo", e))?
-        .mem_available
-        .ok_or_else(|| Error::Limit("/proc/meminfo has no MemAvailable".into()))
-}
-
-/// Fails with a clear message if `bytes` of memory, for `what`, would not fit in MemAvailable.
-pub fn check_memory(bytes: u64, what: &str) -> Result<()> {
-    let available = mem_available()?;
-    if bytes > available {
-        return Err(Error::Limit(format!(
-            "{what} needs {} MiB but only {} MiB is available (MemAvailable in /proc/meminfo)",
-            bytes >> 20,
-            available >> 20
-        )));
-    }
-    Ok(())
-}
-
-/// The pids controller of our cgroup: (pids.max, pids.current, cgroup path), if limited.
-fn pids_cgroup() -> Option<(u64, u64, String)> {
-    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    // cgroup v2: a single line `0::/path`.
-    let path = text
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))?
-        .to_string();
-    let dir = format!("/sys/fs/cgroup{path}");
-    let max = read_u64(&format!("{dir}/pids.max"))?; // "max" (no limit) does not parse
-    let current = read_u64(&format!("{dir}/pids.current"))?;
-    Some((max, current, path))
-}
-
-fn processes_of_this_user() -> u64 {
-    let uid = nix::unistd::getuid().as_raw();
-    procfs::process::all_processes()
-        .map(|all| {
-            all.flatten()
-                .filter(|p| p.uid().is_ok_and(|u| u == uid))
-                .count() as u64
-        })
-        .unwrap_or(0)
-}
-
-fn read_u64(path: &str) -> Option<u64> {
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 #[cfg(test)]
@@ -415,24 +310,8 @@ mod tests {
     }
 
     #[test]
-    fn there_is_room_for_one_more_process() {
-        let room = headroom();
-        assert!(room.available > 0, "{room:?}");
-        assert!(check_can_create(1).is_ok());
-        assert!(check_can_create(u64::MAX).is_err());
-    }
-
-    #[test]
-    fn memory_checks_refuse_the_impossible() {
-        assert!(mem_available().unwrap() > 0);
-        assert!(check_memory(1 << 20, "a test").is_ok());
-        let err = check_memory(u64::MAX, "a test").unwrap_err().to_string();
-        assert!(err.contains("MemAvailable"), "{err}");
-    }
-
-    #[test]
     fn mappings_are_zeroed_and_shared_ones_cross_fork_boundaries_in_threads() {
-        use crate::sys::{HugePages, Mapping, Sharing};
+        use crate::sys::mman::{HugePages, Mapping, Sharing};
         use std::sync::atomic::Ordering::Relaxed;
         let m = Mapping::new(3 * 4096, Sharing::Shared, HugePages::Never).unwrap();
         assert_eq!(m.bytes().len(), 3 * 4096);

@@ -16,8 +16,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::Result;
-use crate::counters::Delta;
-use crate::system::SystemInfo;
+use crate::kit::machine::Machine;
+use crate::kit::run::Verdict;
+use crate::proc::counters::Delta;
 
 /// Bumped whenever a field changes meaning or disappears (adding a field does not bump it).
 pub const SCHEMA_VERSION: u32 = 1;
@@ -47,9 +48,11 @@ pub struct Report<P, R> {
     pub results: R,
     /// The kernel's counters for the whole run (all trials), from `/proc` and getrusage.
     pub counters: Delta,
-    pub system: SystemInfo,
+    pub system: Machine,
     /// The key figure in one line (what `oslab tour` shows).
     pub headline: String,
+    /// The lecture's claim, checked against this run (`claim`, `held`, `because`).
+    pub verdict: Verdict,
     /// What the run shows, in one sentence.
     pub lesson: String,
     /// True when Ctrl-C or SIGTERM cut the run short.

@@ -1,0 +1,1 @@
+//! The processes chapter's lab benches.

@@ -1,0 +1,1 @@
+//! The scheduling chapter's lab benches.

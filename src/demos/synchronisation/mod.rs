@@ -1,0 +1,3 @@
+//! The synchronisation chapter's lab benches.
+
+pub mod race;

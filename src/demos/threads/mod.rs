@@ -1,0 +1,1 @@
+//! The threads chapter's lab benches.
