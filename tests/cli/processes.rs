@@ -30,7 +30,7 @@ struct Run {
 
 /// Starts `name args` in its own process group, stdin empty, stdout and stderr read in full.
 fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
-    start_program(exe(name), args, env)
+    start_program(&exe(name), args, env)
 }
 
 /// Starts any program as [`start`] starts a demo (a wrapper such as `setpriv` in front of one).
@@ -258,7 +258,7 @@ fn fork_celsius_no_wait_can_leave_the_orphans_to_init() {
         "sh",
         "-c",
         script,
-        exe("fork_celsius"),
+        &exe("fork_celsius"),
     ];
     let r = finish("fork_celsius", start_program("unshare", &args, &[]));
     if r.code != Some(0) || r.stdout.is_empty() {
@@ -363,7 +363,7 @@ fn fork_celsius_checks_the_process_limit_first() {
         "--clear-groups",
         "prlimit",
         "--nproc=3",
-        exe("fork_celsius"),
+        &exe("fork_celsius"),
         "50",
     ];
     let Run {

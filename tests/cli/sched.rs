@@ -339,7 +339,7 @@ fn without_privileges(name: &str) -> Option<StdCommand> {
         return None;
     }
     let mut cmd = StdCommand::new("setpriv");
-    cmd.args(["--bounding-set=-sys_nice,-ipc_lock", exe(name)]);
+    cmd.args(["--bounding-set=-sys_nice,-ipc_lock", &exe(name)]);
     Some(cmd)
 }
 
@@ -407,7 +407,7 @@ fn a_refused_idle_latency_is_said_out_loud_too() {
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
-        exe("sleep_jitter"),
+        &exe("sleep_jitter"),
     ])
     .args([
         "--count",

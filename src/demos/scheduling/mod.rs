@@ -1,1 +1,7 @@
-//! The scheduling chapter's lab benches.
+//! The scheduling chapter's lab benches: each demo's result types, the orchestration that is not
+//! the lecture's program, the analysis and the verdict.
+
+pub mod context_switch;
+pub mod coop_sched;
+pub mod nice_share;
+pub mod sleep_jitter;

@@ -1,1 +1,4 @@
-//! The threads chapter's lab benches.
+//! The threads chapter's lab benches: each demo's result types, the orchestration that is not
+//! the lecture's program, the analysis and the verdict.
+
+pub mod create_thread;

@@ -1,0 +1,1 @@
+//! `cow_overhead`'s lab bench.

@@ -1,0 +1,1 @@
+//! `fork_celsius`'s lab bench.

@@ -1,0 +1,1 @@
+//! `multiple_forks`'s lab bench.

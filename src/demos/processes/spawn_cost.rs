@@ -1,0 +1,1 @@
+//! `spawn_cost`'s lab bench.

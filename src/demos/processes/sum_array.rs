@@ -1,0 +1,1 @@
+//! `sum_array`'s lab bench.

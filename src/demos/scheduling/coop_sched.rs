@@ -1,0 +1,1 @@
+//! `coop_sched`'s lab bench.

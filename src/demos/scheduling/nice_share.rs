@@ -1,0 +1,1 @@
+//! `nice_share`'s lab bench.

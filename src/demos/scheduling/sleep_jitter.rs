@@ -1,0 +1,1 @@
+//! `sleep_jitter`'s lab bench.

@@ -1,0 +1,1 @@
+//! `proc_watch`'s lab bench.

@@ -1,0 +1,1 @@
+//! `condition`'s lab bench.

@@ -1,0 +1,1 @@
+//! `deadlock`'s lab bench.

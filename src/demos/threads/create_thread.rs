@@ -1,0 +1,1 @@
+//! `create_thread`'s lab bench.
