@@ -1,6 +1,7 @@
 //! coarse_granularity and fine_granularity: exact results and per-thread context switches.
 
 use crate::common::*;
+use crate::race::*;
 
 #[test]
 fn coarse_text_is_exact() {
@@ -14,7 +15,7 @@ fn fine_text_is_exact() {
 
 #[test]
 fn text_explains_switches_per_thread() {
-    for name in GRANULARITY {
+    for name in granularity() {
         let out = stdout_of(name, &["--threads", "4", "--steps", "5000"]);
         let line = out
             .lines()
@@ -29,7 +30,7 @@ fn text_explains_switches_per_thread() {
 
 #[test]
 fn json_counts_switches_per_thread() {
-    for name in GRANULARITY {
+    for name in granularity() {
         let doc = json_of(name, &["--threads", "4", "--steps", "5000"]);
         check_report(name, &doc, 4, 5_000, 1, true);
         let trial = &doc["results"]["trials"][0];

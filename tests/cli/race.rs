@@ -1,6 +1,312 @@
-//! The five race-condition binaries: lecture lines, invariants, JSON and CSV.
+//! The race family (five race-condition binaries and the granularity pair): lecture lines,
+//! invariants, JSON and CSV; and the checks every member of the family passes, which
+//! `granularity.rs` and `usage.rs` use too.
+
+use serde_json::Value;
 
 use crate::common::*;
+
+/// The five race-condition binaries (`oslab compare race`).
+pub fn race() -> Vec<&'static str> {
+    family("race")
+}
+
+/// The two granularity binaries (both safe).
+pub fn granularity() -> Vec<&'static str> {
+    family("granularity")
+}
+
+/// All seven binaries of the race and granularity families (they share their flags).
+pub fn race_family() -> Vec<&'static str> {
+    [race(), granularity()].concat()
+}
+
+/// The lecture's line, `var = %d; time = %lu ms`.
+pub const LECTURE_LINE: &str = r"^var = -?\d+; time = \d+ ms$";
+
+/// True if `line` is the lecture's line.
+pub fn is_lecture_line(line: &str) -> bool {
+    matches(LECTURE_LINE, line)
+}
+
+/// The value of var in a lecture line.
+pub fn var_of(line: &str) -> i64 {
+    assert!(is_lecture_line(line), "not a lecture line: {line:?}");
+    line["var = ".len()..line.find(';').expect("a ';'")]
+        .parse()
+        .expect("var is a number")
+}
+
+/// The lecture lines of a text-mode stdout, checking they come first (before any analysis).
+pub fn lecture_lines(stdout: &str) -> Vec<&str> {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let n = lines.iter().take_while(|l| is_lecture_line(l)).count();
+    assert!(
+        lines[n..].iter().all(|l| !is_lecture_line(l)),
+        "a lecture line after the analysis:\n{stdout}"
+    );
+    lines[..n].to_vec()
+}
+
+#[test]
+fn lecture_line_pattern_is_strict() {
+    assert!(is_lecture_line("var = -12; time = 3 ms"));
+    assert_eq!(var_of("var = 2000000; time = 14 ms"), 2_000_000);
+    assert!(!is_lecture_line("var = 1; time = 3 ms extra"));
+    assert!(!is_lecture_line("expected: var = 1"));
+}
+
+/// The text-mode checks every safe binary must pass with `threads` × `steps`: the lecture line
+/// first and exact, the analysis after it, several trials, `--decrement` and `--quiet`.
+pub fn check_safe_text(name: &str, extra: &[&str], threads: u32, steps: u32) {
+    let (t, s) = (threads.to_string(), steps.to_string());
+    let size = [extra, &["--threads", &t, "--steps", &s]].concat();
+    let expected = i64::from(threads) * i64::from(steps);
+    let with = |more: &[&'static str]| [size.as_slice(), more].concat();
+
+    let out = stdout_of(name, &size);
+    let lecture = lecture_lines(&out);
+    assert_eq!(lecture.len(), 1, "{name}: one lecture line first:\n{out}");
+    assert_eq!(var_of(lecture[0]), expected, "{name}:\n{out}");
+    check_analysis(name, &out);
+    let want = format!("expected: var = {expected} ({threads} threads × {steps} increments)");
+    assert!(out.contains(&want), "{name}: no {want:?} in\n{out}");
+
+    let out = stdout_of(name, &with(&["--trials", "3", "--warmup", "1"]));
+    let lecture = lecture_lines(&out);
+    assert_eq!(lecture.len(), 3, "{name}: one line per trial:\n{out}");
+    for line in lecture {
+        assert_eq!(var_of(line), expected, "{name}, every trial:\n{out}");
+    }
+    assert!(out.contains("over 3 trials"), "{name}: no summary:\n{out}");
+    check_analysis(name, &out);
+
+    let decrement = [extra, &["--threads", "2", "--steps", &s, "--decrement"]].concat();
+    let out = stdout_of(name, &decrement);
+    let lecture = lecture_lines(&out);
+    assert_eq!(lecture.len(), 1, "{name} --decrement:\n{out}");
+    assert_eq!(var_of(lecture[0]), 0, "{name} --decrement:\n{out}");
+
+    let out = stdout_of(name, &with(&["--trials", "2", "--quiet"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "{name} --quiet: only the lecture lines:\n{out}"
+    );
+    assert!(
+        lines.iter().all(|l| var_of(l) == expected),
+        "{name}:\n{out}"
+    );
+}
+
+/// The analysis after the lecture lines ends with the lesson and the standard tool.
+pub fn check_analysis(name: &str, stdout: &str) {
+    for prefix in ["lesson: ", "compare: ", "placement: ", "context switches: "] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(prefix) && l.len() > prefix.len()),
+            "{name}: no '{prefix}' line in\n{stdout}"
+        );
+    }
+}
+
+/// Checks a JSON report's shape and its invariants by value. `safe`: no update may be lost.
+pub fn check_report(name: &str, doc: &Value, threads: u64, steps: u64, trials: u64, safe: bool) {
+    let ctx = |what: &str| format!("{name}: {what} in\n{doc:#}");
+    assert_eq!(doc["demo"], name, "{}", ctx("demo"));
+    assert!(uint(&doc["schema_version"], "schema_version") >= 1);
+    let params = &doc["params"];
+    assert_eq!(uint(&params["threads"], "params.threads"), threads);
+    assert_eq!(uint(&params["steps"], "params.steps"), steps);
+    assert_eq!(uint(&params["trials"], "params.trials"), trials);
+    assert_eq!(params["decrement"], false, "{}", ctx("params.decrement"));
+    assert!(params["variant"].as_str().is_some_and(|v| !v.is_empty()));
+
+    let expected = (threads * steps) as i64;
+    let runs = doc["results"]["trials"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", ctx("results.trials is not an array")));
+    assert_eq!(runs.len() as u64, trials, "{}", ctx("one entry per trial"));
+    for (i, t) in runs.iter().enumerate() {
+        assert_eq!(
+            uint(&t["trial"], "trial"),
+            i as u64 + 1,
+            "{}",
+            ctx("numbering")
+        );
+        let var = int(&t["var"], "var");
+        assert_eq!(
+            int(&t["expected"], "expected"),
+            expected,
+            "{}",
+            ctx("expected")
+        );
+        assert_eq!(int(&t["lost"], "lost"), expected - var, "{}", ctx("lost"));
+        assert!(var <= expected, "{}", ctx("var above expected"));
+        if safe {
+            assert_eq!(var, expected, "{}", ctx("a safe variant lost updates"));
+        }
+        for key in [
+            "time_ms",
+            "elapsed_ns",
+            "work_ns",
+            "voluntary_cs",
+            "nonvoluntary_cs",
+        ] {
+            uint(&t[key], key);
+        }
+        assert_eq!(t["complete"], true, "{}", ctx("complete"));
+        let workers = t["threads"].as_array().expect("trial.threads is an array");
+        assert_eq!(
+            workers.len() as u64,
+            threads,
+            "{}",
+            ctx("one entry per thread")
+        );
+        let mut total = 0;
+        for (j, w) in workers.iter().enumerate() {
+            assert_eq!(uint(&w["thread"], "thread"), j as u64);
+            assert_eq!(int(&w["delta"], "delta"), 1);
+            let done = uint(&w["steps"], "threads[].steps");
+            assert_eq!(done, steps, "{}", ctx("every thread completes its steps"));
+            total += done;
+            let share = w["share"].as_f64().expect("share is a number");
+            assert!(
+                (0.0..=1.0).contains(&share),
+                "{}",
+                ctx("share out of [0, 1]")
+            );
+            uint(&w["voluntary_cs"], "threads[].voluntary_cs");
+            uint(&w["nonvoluntary_cs"], "threads[].nonvoluntary_cs");
+            uint(&w["finish_ns"], "threads[].finish_ns");
+        }
+        assert_eq!(
+            total,
+            threads * steps,
+            "{}",
+            ctx("steps sum to threads × steps")
+        );
+    }
+
+    let summary = &doc["results"]["summary"];
+    let losing = runs.iter().filter(|t| t["lost"].as_i64() > Some(0)).count();
+    assert_eq!(
+        uint(&summary["trials_losing_updates"], "trials_losing_updates"),
+        losing as u64,
+        "{}",
+        ctx("summary.trials_losing_updates")
+    );
+    let lost: Vec<f64> = runs.iter().filter_map(|t| t["lost"].as_f64()).collect();
+    let (min, max) = lost
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), &x| (a.min(x), b.max(x)));
+    assert_eq!(
+        summary["lost"]["min"].as_f64(),
+        Some(min),
+        "{}",
+        ctx("lost.min")
+    );
+    assert_eq!(
+        summary["lost"]["max"].as_f64(),
+        Some(max),
+        "{}",
+        ctx("lost.max")
+    );
+    assert!(
+        summary["time_ms"]["median"].is_number(),
+        "{}",
+        ctx("summary.time_ms")
+    );
+
+    for key in [
+        "minflt",
+        "majflt",
+        "voluntary_cs",
+        "nonvoluntary_cs",
+        "utime_us",
+        "stime_us",
+    ] {
+        uint(&doc["counters"][key], &format!("counters.{key}"));
+    }
+    let system = &doc["system"];
+    assert!(system["kernel"].as_str().is_some_and(|k| !k.is_empty()));
+    assert_eq!(
+        uint(&system["cpus_usable_count"], "cpus_usable_count") as usize,
+        usable_cpus().len(),
+        "{}",
+        ctx("cpus_usable_count is the inherited affinity mask")
+    );
+    assert!(uint(&system["page_size"], "page_size") >= 4096);
+    assert!(system["thp"].is_string(), "{}", ctx("system.thp"));
+    assert!(
+        system["hypervisor"].is_boolean(),
+        "{}",
+        ctx("system.hypervisor")
+    );
+
+    let last = runs.last().expect("at least one trial");
+    let headline = doc["headline"].as_str().expect("headline is a string");
+    let want = format!("var = {} of {}", last["var"], last["expected"]);
+    assert!(
+        headline.contains(&want),
+        "{}",
+        ctx("headline names the last trial")
+    );
+    assert!(doc["lesson"].as_str().is_some_and(|l| l.len() > 10));
+    assert_eq!(doc["partial"], false, "{}", ctx("partial"));
+}
+
+/// Checks CSV output: a header, then one row per trial with as many cells as the header.
+pub fn check_csv(name: &str, stdout: &str, threads: u32, steps: u32, trials: usize, safe: bool) {
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines.len(),
+        trials + 1,
+        "{name}: header + a row per trial:\n{stdout}"
+    );
+    let header = lines[0];
+    assert!(header.starts_with("demo,"), "{name}: {header}");
+    assert!(
+        header.contains(",trial,var,expected,lost,"),
+        "{name}: {header}"
+    );
+    let header = csv_cells(header);
+    let col = |h: &str| {
+        header
+            .iter()
+            .position(|c| c == h)
+            .unwrap_or_else(|| panic!("{name}: no column {h} in {header:?}"))
+    };
+    let (trial, var, expected) = (col("trial"), col("var"), col("expected"));
+    let (cpu, per_thread_steps) = (col("threads.cpu_start"), col("threads.steps"));
+    let total = i64::from(threads) * i64::from(steps);
+    for (i, row) in lines[1..].iter().enumerate() {
+        let cells = csv_cells(row);
+        assert_eq!(cells.len(), header.len(), "{name}: row {row:?} vs header");
+        assert_eq!(cells[0], name);
+        assert_eq!(cells[trial], (i + 1).to_string(), "{name}: {row}");
+        assert_eq!(cells[expected], total.to_string(), "{name}: {row}");
+        let v: i64 = cells[var].parse().expect("var is a number");
+        if safe {
+            assert_eq!(v, total, "{name}: {row}");
+        } else {
+            assert!(v <= total, "{name}: {row}");
+        }
+        let per: Vec<&str> = cells[per_thread_steps].split(';').collect();
+        assert_eq!(
+            per,
+            vec![steps.to_string(); threads as usize],
+            "{name}: {row}"
+        );
+        assert_eq!(
+            cells[cpu].split(';').count(),
+            threads as usize,
+            "{name}: {row}"
+        );
+    }
+}
 
 #[test]
 fn atomic_text_is_exact() {
@@ -139,7 +445,7 @@ fn racy_variant_pinned_to_one_cpu_runs_and_warns() {
 
 #[test]
 fn json_is_one_document_with_the_documented_shape() {
-    for name in all_binaries() {
+    for name in race_family() {
         let args = ["--threads", "2", "--steps", "20000", "--trials", "2"];
         let stdout = stdout_of(name, &[&args[..], &["--format", "json"]].concat());
         assert!(
@@ -153,7 +459,7 @@ fn json_is_one_document_with_the_documented_shape() {
 
 #[test]
 fn csv_has_a_header_and_one_row_per_trial() {
-    for name in all_binaries() {
+    for name in race_family() {
         let args = ["--threads", "2", "--steps", "20000", "--trials", "3"];
         let stdout = stdout_of(name, &[&args[..], &["--format", "csv"]].concat());
         check_csv(name, &stdout, 2, 20_000, 3, name != "race_condition");

@@ -701,7 +701,7 @@ fn bad_input_is_a_usage_error() {
         &["--slice", "0ms"],
         &["--slice", "out of range"],
     );
-    for name in SCHED {
+    for name in chapter(oslab::catalogue::Chapter::Scheduling) {
         usage_error(name, &["--no-such-flag"], &["--no-such-flag"]);
         usage_error(name, &["--format", "xml"], &["--format"]);
         demo(name)

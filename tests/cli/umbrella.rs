@@ -2,13 +2,14 @@
 
 use serde_json::Value;
 
-use crate::common::{RACE, all_binaries, csv_cells, demo, every_demo, parse_json, stdout_of};
+use crate::common::{csv_cells, demo, demos, parse_json, stdout_of};
+use crate::race::{race, race_family};
 
 #[test]
 fn list_names_every_demo_with_its_concept() {
     let text = stdout_of("oslab", &["list"]);
     assert!(text.contains("synchronisation"), "{text}");
-    for name in every_demo() {
+    for name in demos() {
         let line = text
             .lines()
             .find(|l| l.split_whitespace().next() == Some(name))
@@ -25,7 +26,7 @@ fn list_names_every_demo_with_its_concept() {
         .iter()
         .map(|d| d["name"].as_str().unwrap())
         .collect();
-    for name in every_demo() {
+    for name in demos() {
         assert!(names.contains(&name), "{name} missing from {names:?}");
     }
     let families: Vec<&str> = doc["families"]
@@ -69,7 +70,7 @@ fn tour_runs_every_demo_and_succeeds() {
         let want = oslab::catalogue::find(name).unwrap().tour_exit;
         assert_eq!(row["exit_code"], want, "{name}");
         let headline = row["headline"].as_str().unwrap();
-        if all_binaries().any(|b| b == name) {
+        if race_family().contains(&name) {
             assert!(headline.starts_with("var = "), "{name}: {row}");
         } else {
             assert!(!headline.is_empty(), "{name}: {row}");
@@ -112,7 +113,7 @@ fn compare_race_gives_a_median_row_per_variant() {
         .iter()
         .map(|r| r["variant"].as_str().unwrap())
         .collect();
-    assert_eq!(variants, RACE);
+    assert_eq!(variants, race());
     let mut fastest = 0;
     for row in rows {
         let name = row["variant"].as_str().unwrap();

@@ -9,10 +9,11 @@ use nix::sys::signal::Signal;
 use predicates::prelude::*;
 
 use crate::common::*;
+use crate::race::*;
 
 #[test]
 fn out_of_range_numbers_are_usage_errors() {
-    for name in all_binaries() {
+    for name in race_family() {
         usage_error(name, &["--threads", "0"], &["--threads", "1 to 1024"]);
         usage_error(name, &["--threads", "100000"], &["--threads", "1 to 1024"]);
         usage_error(name, &["--steps", "-1"], &["--steps", "1 to 1000000000"]);
@@ -25,7 +26,7 @@ fn out_of_range_numbers_are_usage_errors() {
 
 #[test]
 fn non_numbers_and_bad_choices_are_usage_errors() {
-    for name in all_binaries() {
+    for name in race_family() {
         usage_error(name, &["--steps", "abc"], &["--steps", "1 to 1000000000"]);
         usage_error(name, &["--threads", "2.5"], &["--threads", "1 to 1024"]);
         usage_error(
@@ -43,7 +44,7 @@ fn non_numbers_and_bad_choices_are_usage_errors() {
 
 #[test]
 fn unknown_flags_are_usage_errors() {
-    for name in all_binaries() {
+    for name in race_family() {
         usage_error(name, &["--no-such-flag"], &["--no-such-flag"]);
         usage_error(name, &["extra"], &["extra"]);
     }
@@ -51,7 +52,7 @@ fn unknown_flags_are_usage_errors() {
 
 #[test]
 fn unusable_cpus_are_usage_errors() {
-    for name in all_binaries() {
+    for name in race_family() {
         usage_error(name, &["--cpu", "9999"], &["--cpu", "9999"]);
         usage_error(name, &["--cpu", "1-0"], &["--cpu"]);
     }
@@ -69,7 +70,7 @@ fn unusable_cpus_are_usage_errors() {
 
 #[test]
 fn threads_times_steps_must_fit_in_an_int() {
-    for name in all_binaries() {
+    for name in race_family() {
         usage_error(
             name,
             &["--threads", "1024", "--steps", "1000000000"],
@@ -116,7 +117,7 @@ fn help_names_the_lecture_program_and_an_example() {
 /// knows `parking-lot`).
 #[test]
 fn help_examples_run() {
-    for name in all_binaries() {
+    for name in race_family() {
         let help = stdout_of(name, &["--help"]);
         let example = help
             .lines()
@@ -135,7 +136,7 @@ fn help_examples_run() {
 /// threads × steps error say `oslab`, the crate, instead of the binary.
 #[test]
 fn messages_name_the_binary() {
-    for name in all_binaries() {
+    for name in race_family() {
         demo(name)
             .arg("--version")
             .assert()
@@ -237,7 +238,7 @@ fn sigterm_stops_with_exit_143() {
 
 #[test]
 fn no_child_process_is_left_behind() {
-    for name in all_binaries() {
+    for name in race_family() {
         leaves_nothing_behind(name, &["--threads", "2", "--steps", "20000", "--quiet"]);
     }
 }
