@@ -269,7 +269,21 @@ struct TourRow {
     exit_code: i32,
     wall_ms: f64,
     headline: String,
+    /// The demo's verdict on the lecture's claim: `{claim, held, because}` (null if it failed).
+    verdict: Value,
     lesson: String,
+}
+
+impl TourRow {
+    /// `held`, `did not hold`, `could not be checked`, or `failed`.
+    fn verdict_word(&self) -> &'static str {
+        match (self.ok, self.verdict.get("held")) {
+            (false, _) | (_, None) => "failed",
+            (true, Some(Value::Bool(true))) => "held",
+            (true, Some(Value::Bool(false))) => "did not hold",
+            (true, Some(_)) => "could not be checked",
+        }
+    }
 }
 
 fn tour(format: Format) -> Result<ExitCode> {
@@ -305,16 +319,24 @@ fn tour(format: Format) -> Result<ExitCode> {
             } else {
                 format!("FAILED (exit {}): {}", run.code, run.stderr)
             },
+            verdict: run
+                .report
+                .as_ref()
+                .and_then(|r| r.get("verdict"))
+                .cloned()
+                .unwrap_or(Value::Null),
             lesson: field("lesson"),
         });
         bar.inc(1);
     }
     bar.finish_and_clear();
     let failed = rows.iter().filter(|r| !r.ok).count();
+    let held = rows.iter().filter(|r| r.verdict_word() == "held").count();
     match format {
         Format::Json => print_line(serde_json::to_string_pretty(&json!({
             "tour": rows,
             "failed": failed,
+            "claims_held": held,
             "wall_s": started.elapsed().as_secs_f64(),
             "system": Machine::collect(),
         }))?),
@@ -331,17 +353,24 @@ fn tour(format: Format) -> Result<ExitCode> {
             print_line("");
             let cells: Vec<Vec<String>> = rows
                 .iter()
-                .map(|r| vec![r.demo.to_string(), r.headline.clone()])
+                .map(|r| {
+                    vec![
+                        r.demo.to_string(),
+                        r.verdict_word().to_string(),
+                        r.headline.clone(),
+                    ]
+                })
                 .collect();
-            report::print_raw_table(&table(&["demo", "key figure"], &cells, false));
+            report::print_raw_table(&table(&["demo", "verdict", "key figure"], &cells, false));
             print_line("\nlessons");
             for r in &rows {
                 print_line(format_args!("  {:<31} {}", r.demo, r.lesson));
             }
             print_line(format_args!(
-                "\n{} demos, {} failed, {:.1} s. Run any of them alone for the lecture's sizes; `oslab compare race` for the variants side by side.",
+                "\n{} demos, {} failed; the lecture's claim held in {held} of {}; {:.1} s. Run any of them alone for the lecture's sizes; `oslab compare race` for the variants side by side.",
                 rows.len(),
                 failed,
+                rows.len(),
                 started.elapsed().as_secs_f64()
             ));
             if let Some(note) = system.hypervisor_note() {
