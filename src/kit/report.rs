@@ -60,8 +60,12 @@ pub struct Report<P, R> {
 }
 
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// The first error writing stdout other than a closed pipe (`> /dev/full`: ENOSPC), kept for the
+/// end of the run: the kit then exits 1 naming it, instead of losing the output silently.
+static WRITE_ERROR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-/// Prints one line on stdout. If the reader has gone away (EPIPE), output stops quietly.
+/// Prints one line on stdout. If the reader has gone away (EPIPE), output stops quietly; any
+/// other write error stops output too and is kept for [`write_error`].
 pub fn print_line(line: impl Display) {
     print_raw(&format!("{line}\n"));
 }
@@ -76,13 +80,22 @@ fn print_raw(text: &str) {
         return;
     }
     let mut out = io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            let text = e.raw_os_error().map_or_else(
+                || e.to_string(),
+                |n| nix::errno::Errno::from_raw(n).desc().to_string(),
+            );
+            let _ = WRITE_ERROR.set(text);
+        }
     }
+}
+
+/// The first error that writing stdout met, other than a closed pipe (which is not an error:
+/// `demo | head`), in the words of strerror (`No space left on device`).
+pub fn write_error() -> Option<String> {
+    WRITE_ERROR.get().cloned()
 }
 
 /// The running binary's name, for messages.

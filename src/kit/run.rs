@@ -28,7 +28,7 @@ use serde_json::Value;
 use super::cli::{self, CommonArgs, CpuList};
 use super::interrupt;
 use super::machine::Machine;
-use super::report::{Output, Report, SCHEMA_VERSION};
+use super::report::{self, Output, Report, SCHEMA_VERSION};
 use crate::proc::counters::{Delta, Snapshot};
 
 /// Parses a demo's command line into `A`, naming the binary `name` in `--version`, usage lines
@@ -238,6 +238,9 @@ where
         results: &findings,
     };
     out.finish(&report, &findings.rows(&params))?;
+    if let Some(error) = report::write_error() {
+        anyhow::bail!("writing the report: {error}");
+    }
     Ok(match stopped {
         Some(signal) => ExitCode::from(interrupt::exit_code(signal)),
         None => ExitCode::from(findings.status()),

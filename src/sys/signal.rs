@@ -5,17 +5,18 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction
 
 use crate::{Error, Result};
 
-/// Installs `handler` for `signal`, once: the first delivery resets the signal to its default
-/// action (SA_RESETHAND), so a second Ctrl-C ends the process at once.
-pub fn catch_once(signal: Signal, handler: extern "C" fn(libc::c_int)) -> Result<()> {
+/// Installs `handler` for `signal` (SA_RESTART: interrupted system calls resume, except those
+/// that never restart, such as `poll` and `clock_nanosleep`).
+pub fn catch(signal: Signal, handler: extern "C" fn(libc::c_int)) -> Result<()> {
     let action = SigAction::new(
         SigHandler::Handler(handler),
-        SaFlags::SA_RESTART | SaFlags::SA_RESETHAND,
+        SaFlags::SA_RESTART,
         SigSet::empty(),
     );
     // SAFETY: sigaction is unsafe because the handler runs asynchronously, interrupting any
-    // code. The handlers this crate installs (see `interrupt`) only store into a static atomic,
-    // which is async-signal-safe, and never touch locks, the allocator or stdio.
+    // code. The handlers this crate installs (see `kit::interrupt`) only touch static atomics
+    // and may call `_exit`, both async-signal-safe, and never touch locks, the allocator or
+    // stdio.
     unsafe { sigaction(signal, &action) }.map_err(|e| Error::sys("sigaction", e))?;
     Ok(())
 }
