@@ -963,8 +963,7 @@ impl Findings for DemoResults {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
+    use crate::demos::observation::proc_watch::in_context;
 
     /// The signals of `text` as the printer of `setup` would record them.
     fn recorded(setup: &Setup, text: &str) -> Vec<(i32, i32)> {
@@ -1003,15 +1002,7 @@ mod tests {
     }
 
     fn judge(results: &DemoResults) -> Verdict {
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        results.verdict(&DemoParams::of(20), &cx)
+        in_context(|cx| results.verdict(&DemoParams::of(20), cx))
     }
 
     #[test]
@@ -1111,23 +1102,17 @@ mod tests {
         );
         let sent = Sent::of("g\n", 1);
         let params = SendParams::of(7, 0, Letters { rt: false });
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        assert_eq!(
-            sent.analysis(&params, &cx),
-            vec!["sent g to PID 7: 1 signal, back to back".to_string()]
-        );
-        assert!(
-            sent.lesson(&params, &cx)
-                .starts_with("1 kill() call returned 0")
-        );
-        assert_eq!(sent.verdict(&params, &cx).held, None);
+        in_context(|cx| {
+            assert_eq!(
+                sent.analysis(&params, cx),
+                vec!["sent g to PID 7: 1 signal, back to back".to_string()]
+            );
+            assert!(
+                sent.lesson(&params, cx)
+                    .starts_with("1 kill() call returned 0")
+            );
+            assert_eq!(sent.verdict(&params, cx).held, None);
+        });
     }
 
     #[test]
