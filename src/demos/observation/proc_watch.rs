@@ -1,1 +1,934 @@
-//! `proc_watch`'s lab bench.
+//! `proc_watch`'s lab bench: the lines it prints (text, JSON Lines, CSV rows as they come), the
+//! totals, the `--forest` table, and the analysis and verdict of both modes.
+//!
+//! The lecture's part, reading `/proc/PID/stat` and `status` every interval and subtracting, is
+//! in `src/bin/proc_watch.rs`.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use serde::Serialize;
+
+use crate::kit::cli::CommonArgs;
+use crate::kit::report::{Format, Output, print_line, to_csv};
+use crate::kit::timing::fmt_duration;
+use crate::kit::{Context, Findings, Verdict, words};
+use crate::proc::counters::{Delta, Snapshot};
+use crate::process::{Child, Exit};
+use crate::{Error, Result};
+
+// kit candidate: a streamed output. proc_watch's JSON is JSON Lines (one object per sample as it
+// is read, then a summary line, which `oslab tour` reads) and its CSV rows come as they are
+// read; --forest's JSON is an array. The kit prints one document at the end, which would break
+// all three, so proc_watch prints its JSON and CSV itself and hands the kit these flags: in JSON
+// and CSV mode a quiet text output, after which the kit prints nothing but still runs the session
+// (Ctrl-C, --cpu), the partial notice and the exit status. The kit could instead let a result
+// type say it streams, and then print its closing document (verdict included) as one line.
+/// The flags to hand `kit::run`: `common` itself in text mode; in JSON and CSV mode the same
+/// with a quiet text output, since proc_watch prints those formats itself, as it reads.
+pub fn kit_flags(common: &CommonArgs) -> CommonArgs {
+    match common.format {
+        Format::Text => common.clone(),
+        Format::Json | Format::Csv => CommonArgs {
+            format: Format::Text,
+            quiet: true,
+            cpu: common.cpu.clone(),
+        },
+    }
+}
+
+/// The standard tool for the same measurement.
+const COMPARE: &str = "pidstat -r -w -u -p PID 1 (sysstat): the same faults, context switches and CPU, per second; or watch -n1 grep ctxt /proc/PID/status";
+
+// ---------------------------------------------------------------------------------------------
+// Watching one process
+
+/// The run's parameters, as reported.
+#[derive(Clone, Debug, Serialize)]
+pub struct Params {
+    pub pid: Option<i32>,
+    pub command: Vec<String>,
+    pub interval_ns: u64,
+    pub count: Option<u64>,
+}
+
+impl Params {
+    pub fn new(
+        pid: Option<i32>,
+        command: &[String],
+        interval: Duration,
+        count: Option<u64>,
+    ) -> Params {
+        Params {
+            pid,
+            command: command.to_vec(),
+            interval_ns: crate::kit::timing::nanos(interval),
+            count,
+        }
+    }
+}
+
+/// One line: what changed since the previous one (a sample), or over the whole watch (the
+/// summary).
+#[derive(Clone, Debug, Serialize)]
+pub struct Line {
+    pub kind: &'static str,
+    pub pid: i32,
+    /// Seconds since the watch began.
+    pub t_s: f64,
+    #[serde(flatten)]
+    pub delta: Delta,
+    /// Current values, not deltas.
+    pub threads_now: u64,
+    pub rss_kib_now: u64,
+}
+
+/// How the watch ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    /// The process exited (its last line, if any, read from the zombie).
+    Exited,
+    /// `--count` lines were printed.
+    Counted,
+    /// Ctrl-C or SIGTERM.
+    Stopped(Signal),
+}
+
+/// The text table's columns.
+const HEADER: [&str; 10] = [
+    "t",
+    "minflt",
+    "majflt",
+    "vol_cs",
+    "nonvol_cs",
+    "threads",
+    "rss_kib",
+    "Δrss_kib",
+    "utime_ms",
+    "stime_ms",
+];
+
+/// Starts `command` as our child; its stdout goes to our stderr unless we print text, so that
+/// JSON and CSV on our stdout stay clean. The guard kills and reaps it on every path.
+pub fn start(command: &[String], out: Output) -> std::io::Result<Child> {
+    let mut cmd = std::process::Command::new(&command[0]);
+    cmd.args(&command[1..]).stdin(std::process::Stdio::null());
+    if !out.is_text() {
+        cmd.stdout(std::io::stderr());
+    }
+    let child = cmd.spawn()?;
+    Ok(Child::adopt(Pid::from_raw(child.id() as i32)))
+}
+
+/// False once the process is gone or a zombie (exited, not yet reaped).
+pub fn alive(pid: Pid) -> bool {
+    procfs::process::Process::new(pid.as_raw())
+        .and_then(|p| p.stat())
+        .is_ok_and(|s| !matches!(s.state, 'Z' | 'X' | 'x'))
+}
+
+fn comm(pid: Pid) -> Result<String> {
+    procfs::process::Process::new(pid.as_raw())
+        .and_then(|p| p.stat())
+        .map(|s| s.comm)
+        .map_err(|_| Error::Limit(format!("no process {pid}: /proc/{pid} does not exist")))
+}
+
+/// The watch as it goes: the first reading, every line so far, and where they are printed.
+pub struct Watcher {
+    out: Output,
+    pid: Pid,
+    comm: String,
+    began: Instant,
+    first: Snapshot,
+    last: Snapshot,
+    samples: Vec<Line>,
+    from_zombie: bool,
+}
+
+impl Watcher {
+    /// Takes the first reading of `pid` and prints the title and the header (text) or the CSV
+    /// header.
+    pub fn new(out: Output, pid: Pid, interval: Duration) -> Result<Watcher> {
+        let comm = comm(pid)?;
+        let first = Snapshot::of(pid)?;
+        match out.format {
+            Format::Text => {
+                out.analysis(format_args!(
+                    "proc_watch: PID {pid} ({comm}) every {}; each line is what changed since the line before",
+                    fmt_duration(interval)
+                ));
+                out.lecture(text_row(&HEADER.map(String::from)));
+            }
+            Format::Csv => print_line(csv_header()?),
+            Format::Json => {}
+        }
+        Ok(Watcher {
+            out,
+            pid,
+            comm,
+            began: Instant::now(),
+            first,
+            last: first,
+            samples: Vec::new(),
+            from_zombie: false,
+        })
+    }
+
+    /// The first reading.
+    pub fn first(&self) -> Snapshot {
+        self.first
+    }
+
+    /// Lines printed so far.
+    pub fn lines(&self) -> u64 {
+        self.samples.len() as u64
+    }
+
+    /// Prints one line: `delta`, what changed up to the reading `now`. `alive` is false for a
+    /// reading of the exited process (a zombie).
+    pub fn line(&mut self, delta: Delta, now: &Snapshot, alive: bool) -> Result<()> {
+        let line = Line {
+            kind: "sample",
+            pid: self.pid.as_raw(),
+            t_s: self.began.elapsed().as_secs_f64(),
+            delta,
+            threads_now: now.threads,
+            rss_kib_now: now.rss_kib,
+        };
+        emit(self.out, &line)?;
+        self.samples.push(line);
+        self.last = *now;
+        self.from_zombie = !alive;
+        Ok(())
+    }
+
+    /// Ends the watch: prints the totals (text) or the summary line (JSON) and returns what
+    /// was seen.
+    pub fn finish(self, end: End, exit: Option<Exit>, params: &Params) -> Result<Watch> {
+        let total = Line {
+            kind: "summary",
+            pid: self.pid.as_raw(),
+            t_s: self.began.elapsed().as_secs_f64(),
+            delta: self.first.delta(&self.last),
+            threads_now: self.last.threads,
+            rss_kib_now: self.last.rss_kib,
+        };
+        let watch = Watch {
+            pid: self.pid.as_raw(),
+            comm: self.comm,
+            ended: match end {
+                End::Exited => "exited".into(),
+                End::Counted => "counted".into(),
+                End::Stopped(signal) => format!("stopped by {signal}"),
+            },
+            end,
+            exit,
+            last_from_zombie: self.from_zombie,
+            samples: self.samples,
+            total,
+        };
+        match self.out.format {
+            Format::Text => self.out.lecture(watch.totals()),
+            Format::Json => print_line(serde_json::to_string(&watch.summary(params)?)?),
+            Format::Csv => {}
+        }
+        Ok(watch)
+    }
+}
+
+fn emit(out: Output, line: &Line) -> Result<()> {
+    match out.format {
+        Format::Text => out.lecture(text_row(&[
+            format!("{:.2}s", line.t_s),
+            line.delta.minflt.to_string(),
+            line.delta.majflt.to_string(),
+            line.delta.voluntary_cs.to_string(),
+            line.delta.nonvoluntary_cs.to_string(),
+            line.threads_now.to_string(),
+            line.rss_kib_now.to_string(),
+            format!("{:+}", line.delta.rss_kib),
+            (line.delta.utime_us / 1000).to_string(),
+            (line.delta.stime_us / 1000).to_string(),
+        ])),
+        // JSON Lines: one object per line, so a script can read it as it comes.
+        Format::Json => print_line(serde_json::to_string(line)?),
+        Format::Csv => print_line(
+            to_csv(
+                "proc_watch",
+                &serde_json::json!({}),
+                std::slice::from_ref(line),
+            )?
+            .lines()
+            .nth(1)
+            .unwrap_or(""),
+        ),
+    }
+    Ok(())
+}
+
+fn csv_header() -> Result<String> {
+    let sample = Line {
+        kind: "sample",
+        pid: 0,
+        t_s: 0.0,
+        delta: Delta::default(),
+        threads_now: 0,
+        rss_kib_now: 0,
+    };
+    let csv = to_csv("proc_watch", &serde_json::json!({}), &[sample])?;
+    Ok(csv.lines().next().unwrap_or("").to_string())
+}
+
+/// Fixed-width columns, like vmstat's.
+fn text_row(cells: &[String]) -> String {
+    cells
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i == 0 {
+                format!("{c:>8}")
+            } else {
+                format!("{c:>10}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("")
+}
+
+/// What a watch saw: every line and the totals.
+#[derive(Clone, Debug, Serialize)]
+pub struct Watch {
+    pub pid: i32,
+    pub comm: String,
+    /// `exited`, `counted` or `stopped by SIGINT`.
+    pub ended: String,
+    #[serde(skip)]
+    pub end: End,
+    /// How a command proc_watch started ended.
+    pub exit: Option<Exit>,
+    /// The last line was read from the exited process, a zombie.
+    pub last_from_zombie: bool,
+    pub samples: Vec<Line>,
+    pub total: Line,
+}
+
+/// A counter that only grows, by name, and how to read it from a delta.
+type Counter = (&'static str, fn(&Delta) -> u64);
+
+/// The counters the kernel only adds to: their deltas must add up to the totals.
+const GROWING: [Counter; 6] = [
+    ("minor faults", |d| d.minflt),
+    ("major faults", |d| d.majflt),
+    ("voluntary context switches", |d| d.voluntary_cs),
+    ("nonvoluntary context switches", |d| d.nonvoluntary_cs),
+    ("user CPU µs", |d| d.utime_us),
+    ("system CPU µs", |d| d.stime_us),
+];
+
+impl Watch {
+    /// The text line after the table: how it ended, and the totals.
+    fn totals(&self) -> String {
+        let why = match (self.end, self.exit) {
+            (End::Exited, Some(status)) => format!("process {} ({}) {status}", self.pid, self.comm),
+            (End::Exited, None) => format!("process {} ({}) has exited", self.pid, self.comm),
+            (End::Counted, _) => words::count(self.samples.len() as u64, "line"),
+            (End::Stopped(signal), _) => format!("stopped by {signal}"),
+        };
+        let d = &self.total.delta;
+        format!(
+            "{why}; totals over {:.1} s: {}, {} major, {} voluntary and {} nonvoluntary {}, {} ms user and {} ms system CPU",
+            self.total.t_s,
+            words::count(d.minflt, "minor fault"),
+            d.majflt,
+            d.voluntary_cs,
+            d.nonvoluntary_cs,
+            words::noun(d.voluntary_cs + d.nonvoluntary_cs, "context switch"),
+            d.utime_us / 1000,
+            d.stime_us / 1000
+        )
+    }
+
+    /// The JSON Lines summary: the totals, the command's exit, and the closing fields a report
+    /// has (headline, verdict, lesson, partial).
+    fn summary(&self, p: &Params) -> Result<serde_json::Value> {
+        let mut summary = serde_json::to_value(&self.total)?;
+        summary["demo"] = "proc_watch".into();
+        summary["headline"] = self.headline(p).into();
+        summary["verdict"] = serde_json::to_value(self.judge())?;
+        summary["lesson"] = self.teach().into();
+        summary["exit"] = serde_json::to_value(self.exit)?;
+        summary["partial"] = matches!(self.end, End::Stopped(_)).into();
+        Ok(summary)
+    }
+
+    /// The first counter whose lines do not add up to its total: (name, sum of the lines, total).
+    fn mismatch(&self) -> Option<(&'static str, u64, u64)> {
+        GROWING.iter().find_map(|&(name, read)| {
+            let sum: u64 = self.samples.iter().map(|l| read(&l.delta)).sum();
+            let total = read(&self.total.delta);
+            (sum != total).then_some((name, sum, total))
+        })
+    }
+
+    /// The line with the most minor faults.
+    fn busiest(&self) -> Option<&Line> {
+        self.samples
+            .iter()
+            .filter(|l| l.delta.minflt > 0)
+            .max_by_key(|l| l.delta.minflt)
+    }
+
+    fn judge(&self) -> Verdict {
+        let claim = "the counters only grow, so the lines' deltas add up to the totals";
+        if self.samples.is_empty() {
+            return Verdict::unchecked(
+                claim,
+                format!(
+                    "no line was read: the process {} before the first interval ended",
+                    match self.end {
+                        End::Stopped(_) => "was still running when the watch was stopped",
+                        _ => "was gone",
+                    }
+                ),
+            );
+        }
+        let d = &self.total.delta;
+        if GROWING.iter().all(|(_, read)| read(d) == 0) {
+            return Verdict::unchecked(
+                claim,
+                format!(
+                    "no counter moved in {}: the process slept through the watch",
+                    words::count(self.samples.len() as u64, "line")
+                ),
+            );
+        }
+        match self.mismatch() {
+            None => Verdict::held(
+                claim,
+                format!(
+                    "the {} add up to {}, {}, {} voluntary and {} nonvoluntary {} and {} ms of CPU",
+                    words::count(self.samples.len() as u64, "line"),
+                    words::count(d.minflt, "minor fault"),
+                    words::count(d.majflt, "major fault"),
+                    d.voluntary_cs,
+                    d.nonvoluntary_cs,
+                    words::noun(d.voluntary_cs + d.nonvoluntary_cs, "context switch"),
+                    (d.utime_us + d.stime_us) / 1000
+                ),
+            ),
+            Some((name, sum, total)) => Verdict::did_not_hold(
+                claim,
+                format!(
+                    "the lines' {name} add up to {sum}, but the total is {total}: {}",
+                    if name.contains("context switch") {
+                        "the switches are summed over the live threads, so a thread that exited between two readings took its own with it"
+                    } else {
+                        "a counter went backwards between two readings"
+                    }
+                ),
+            ),
+        }
+    }
+
+    fn teach(&self) -> String {
+        let d = &self.total.delta;
+        let what = format!(
+            "PID {} ({}) made {}, {} voluntary and {} nonvoluntary {} and used {} ms of CPU in {:.1} s",
+            self.pid,
+            self.comm,
+            words::count(d.minflt, "minor fault"),
+            d.voluntary_cs,
+            d.nonvoluntary_cs,
+            words::noun(d.voluntary_cs + d.nonvoluntary_cs, "context switch"),
+            (d.utime_us + d.stime_us) / 1000,
+            self.total.t_s
+        );
+        let when = match self.busiest() {
+            Some(l) if l.delta.minflt * 2 > d.minflt => format!(
+                ", {} of the faults in the line at {:.2}s",
+                l.delta.minflt, l.t_s
+            ),
+            _ => String::new(),
+        };
+        let missing = match self.mismatch() {
+            Some((name, _, _)) if name.contains("context switch") => {
+                " (the totals miss the switches of threads that ended: /proc/PID/status counts one thread, so they are summed over the live ones)"
+            }
+            _ => "",
+        };
+        format!(
+            "{what}{when}{missing}: the kernel counts every fault, switch and tick for each process, and /proc/PID/stat and status are the scoreboard anyone may read at any time"
+        )
+    }
+}
+
+impl Findings for Watch {
+    type Params = Params;
+    type Row = Line;
+
+    fn headline(&self, _p: &Params) -> String {
+        let d = &self.total.delta;
+        format!(
+            "PID {} ({}) over {:.2} s: {}, {} voluntary / {} nonvoluntary {}, {} ms CPU",
+            self.pid,
+            self.comm,
+            self.total.t_s,
+            words::count(d.minflt, "minor fault"),
+            d.voluntary_cs,
+            d.nonvoluntary_cs,
+            words::noun(d.voluntary_cs + d.nonvoluntary_cs, "switch"),
+            (d.utime_us + d.stime_us) / 1000
+        )
+    }
+
+    fn analysis(&self, _p: &Params, _cx: &Context<'_>) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.end == End::Exited && self.last_from_zombie {
+            lines.push("note: the last line was read from the exited process, a zombie until its parent reaps it: its memory is gone (RSS 0), its counters are final".into());
+        }
+        if let Some(l) = self.busiest() {
+            lines.push(format!(
+                "the busiest line: {} at {:.2}s, of {} in all",
+                words::count(l.delta.minflt, "minor fault"),
+                l.t_s,
+                self.total.delta.minflt
+            ));
+        }
+        lines
+    }
+
+    fn verdict(&self, _p: &Params, _cx: &Context<'_>) -> Verdict {
+        self.judge()
+    }
+
+    fn lesson(&self, _p: &Params, _cx: &Context<'_>) -> String {
+        self.teach()
+    }
+
+    fn compare(&self, _p: &Params) -> String {
+        COMPARE.into()
+    }
+
+    fn rows(&self, _p: &Params) -> Vec<Line> {
+        self.samples.clone()
+    }
+
+    fn progress(&self, _p: &Params) -> Option<String> {
+        Some(words::count(self.samples.len() as u64, "line"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// --forest
+
+/// `--forest` takes no parameters of its own.
+#[derive(Clone, Debug, Serialize)]
+pub struct ForestParams {
+    pub forest: bool,
+}
+
+/// One process in the forest, ps's columns.
+#[derive(Serialize, Clone, Debug)]
+pub struct Row {
+    pub pid: i32,
+    pub ppid: i32,
+    pub rss_kib: u64,
+    pub vsz_kib: u64,
+    pub etime: String,
+    pub stat: char,
+    pub comm: String,
+    /// Depth in the tree (0 for a root).
+    pub depth: usize,
+}
+
+/// Every process in `/proc`, by PID, ps's columns from each `/proc/PID/stat`.
+pub fn every_process() -> Result<Vec<Row>> {
+    let uptime_s: f64 = std::fs::read_to_string("/proc/uptime")
+        .map_err(|e| Error::Limit(format!("cannot read /proc/uptime: {e}")))?
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::Limit("/proc/uptime is not a number".into()))?;
+    let ticks = procfs::ticks_per_second() as f64;
+    let page_kib = procfs::page_size() / 1024;
+    let mut rows: Vec<Row> = procfs::process::all_processes()
+        .map_err(|e| Error::proc("/proc", e))?
+        .flatten()
+        // A process can exit between the listing and the read: skip it.
+        .filter_map(|p| p.stat().ok())
+        .map(|s| Row {
+            pid: s.pid,
+            ppid: s.ppid,
+            rss_kib: s.rss * page_kib,
+            vsz_kib: s.vsize / 1024,
+            etime: etime(uptime_s - s.starttime as f64 / ticks),
+            stat: s.state,
+            comm: s.comm,
+            depth: 0,
+        })
+        .collect();
+    if rows.is_empty() {
+        return Err(Error::Limit("no process found in /proc".into()));
+    }
+    rows.sort_by_key(|r| r.pid);
+    Ok(rows)
+}
+
+/// Parents before children, children by PID, as `ps --forest` orders them; each row's depth
+/// set. A process whose parent is not listed (PID 1, kthreadd, or a parent outside our PID
+/// namespace) is a root.
+pub fn tree_order(rows: &[Row]) -> Vec<Row> {
+    let pids: HashSet<i32> = rows.iter().map(|r| r.pid).collect();
+    let mut ordered = Vec::with_capacity(rows.len());
+    let mut stack: Vec<(Row, usize)> = rows
+        .iter()
+        .filter(|r| r.ppid == r.pid || !pids.contains(&r.ppid))
+        .rev()
+        .map(|r| (r.clone(), 0))
+        .collect();
+    while let Some((row, depth)) = stack.pop() {
+        let children = rows
+            .iter()
+            .filter(|c| c.ppid == row.pid && c.pid != row.pid)
+            .rev();
+        stack.extend(children.map(|c| (c.clone(), depth + 1)));
+        ordered.push(Row { depth, ..row });
+    }
+    ordered
+}
+
+/// ps's tree drawing: ` \_ ` under the parent, indented by depth.
+fn indent(depth: usize) -> String {
+    if depth == 0 {
+        String::new()
+    } else {
+        format!("{}\\_ ", " ".repeat(4 * (depth - 1) + 1))
+    }
+}
+
+/// ps's ELAPSED: `[[dd-]hh:]mm:ss`.
+fn etime(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    let (d, h, m, s) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
+    match (d, h) {
+        (0, 0) => format!("{m:02}:{s:02}"),
+        (0, _) => format!("{h:02}:{m:02}:{s:02}"),
+        _ => format!("{d}-{h:02}:{m:02}:{s:02}"),
+    }
+}
+
+/// The forest, as printed: every process, parents before children.
+#[derive(Clone, Debug, Serialize)]
+pub struct Forest {
+    pub rows: Vec<Row>,
+}
+
+impl Forest {
+    /// Prints the forest: ps's table (text), an array (JSON) or CSV rows.
+    pub fn print(out: Output, rows: Vec<Row>) -> Result<Forest> {
+        match out.format {
+            Format::Text => {
+                out.lecture(format_args!(
+                    "{:>7} {:>7} {:>8} {:>9} {:>11} S COMMAND",
+                    "PID", "PPID", "RSS", "VSZ", "ELAPSED"
+                ));
+                for r in &rows {
+                    out.lecture(format_args!(
+                        "{:>7} {:>7} {:>8} {:>9} {:>11} {} {}{}",
+                        r.pid,
+                        r.ppid,
+                        r.rss_kib,
+                        r.vsz_kib,
+                        r.etime,
+                        r.stat,
+                        indent(r.depth),
+                        r.comm
+                    ));
+                }
+            }
+            Format::Json => print_line(serde_json::to_string_pretty(&rows)?),
+            Format::Csv => {
+                print_line(to_csv("proc_watch", &serde_json::json!({}), &rows)?.trim_end())
+            }
+        }
+        Ok(Forest { rows })
+    }
+
+    fn roots(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.depth == 0)
+    }
+
+    /// Roots whose parent is a real PID that was not in the list: it ended while /proc was read.
+    fn orphans(&self) -> Vec<&Row> {
+        self.roots().filter(|r| r.ppid != 0).collect()
+    }
+}
+
+impl Findings for Forest {
+    type Params = ForestParams;
+    type Row = Row;
+
+    fn headline(&self, _p: &ForestParams) -> String {
+        format!(
+            "{} in {}, {} deep",
+            words::count(self.rows.len() as u64, "process"),
+            words::count(self.roots().count() as u64, "tree"),
+            words::count(
+                self.rows
+                    .iter()
+                    .map(|r| r.depth as u64 + 1)
+                    .max()
+                    .unwrap_or(0),
+                "level"
+            )
+        )
+    }
+
+    fn analysis(&self, _p: &ForestParams, _cx: &Context<'_>) -> Vec<String> {
+        let roots: Vec<String> = self
+            .roots()
+            .map(|r| format!("{} ({})", r.pid, r.comm))
+            .collect();
+        vec![format!("roots: {}", words::list(roots))]
+    }
+
+    fn verdict(&self, _p: &ForestParams, _cx: &Context<'_>) -> Verdict {
+        let claim = "every process but the first ones (parent PID 0) has its parent in the list";
+        let orphans = self.orphans();
+        let roots = self.roots().count() as u64;
+        if orphans.is_empty() {
+            Verdict::held(
+                claim,
+                format!(
+                    "{} hang from {} whose parent PID is 0",
+                    words::count(self.rows.len() as u64 - roots, "process"),
+                    words::count(roots, "root")
+                ),
+            )
+        } else {
+            Verdict::did_not_hold(
+                claim,
+                format!(
+                    "{} had a parent PID that was not listed ({}): the parent ended while /proc was being read",
+                    words::count(orphans.len() as u64, "process"),
+                    words::list(orphans.iter().map(|r| format!("{} → {}", r.pid, r.ppid)))
+                ),
+            )
+        }
+    }
+
+    fn lesson(&self, _p: &ForestParams, _cx: &Context<'_>) -> String {
+        let parents: HashSet<i32> = self.rows.iter().map(|r| r.ppid).collect();
+        let with_children = self
+            .rows
+            .iter()
+            .filter(|r| parents.contains(&r.pid))
+            .count();
+        format!(
+            "every process but the {} was created by the process above it (fork or clone): {} of the {} have children of their own, and a parent that ends hands its children to a subreaper or to PID 1",
+            words::count(self.roots().count() as u64, "root"),
+            with_children,
+            words::count(self.rows.len() as u64, "process")
+        )
+    }
+
+    fn compare(&self, _p: &ForestParams) -> String {
+        "ps -e --forest -o pid,ppid,rss,vsz,etime,stat,comm; pstree -p".into()
+    }
+
+    fn rows(&self, _p: &ForestParams) -> Vec<Row> {
+        self.rows.clone()
+    }
+}
+
+// kit candidate: a Context for the unit tests of a verdict (this machine, no counters, not
+// stopped, no --cpu): every lab bench's tests need one. Here once for the chapter.
+#[cfg(test)]
+pub(crate) fn in_context<R>(f: impl FnOnce(&Context<'_>) -> R) -> R {
+    let (machine, counters) = (crate::kit::machine::Machine::collect(), Delta::default());
+    f(&Context {
+        machine: &machine,
+        counters: &counters,
+        stopped: None,
+        cpu: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delta(minflt: u64, voluntary_cs: u64) -> Delta {
+        Delta {
+            minflt,
+            voluntary_cs,
+            ..Delta::default()
+        }
+    }
+
+    fn line(kind: &'static str, t_s: f64, delta: Delta) -> Line {
+        Line {
+            kind,
+            pid: 42,
+            t_s,
+            delta,
+            threads_now: 1,
+            rss_kib_now: 0,
+        }
+    }
+
+    /// A watch of PID 42 whose lines saw these (minor faults, voluntary switches), and whose
+    /// first and last readings differ by `total`.
+    fn watch(lines: &[(u64, u64)], total: (u64, u64), end: End) -> Watch {
+        Watch {
+            pid: 42,
+            comm: "dd".into(),
+            ended: String::new(),
+            end,
+            exit: None,
+            last_from_zombie: end == End::Exited,
+            samples: lines
+                .iter()
+                .enumerate()
+                .map(|(i, &(f, v))| line("sample", i as f64 + 1.0, delta(f, v)))
+                .collect(),
+            total: line("summary", lines.len() as f64, delta(total.0, total.1)),
+        }
+    }
+
+    fn cx_verdict(w: &Watch) -> Verdict {
+        let p = Params::new(Some(42), &[], Duration::from_secs(1), None);
+        in_context(|cx| w.verdict(&p, cx))
+    }
+
+    #[test]
+    fn lines_that_add_up_to_the_totals_hold() {
+        let w = watch(&[(0, 1), (4096, 2), (1, 0)], (4097, 3), End::Exited);
+        let v = cx_verdict(&w);
+        assert_eq!(v.held, Some(true), "{v:?}");
+        assert!(
+            v.because
+                .contains("the 3 lines add up to 4097 minor faults"),
+            "{v:?}"
+        );
+        assert!(
+            w.teach()
+                .contains("4096 of the faults in the line at 2.00s"),
+            "{}",
+            w.teach()
+        );
+    }
+
+    #[test]
+    fn switches_lost_with_an_exited_thread_do_not_hold() {
+        // The lines saw 5 voluntary switches, but the last reading has 2 more than the first:
+        // a thread with 3 of them ended in between.
+        let w = watch(&[(10, 3), (0, 2)], (10, 2), End::Counted);
+        let v = cx_verdict(&w);
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert!(
+            v.because.contains("add up to 5, but the total is 2"),
+            "{v:?}"
+        );
+        assert!(v.because.contains("thread that exited"), "{v:?}");
+        assert!(w.teach().contains("threads that ended"), "{}", w.teach());
+    }
+
+    #[test]
+    fn a_watch_with_no_line_or_nothing_moving_cannot_be_checked() {
+        let v = cx_verdict(&watch(&[], (0, 0), End::Exited));
+        assert_eq!(v.held, None);
+        assert!(v.because.contains("no line was read"), "{v:?}");
+        let v = cx_verdict(&watch(&[(0, 0), (0, 0)], (0, 0), End::Counted));
+        assert_eq!(v.held, None);
+        assert!(v.because.contains("no counter moved in 2 lines"), "{v:?}");
+    }
+
+    #[test]
+    fn totals_count_in_words() {
+        let w = watch(&[(1, 1)], (1, 1), End::Counted);
+        assert_eq!(
+            w.totals(),
+            "1 line; totals over 1.0 s: 1 minor fault, 0 major, 1 voluntary and 0 nonvoluntary context switch, 0 ms user and 0 ms system CPU"
+        );
+        let p = Params::new(Some(42), &[], Duration::from_secs(1), None);
+        assert_eq!(
+            w.headline(&p),
+            "PID 42 (dd) over 1.00 s: 1 minor fault, 1 voluntary / 0 nonvoluntary switch, 0 ms CPU"
+        );
+        let summary = w.summary(&p).unwrap();
+        assert_eq!(summary["kind"], "summary");
+        assert_eq!(summary["minflt"], 1);
+        assert_eq!(summary["verdict"]["held"], true);
+    }
+
+    fn row(pid: i32, ppid: i32) -> Row {
+        Row {
+            pid,
+            ppid,
+            rss_kib: 0,
+            vsz_kib: 0,
+            etime: String::new(),
+            stat: 'S',
+            comm: format!("p{pid}"),
+            depth: 0,
+        }
+    }
+
+    #[test]
+    fn the_forest_puts_children_under_parents_in_pid_order() {
+        let rows = vec![
+            row(1, 0),
+            row(2, 0),
+            row(5, 1),
+            row(7, 5),
+            row(9, 1),
+            row(12, 2),
+        ];
+        let order: Vec<(i32, usize)> = tree_order(&rows).iter().map(|r| (r.pid, r.depth)).collect();
+        assert_eq!(order, vec![(1, 0), (5, 1), (7, 2), (9, 1), (2, 0), (12, 1)]);
+    }
+
+    #[test]
+    fn a_forest_holds_until_a_parent_is_missing() {
+        let p = ForestParams { forest: true };
+        let mut rows = vec![row(1, 0), row(5, 1), row(7, 5)];
+        let forest = Forest {
+            rows: tree_order(&rows),
+        };
+        let v = in_context(|cx| forest.verdict(&p, cx));
+        assert_eq!(v.held, Some(true), "{v:?}");
+        assert!(v.because.contains("2 processes hang from 1 root"), "{v:?}");
+        assert_eq!(forest.headline(&p), "3 processes in 1 tree, 3 levels deep");
+        rows.push(row(30, 29)); // its parent ended while /proc was read
+        let forest = Forest {
+            rows: tree_order(&rows),
+        };
+        let v = in_context(|cx| forest.verdict(&p, cx));
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert!(v.because.contains("30 → 29"), "{v:?}");
+    }
+
+    #[test]
+    fn elapsed_time_reads_like_ps() {
+        assert_eq!(etime(5.0), "00:05");
+        assert_eq!(etime(3725.0), "01:02:05");
+        assert_eq!(etime(90_061.0), "1-01:01:01");
+        assert_eq!(indent(0), "");
+        assert_eq!(indent(1), " \\_ ");
+        assert_eq!(indent(2), "     \\_ ");
+    }
+
+    #[test]
+    fn json_and_csv_leave_the_kit_silent() {
+        let mut common = CommonArgs::default();
+        assert_eq!(kit_flags(&common).format, Format::Text);
+        assert!(!kit_flags(&common).quiet);
+        common.format = Format::Json;
+        let flags = kit_flags(&common);
+        assert_eq!((flags.format, flags.quiet), (Format::Text, true));
+    }
+}
