@@ -326,6 +326,13 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "lost_wakeup",
+        chapter: Chapter::Synchronisation,
+        concept: "a notify before anyone waits is lost: a waiter needs a predicate loop (or a semaphore)",
+        tour: &["--bound", "100"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "barrier",
         chapter: Chapter::Synchronisation,
         concept: "no thread passes a barrier until all have reached it",

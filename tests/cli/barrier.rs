@@ -141,3 +141,20 @@ fn bad_flags_are_usage_errors() {
 fn help_names_barrier_py() {
     check_help("barrier", "barrier.py");
 }
+
+#[test]
+fn the_verdict_checks_the_order_of_every_round() {
+    let doc = json_of("barrier", &["--use-barrier", "--rounds", "20"]);
+    assert_eq!(doc["verdict"]["held"], true, "{doc:#}");
+    // Without the barrier: held exactly when no round broke the order, and the count is named.
+    let doc = json_of("barrier", &["--rounds", "50"]);
+    let violated = uint(&doc["results"]["violated"], "violated");
+    assert_eq!(doc["verdict"]["held"], violated == 0, "{doc:#}");
+    if violated > 0 {
+        let because = doc["verdict"]["because"].as_str().unwrap();
+        assert!(
+            because.starts_with(&format!("in {violated} of 50 rounds")),
+            "{because}"
+        );
+    }
+}

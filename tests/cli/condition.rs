@@ -237,3 +237,47 @@ fn bad_flags_are_usage_errors() {
 fn help_names_condition_py() {
     check_help("condition", "condition.py");
 }
+
+#[test]
+fn lost_wakeup_is_its_own_binary_and_condition_lost_wakeup_runs_it() {
+    // The same run both ways: the waiter without a predicate misses the early notify.
+    for (name, args) in [
+        ("lost_wakeup", &["--bound", "100"][..]),
+        ("condition", &["--lost-wakeup", "--bound", "100"][..]),
+    ] {
+        let (stdout, _) = run_alone(name, args, "", 0);
+        assert!(
+            stdout.contains("was lost; without the time limit it would wait forever"),
+            "{name}: {stdout}"
+        );
+        assert!(
+            stdout.lines().any(|l| l.starts_with("verdict: held — ")),
+            "{name}: {stdout}"
+        );
+        let json = [args, &["--format", "json"]].concat();
+        let (stdout, _) = run_alone(name, &json, "", 0);
+        let doc = parse_json(name, &stdout);
+        assert_eq!(doc["demo"], "lost_wakeup", "{doc:#}");
+        assert_eq!(doc["params"]["lost_wakeup"], true);
+        assert_eq!(doc["verdict"]["held"], true, "{doc:#}");
+        assert_eq!(woken(&doc), ["timed_out", "notified"], "{doc:#}");
+    }
+    let (stdout, _) = run_alone("lost_wakeup", &["--semaphore", "--format", "json"], "", 0);
+    let doc = parse_json("lost_wakeup", &stdout);
+    assert_eq!(woken(&doc), ["notified"], "{doc:#}");
+    assert_eq!(doc["params"]["waiters"], 1, "{doc:#}");
+    usage_error("lost_wakeup", &["--bound", "0"], &["--bound", "1 to 60000"]);
+    usage_error("lost_wakeup", &["--waiters", "2"], &["--waiters"]);
+}
+
+#[test]
+fn every_run_states_its_verdict() {
+    let doc = report(&["--notify-after", "50"]);
+    assert_eq!(doc["verdict"]["held"], true, "{doc:#}");
+    let doc = report(&["--waiters", "3", "--notify-after", "20"]);
+    assert_eq!(
+        doc["verdict"]["claim"], "notify wakes exactly one of the waiters",
+        "{doc:#}"
+    );
+    assert_eq!(doc["verdict"]["held"], true, "{doc:#}");
+}

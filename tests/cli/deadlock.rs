@@ -251,3 +251,19 @@ fn bad_flags_are_usage_errors() {
 fn help_names_deadlock_py() {
     check_help("deadlock", "deadlock.py");
 }
+
+#[test]
+fn the_verdict_follows_the_outcome() {
+    let (stdout, _) = run_alone(
+        "deadlock",
+        &["--timeout", "0.3", "--sleep", "50", "--format", "json"],
+        "",
+        3,
+    );
+    let doc = parse_json("deadlock", &stdout);
+    assert_eq!(doc["verdict"]["held"], true, "{doc:#}");
+    for fix in ["ordered", "trylock"] {
+        let doc = json_of("deadlock", &["--fix", fix, "--sleep", "20"]);
+        assert_eq!(doc["verdict"]["held"], true, "{doc:#}");
+    }
+}

@@ -4,4 +4,5 @@
 pub mod barrier;
 pub mod condition;
 pub mod deadlock;
+pub mod lost_wakeup;
 pub mod race;
