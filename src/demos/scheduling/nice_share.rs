@@ -630,6 +630,7 @@ impl Findings for Results {
             None => (a.share, "utime + stime, /proc/PID/stat"),
         };
         let off = 100.0 * (measured - a.predicted);
+        let off = if off.abs() < 0.05 { 0.0 } else { off }; // no "-0.0 points"
         let mut because = format!(
             "nice {} had {:.1}% of the pair's CPU time ({by}) where the weights {} against {} predict {:.1}%: {:+.1} points, {} the {TOLERANCE_POINTS}-point tolerance",
             a.nice,
