@@ -329,6 +329,7 @@ pub const DEMOS: &[Demo] = &[
         name: "lost_wakeup",
         chapter: Chapter::Synchronisation,
         concept: "a notify before anyone waits is lost: a waiter needs a predicate loop (or a semaphore)",
+        lecture: "condition.py",
         tour: &["--bound", "100"],
         tour_exit: 0,
     },

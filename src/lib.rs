@@ -18,7 +18,6 @@
 pub mod catalogue;
 pub mod demos;
 pub mod error;
-pub mod forks;
 pub mod kit;
 pub mod proc;
 pub mod process;
@@ -26,6 +25,9 @@ pub mod sync;
 pub mod sys;
 
 pub use error::{Error, Result};
+
+#[cfg(test)]
+mod shape;
 
 /// Helpers for the library's unit tests.
 #[cfg(test)]

@@ -243,18 +243,9 @@ fn run_json(name: &str, args: &[&str]) -> Result<RunOutcome> {
     let wall_ns = started.elapsed().as_nanos() as u64;
     Ok(RunOutcome {
         code: output.status.code().unwrap_or(-1),
-        report: parse_report(&output.stdout),
+        report: serde_json::from_slice(&output.stdout).ok(),
         stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
         wall_ns,
-    })
-}
-
-/// A demo's report: one JSON document, or for a watcher printing JSON Lines (proc_watch), its
-/// last line, the summary.
-fn parse_report(stdout: &[u8]) -> Option<Value> {
-    serde_json::from_slice(stdout).ok().or_else(|| {
-        let text = std::str::from_utf8(stdout).ok()?;
-        serde_json::from_str(text.lines().rev().find(|l| !l.trim().is_empty())?).ok()
     })
 }
 

@@ -26,7 +26,7 @@ use oslab::proc::counters::Snapshot;
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Examples:\n  cow_overhead --pause &   # then, in another terminal:\n  proc_watch $(pgrep -n cow_overhead) --interval 200ms\n  proc_watch --forest"
+    after_help = "Example: proc_watch --interval 200ms -- cow_overhead --pages 16384\n\nThe lecture's two terminals:\n  cow_overhead --pause &   # then, in another terminal:\n  proc_watch $(pgrep -n cow_overhead) --interval 200ms\n  proc_watch --forest"
 )]
 struct Args {
     /// The process to watch
@@ -62,7 +62,7 @@ fn parse_interval(s: &str) -> std::result::Result<Duration, String> {
 /// The lecture's second terminal: read `/proc/PID/stat` and `/proc/PID/status` every interval,
 /// subtract the reading before, print one line; until the process exits, `--count` lines or
 /// Ctrl-C.
-fn watch(out: Output, args: &Args, params: &lab::Params) -> anyhow::Result<lab::Watch> {
+fn watch(out: Output, args: &Args) -> anyhow::Result<lab::Watch> {
     // With a command, we are its parent: the guard kills and reaps it on every path.
     let started = match args.command.as_slice() {
         [] => None,
@@ -99,7 +99,7 @@ fn watch(out: Output, args: &Args, params: &lab::Params) -> anyhow::Result<lab::
         Some(child) if end == End::Exited => Some(child.wait()?),
         _ => None, // a started command still running is killed and reaped by the guard
     };
-    Ok(watcher.finish(end, exit, params)?)
+    Ok(watcher.finish(end, exit))
 }
 
 /// `--forest`: every `/proc/PID/stat`, parents before children, as `ps -e --forest` prints them.
@@ -109,18 +109,10 @@ fn forest(out: Output) -> oslab::Result<lab::Forest> {
 
 fn main() -> ExitCode {
     let args: Args = kit::parse("proc_watch");
-    // proc_watch prints its JSON Lines and CSV rows itself, as it reads (see `kit_flags`).
-    let (out, flags) = (args.common.output(), lab::kit_flags(&args.common));
     if args.forest {
-        return kit::run(
-            "proc_watch",
-            &flags,
-            lab::ForestParams { forest: true },
-            |_| forest(out),
-        );
+        let p = lab::ForestParams { forest: true };
+        return kit::run("proc_watch", &args.common, p, |s| forest(s.out));
     }
-    let params = lab::Params::new(args.pid, &args.command, args.interval, args.count);
-    kit::run("proc_watch", &flags, params.clone(), |_| {
-        watch(out, &args, &params)
-    })
+    let p = lab::Params::new(args.pid, &args.command, args.interval, args.count);
+    kit::run("proc_watch", &args.common, p, |s| watch(s.out, &args))
 }

@@ -27,7 +27,7 @@ use oslab::sys::signal as sig;
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Examples:\n  signals demo\n  signals print            # in one terminal: prints its PID\n  signals send PID geronimo --gap 100   # in another"
+    after_help = "Example: signals demo\n\nThe lecture's two terminals:\n  signals print            # in one terminal: prints its PID\n  signals send PID geronimo --gap 100   # in another"
 )]
 struct Args {
     #[command(subcommand)]
@@ -129,21 +129,20 @@ fn printer(setup: &Setup, side: &mut PrinterSide) -> oslab::Result<()> {
     side.report(sig::recorded_signals().0)
 }
 
+/// `signals demo`: the printer, the sender, and sigaction(SIGKILL, ...), which is refused.
+fn demo(s: &Session, gap: u64) -> oslab::Result<lab::DemoResults> {
+    lab::demo(s, gap, lab::Lecture::new(printer, spell, sig::try_catch))
+}
+
 fn main() -> ExitCode {
     let args: Args = kit::parse("signals");
     let c = &args.common;
-    // The demo's printer and sender, and sigaction(SIGKILL, &sa, NULL), which the kernel refuses.
-    let lecture = lab::Lecture::new(printer, spell, sig::try_catch);
     match &args.mode {
-        Mode::Demo { gap } => kit::run("signals", c, lab::DemoParams::of(*gap), |s| {
-            lab::demo(s, *gap, lecture)
-        }),
+        Mode::Demo { gap } => kit::run("signals", c, lab::DemoParams::of(*gap), |s| demo(s, *gap)),
         Mode::Print(l) => kit::run("signals", c, lab::PrintParams::of(*l), |s| print(s, *l)),
-        Mode::Send(a) => kit::run(
-            "signals",
-            c,
-            lab::SendParams::of(a.pid, a.gap, a.letters),
-            |_| send(a),
-        ),
+        Mode::Send(a) => {
+            let p = lab::SendParams::of(a.pid, a.gap, a.letters);
+            kit::run("signals", c, p, |_| send(a))
+        }
     }
 }

@@ -416,9 +416,6 @@ pub fn signal_midway(
     settle: Duration,
     started: impl FnOnce(i32),
 ) -> (Option<i32>, String, String) {
-    use std::io::Read;
-    use std::os::unix::process::CommandExt;
-    use std::process::Stdio;
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -426,6 +423,9 @@ pub fn signal_midway(
         .spawn()
         .expect("spawn");
     let pid = child.id() as i32;
+    // Read both streams as they come: a demo that prints much must not block on a full pipe.
+    let out = LineCollector::start(child.stdout.take().expect("stdout"));
+    let err = LineCollector::start(child.stderr.take().expect("stderr"));
     wait_until("the demo catches the signal", || catches(pid, signal));
     started(pid);
     thread::sleep(settle);
@@ -433,16 +433,10 @@ pub fn signal_midway(
     // The demos look for the signal between units of work: the exit comes promptly; the limit
     // only stops a hang.
     let status = wait_within(&mut child, Duration::from_secs(20));
-    let read = |r: &mut dyn Read| {
-        let mut s = String::new();
-        r.read_to_string(&mut s).expect("read");
-        s
-    };
-    let stdout = read(&mut child.stdout.take().expect("stdout"));
-    let stderr = read(&mut child.stderr.take().expect("stderr"));
+    let (stdout, stderr) = (out.finish().join("\n"), err.finish().join("\n"));
     assert!(
         group_members(pid).is_empty(),
-        "processes left in the demo's group"
+        "{cmd:?}: processes left in its group"
     );
     (status.code(), stdout, stderr)
 }

@@ -8,15 +8,19 @@ use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use serde_json::Value;
 
 use crate::common::*;
 
-/// Every line of JSON Lines output, parsed.
-fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+/// The minor faults of each line of proc_watch's text table (the rows that start with a time).
+fn minflt_column(lines: &[String]) -> Vec<u64> {
+    lines
+        .iter()
+        .filter_map(|l| {
+            let mut cells = l.split_whitespace();
+            let t = cells.next()?;
+            t.strip_suffix('s')?.parse::<f64>().ok()?;
+            cells.next()?.parse().ok()
+        })
         .collect()
 }
 
@@ -60,27 +64,25 @@ fn watching_a_started_command_counts_its_faults_until_it_exits() {
             "sleep 0.3; exec dd if=/dev/zero of=/dev/null bs=16M count=2 status=none",
         ],
     );
-    let lines = json_lines(&out);
-    let (summary, samples) = lines.split_last().expect("at least a summary");
+    let doc = parse_json("proc_watch", &out);
+    let results = &doc["results"];
+    let samples = results["samples"].as_array().expect("samples");
     assert!(!samples.is_empty(), "{out}");
     for s in samples {
         assert_eq!(s["kind"], "sample", "{s}");
     }
+    let summary = &results["total"];
     assert_eq!(summary["kind"], "summary");
-    assert_eq!(summary["exit"]["how"], "code");
-    assert_eq!(summary["exit"]["code"], 0);
+    assert_eq!(results["exit"]["how"], "code");
+    assert_eq!(results["exit"]["code"], 0);
     let faults: u64 = samples.iter().map(|s| uint(&s["minflt"], "minflt")).sum();
     assert_eq!(uint(&summary["minflt"], "summary minflt"), faults);
     assert!(
         faults >= 1000,
         "dd's 16 MiB buffer should fault in: {faults}\n{out}"
     );
-    assert!(
-        summary["headline"]
-            .as_str()
-            .unwrap()
-            .contains("minor faults")
-    );
+    assert!(doc["headline"].as_str().unwrap().contains("minor faults"));
+    assert_eq!(doc["verdict"]["held"], true, "{out}");
 }
 
 #[test]
@@ -118,7 +120,11 @@ fn count_stops_after_n_lines_and_leaves_the_process_alone() {
     );
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 3, "{csv}");
-    assert!(rows[0].starts_with("demo,kind,pid,t_s,minflt"), "{csv}");
+    assert_eq!(
+        rows[0],
+        readme_line("demo,pid,command,interval_ns,count,cpu,kind,t_s,minflt"),
+        "{csv}"
+    );
     assert_eq!(csv_cells(rows[1]).len(), csv_cells(rows[0]).len());
 }
 
@@ -128,7 +134,9 @@ fn the_forest_shows_this_test_under_its_parent_and_proc_watch_under_it() {
         "proc_watch",
         &stdout_of("proc_watch", &["--forest", "--format", "json"]),
     );
-    let rows = doc.as_array().expect("an array of processes");
+    let rows = doc["results"]["rows"]
+        .as_array()
+        .expect("an array of processes");
     let me = std::process::id() as i64;
     let my_parent = std::os::unix::process::parent_id() as i64;
     let index = |pid: i64| rows.iter().position(|r| r["pid"] == pid);
@@ -215,19 +223,13 @@ fn proc_watch_sees_the_copy_on_write_faults_of_a_paused_cow_overhead_child() {
     let child = child_pid().unwrap();
 
     let mut watch = StdCommand::new(exe("proc_watch"))
-        .args([
-            &child.to_string(),
-            "--interval",
-            "500ms",
-            "--format",
-            "json",
-        ])
+        .args([&child.to_string(), "--interval", "500ms"])
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn proc_watch");
     let watched_owned = LineCollector::start(watch.stdout.take().unwrap());
     let watched = &watched_owned;
-    let samples = |n: usize| move || watched.lines().len() >= n;
+    let samples = |n: usize| move || minflt_column(&watched.lines()).len() >= n;
     let press = |enter: &mut std::process::ChildStdin| {
         enter.write_all(b"\n").expect("ENTER");
         enter.flush().expect("flush");
@@ -240,7 +242,7 @@ fn proc_watch_sees_the_copy_on_write_faults_of_a_paused_cow_overhead_child() {
             .iter()
             .any(|l| l.contains("Child process read pages"))
     });
-    let before_write = watched.lines().len();
+    let before_write = minflt_column(&watched.lines()).len();
     wait_until("a fresh proc_watch line", samples(before_write + 1));
     press(&mut enter); // write every page: the copy-on-write faults
     wait_until("the write phase is over", || {
@@ -249,7 +251,7 @@ fn proc_watch_sees_the_copy_on_write_faults_of_a_paused_cow_overhead_child() {
             .iter()
             .any(|l| l.contains("Child process wrote pages"))
     });
-    let after_write = watched.lines().len();
+    let after_write = minflt_column(&watched.lines()).len();
     wait_until("the line that covers the write", samples(after_write + 1));
     press(&mut enter); // the child ends
     press(&mut enter); // the parent's last pause
@@ -259,12 +261,7 @@ fn proc_watch_sees_the_copy_on_write_faults_of_a_paused_cow_overhead_child() {
     let watch_status = wait_within(&mut watch, Duration::from_secs(10));
     assert!(watch_status.success(), "proc_watch: {watch_status:?}");
 
-    let lines = json_lines(&watched_owned.finish().join("\n"));
-    let faults: Vec<u64> = lines
-        .iter()
-        .filter(|l| l["kind"] == "sample")
-        .map(|l| uint(&l["minflt"], "minflt"))
-        .collect();
+    let faults = minflt_column(&watched_owned.finish());
     let write_line = faults.iter().position(|&f| f >= 16384);
     let write_line =
         write_line.unwrap_or_else(|| panic!("no line with the write's faults: {faults:?}"));

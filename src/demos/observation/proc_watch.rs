@@ -1,5 +1,6 @@
-//! `proc_watch`'s lab bench: the lines it prints (text, JSON Lines, CSV rows as they come), the
-//! totals, the `--forest` table, and the analysis and verdict of both modes.
+//! `proc_watch`'s lab bench: the lines it prints as it reads (text), the totals, the `--forest`
+//! table, and the analysis and verdict of both modes. In JSON and CSV mode the kit prints the
+//! report at the end, as for every demo: every sample, the totals, the verdict.
 //!
 //! The lecture's part, reading `/proc/PID/stat` and `status` every interval and subtracting, is
 //! in `src/bin/proc_watch.rs`.
@@ -11,33 +12,12 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use serde::Serialize;
 
-use crate::kit::cli::CommonArgs;
-use crate::kit::report::{Format, Output, print_line, to_csv};
+use crate::kit::report::Output;
 use crate::kit::timing::fmt_duration;
 use crate::kit::{Context, Findings, Verdict, words};
 use crate::proc::counters::{Delta, Snapshot};
 use crate::process::{Child, Exit};
 use crate::{Error, Result};
-
-// kit candidate: a streamed output. proc_watch's JSON is JSON Lines (one object per sample as it
-// is read, then a summary line, which `oslab tour` reads) and its CSV rows come as they are
-// read; --forest's JSON is an array. The kit prints one document at the end, which would break
-// all three, so proc_watch prints its JSON and CSV itself and hands the kit these flags: in JSON
-// and CSV mode a quiet text output, after which the kit prints nothing but still runs the session
-// (Ctrl-C, --cpu), the partial notice and the exit status. The kit could instead let a result
-// type say it streams, and then print its closing document (verdict included) as one line.
-/// The flags to hand `kit::run`: `common` itself in text mode; in JSON and CSV mode the same
-/// with a quiet text output, since proc_watch prints those formats itself, as it reads.
-pub fn kit_flags(common: &CommonArgs) -> CommonArgs {
-    match common.format {
-        Format::Text => common.clone(),
-        Format::Json | Format::Csv => CommonArgs {
-            format: Format::Text,
-            quiet: true,
-            cpu: common.cpu.clone(),
-        },
-    }
-}
 
 /// The standard tool for the same measurement.
 const COMPARE: &str = "pidstat -r -w -u -p PID 1 (sysstat): the same faults, context switches and CPU, per second; or watch -n1 grep ctxt /proc/PID/status";
@@ -75,7 +55,6 @@ impl Params {
 #[derive(Clone, Debug, Serialize)]
 pub struct Line {
     pub kind: &'static str,
-    pub pid: i32,
     /// Seconds since the watch began.
     pub t_s: f64,
     #[serde(flatten)]
@@ -149,22 +128,15 @@ pub struct Watcher {
 }
 
 impl Watcher {
-    /// Takes the first reading of `pid` and prints the title and the header (text) or the CSV
-    /// header.
+    /// Takes the first reading of `pid` and prints the title and the table's header (text).
     pub fn new(out: Output, pid: Pid, interval: Duration) -> Result<Watcher> {
         let comm = comm(pid)?;
         let first = Snapshot::of(pid)?;
-        match out.format {
-            Format::Text => {
-                out.analysis(format_args!(
-                    "proc_watch: PID {pid} ({comm}) every {}; each line is what changed since the line before",
-                    fmt_duration(interval)
-                ));
-                out.lecture(text_row(&HEADER.map(String::from)));
-            }
-            Format::Csv => print_line(csv_header()?),
-            Format::Json => {}
-        }
+        out.analysis(format_args!(
+            "proc_watch: PID {pid} ({comm}) every {}; each line is what changed since the line before",
+            fmt_duration(interval)
+        ));
+        out.lecture(text_row(&HEADER.map(String::from)));
         Ok(Watcher {
             out,
             pid,
@@ -192,25 +164,22 @@ impl Watcher {
     pub fn line(&mut self, delta: Delta, now: &Snapshot, alive: bool) -> Result<()> {
         let line = Line {
             kind: "sample",
-            pid: self.pid.as_raw(),
             t_s: self.began.elapsed().as_secs_f64(),
             delta,
             threads_now: now.threads,
             rss_kib_now: now.rss_kib,
         };
-        emit(self.out, &line)?;
+        self.out.lecture(text_line(&line));
         self.samples.push(line);
         self.last = *now;
         self.from_zombie = !alive;
         Ok(())
     }
 
-    /// Ends the watch: prints the totals (text) or the summary line (JSON) and returns what
-    /// was seen.
-    pub fn finish(self, end: End, exit: Option<Exit>, params: &Params) -> Result<Watch> {
+    /// Ends the watch: prints the totals (text) and returns what was seen.
+    pub fn finish(self, end: End, exit: Option<Exit>) -> Watch {
         let total = Line {
             kind: "summary",
-            pid: self.pid.as_raw(),
             t_s: self.began.elapsed().as_secs_f64(),
             delta: self.first.delta(&self.last),
             threads_now: self.last.threads,
@@ -230,56 +199,25 @@ impl Watcher {
             samples: self.samples,
             total,
         };
-        match self.out.format {
-            Format::Text => self.out.lecture(watch.totals()),
-            Format::Json => print_line(serde_json::to_string(&watch.summary(params)?)?),
-            Format::Csv => {}
-        }
-        Ok(watch)
+        self.out.lecture(watch.totals());
+        watch
     }
 }
 
-fn emit(out: Output, line: &Line) -> Result<()> {
-    match out.format {
-        Format::Text => out.lecture(text_row(&[
-            format!("{:.2}s", line.t_s),
-            line.delta.minflt.to_string(),
-            line.delta.majflt.to_string(),
-            line.delta.voluntary_cs.to_string(),
-            line.delta.nonvoluntary_cs.to_string(),
-            line.threads_now.to_string(),
-            line.rss_kib_now.to_string(),
-            format!("{:+}", line.delta.rss_kib),
-            (line.delta.utime_us / 1000).to_string(),
-            (line.delta.stime_us / 1000).to_string(),
-        ])),
-        // JSON Lines: one object per line, so a script can read it as it comes.
-        Format::Json => print_line(serde_json::to_string(line)?),
-        Format::Csv => print_line(
-            to_csv(
-                "proc_watch",
-                &serde_json::json!({}),
-                std::slice::from_ref(line),
-            )?
-            .lines()
-            .nth(1)
-            .unwrap_or(""),
-        ),
-    }
-    Ok(())
-}
-
-fn csv_header() -> Result<String> {
-    let sample = Line {
-        kind: "sample",
-        pid: 0,
-        t_s: 0.0,
-        delta: Delta::default(),
-        threads_now: 0,
-        rss_kib_now: 0,
-    };
-    let csv = to_csv("proc_watch", &serde_json::json!({}), &[sample])?;
-    Ok(csv.lines().next().unwrap_or("").to_string())
+/// One line of the table.
+fn text_line(line: &Line) -> String {
+    text_row(&[
+        format!("{:.2}s", line.t_s),
+        line.delta.minflt.to_string(),
+        line.delta.majflt.to_string(),
+        line.delta.voluntary_cs.to_string(),
+        line.delta.nonvoluntary_cs.to_string(),
+        line.threads_now.to_string(),
+        line.rss_kib_now.to_string(),
+        format!("{:+}", line.delta.rss_kib),
+        (line.delta.utime_us / 1000).to_string(),
+        (line.delta.stime_us / 1000).to_string(),
+    ])
 }
 
 /// Fixed-width columns, like vmstat's.
@@ -349,19 +287,6 @@ impl Watch {
             d.utime_us / 1000,
             d.stime_us / 1000
         )
-    }
-
-    /// The JSON Lines summary: the totals, the command's exit, and the closing fields a report
-    /// has (headline, verdict, lesson, partial).
-    fn summary(&self, p: &Params) -> Result<serde_json::Value> {
-        let mut summary = serde_json::to_value(&self.total)?;
-        summary["demo"] = "proc_watch".into();
-        summary["headline"] = self.headline(p).into();
-        summary["verdict"] = serde_json::to_value(self.judge())?;
-        summary["lesson"] = self.teach().into();
-        summary["exit"] = serde_json::to_value(self.exit)?;
-        summary["partial"] = matches!(self.end, End::Stopped(_)).into();
-        Ok(summary)
     }
 
     /// The first counter whose lines do not add up to its total: (name, sum of the lines, total).
@@ -627,10 +552,10 @@ pub struct Forest {
 }
 
 impl Forest {
-    /// Prints the forest: ps's table (text), an array (JSON) or CSV rows.
+    /// Prints the forest as ps prints it (text; JSON and CSV are the kit's report).
     pub fn print(out: Output, rows: Vec<Row>) -> Result<Forest> {
-        match out.format {
-            Format::Text => {
+        {
+            {
                 out.lecture(format_args!(
                     "{:>7} {:>7} {:>8} {:>9} {:>11} S COMMAND",
                     "PID", "PPID", "RSS", "VSZ", "ELAPSED"
@@ -648,10 +573,6 @@ impl Forest {
                         r.comm
                     ));
                 }
-            }
-            Format::Json => print_line(serde_json::to_string_pretty(&rows)?),
-            Format::Csv => {
-                print_line(to_csv("proc_watch", &serde_json::json!({}), &rows)?.trim_end())
             }
         }
         Ok(Forest { rows })
@@ -772,7 +693,6 @@ mod tests {
     fn line(kind: &'static str, t_s: f64, delta: Delta) -> Line {
         Line {
             kind,
-            pid: 42,
             t_s,
             delta,
             threads_now: 1,
@@ -859,10 +779,7 @@ mod tests {
             w.headline(&p),
             "PID 42 (dd) over 1.00 s: 1 minor fault, 1 voluntary / 0 nonvoluntary switch, 0 ms CPU"
         );
-        let summary = w.summary(&p).unwrap();
-        assert_eq!(summary["kind"], "summary");
-        assert_eq!(summary["minflt"], 1);
-        assert_eq!(summary["verdict"]["held"], true);
+        assert!(in_context(|cx| w.verdict(&p, cx)).held == Some(true));
     }
 
     fn row(pid: i32, ppid: i32) -> Row {
@@ -920,15 +837,5 @@ mod tests {
         assert_eq!(indent(0), "");
         assert_eq!(indent(1), " \\_ ");
         assert_eq!(indent(2), "     \\_ ");
-    }
-
-    #[test]
-    fn json_and_csv_leave_the_kit_silent() {
-        let mut common = CommonArgs::default();
-        assert_eq!(kit_flags(&common).format, Format::Text);
-        assert!(!kit_flags(&common).quiet);
-        common.format = Format::Json;
-        let flags = kit_flags(&common);
-        assert_eq!((flags.format, flags.quiet), (Format::Text, true));
     }
 }

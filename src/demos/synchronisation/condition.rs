@@ -10,12 +10,14 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use serde::Serialize;
 
 use crate::kit::input::{Input, StdinLines};
 use crate::kit::timing::{fmt_ns, nanos};
 use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
 use crate::proc::counters::ThreadUsage;
+use crate::proc::tasks::TaskState;
 use crate::sync::semaphore::Semaphore;
 
 /// The examples after `condition --help`.
@@ -59,6 +61,8 @@ pub struct Shared {
 pub struct State {
     /// Waiters that are inside `wait()`.
     waiting: usize,
+    /// Their thread ids, to see in `/proc` when they are asleep.
+    tids: Vec<nix::unistd::Pid>,
     /// Main has notified (the condition a predicate loop checks), and when.
     sent_at: Option<Instant>,
     /// Main is ending the run: every waiter may go (notify_all at the end).
@@ -142,6 +146,7 @@ impl Shared {
     /// Waiter `me` (from 0), holding the lock, is about to wait: tells main, starts its clocks.
     pub fn waiting(&self, state: &mut State, me: usize) -> Waiting {
         state.waiting += 1;
+        state.tids.push(nix::unistd::gettid());
         self.arrived.notify_all();
         Waiting {
             me,
@@ -189,6 +194,24 @@ impl Shared {
             voluntary_cs: slept,
             waits: wait.waits,
         }
+    }
+
+    /// Waits (at most `limit`) until every waiter inside `wait()` is asleep in the kernel
+    /// (state S in `/proc/self/task/<tid>/stat`), as a person typing `notify` always waits: a
+    /// notify that comes before the waiter has gone to sleep wakes nobody who slept. The lecture
+    /// sleeps 1 s for the same reason. Returns the signal if Ctrl-C came first.
+    pub fn until_asleep(&self, limit: Duration) -> Option<Signal> {
+        let tids = self.lock().tids.clone();
+        let deadline = Instant::now() + limit;
+        let asleep = |tid: &nix::unistd::Pid| {
+            TaskState::of_thread(*tid).is_ok_and(|t| matches!(t.state, 'S' | 'D'))
+        };
+        while !tids.iter().all(asleep) && Instant::now() < deadline {
+            if let Some(signal) = interrupt::sleep(Duration::from_micros(200)) {
+                return Some(signal);
+            }
+        }
+        interrupt::requested()
     }
 
     /// The end of every run: whoever still waits may go (notify_all, or close the semaphore), so
@@ -514,6 +537,7 @@ pub fn notify_run(
     let runs = thread::scope(|scope| -> std::result::Result<_, ConditionError> {
         let handles = spawn_waiters(scope, &shared, n, &waiter)?;
         let mut stop = shared.until(|st| st.waiting == n, None);
+        stop = stop.or_else(|| shared.until_asleep(ASLEEP_LIMIT));
         if stop.is_none() {
             match p.notify_after_ms {
                 Some(ms) => {
@@ -560,6 +584,9 @@ pub fn notify_run(
     }
     Ok(Results::of(p, trigger, &shared, ignored, runs))
 }
+
+/// The longest main waits for the waiters to fall asleep before it notifies (or prompts).
+const ASLEEP_LIMIT: Duration = Duration::from_millis(500);
 
 /// Starts `n` waiting threads (released and joined again if one cannot be created).
 fn spawn_waiters<'s>(
