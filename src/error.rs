@@ -35,6 +35,10 @@ pub enum Error {
     /// The machine cannot give what a demo asks for (processes, memory).
     #[error("{0}")]
     Limit(String),
+    /// The run could not go on, for a reason of its own (a child that died before it
+    /// reported, a process that does not exist, a `/proc` file that says something unexpected).
+    #[error("{0}")]
+    Failed(String),
     /// A message between processes could not be sent or read.
     #[error("the channel from a child: {0}")]
     Channel(String),
@@ -56,6 +60,16 @@ impl Error {
     /// Wraps a failed system call.
     pub fn sys(call: &'static str, source: nix::errno::Errno) -> Self {
         Error::Sys { call, source }
+    }
+
+    /// Wraps a failed system call that std reports as an `io::Error` (a pipe, a read, a
+    /// write), naming the call: `.map_err(Error::io("pipe"))`. (`?` on an `io::Error` alone
+    /// means the report could not be written.)
+    pub fn io(call: &'static str) -> impl Fn(io::Error) -> Error {
+        move |e| {
+            let errno = e.raw_os_error().unwrap_or(libc::EIO);
+            Error::sys(call, nix::errno::Errno::from_raw(errno))
+        }
     }
 
     /// Wraps a failed `/proc` read.

@@ -32,7 +32,65 @@ mod shape;
 /// Helpers for the library's unit tests.
 #[cfg(test)]
 pub(crate) mod testing {
+    use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    use nix::sys::signal::Signal;
+
+    use crate::kit::machine::Machine;
+    use crate::kit::{Context, Findings, Verdict};
+    use crate::proc::counters::Delta;
+
+    /// This machine, read once for every test.
+    pub fn machine() -> &'static Machine {
+        static MACHINE: OnceLock<Machine> = OnceLock::new();
+        MACHINE.get_or_init(Machine::collect)
+    }
+
+    /// The context the kit gives an analysis of fixed results: `machine` (this one unless a
+    /// test changes it), no counters, stopped by `stopped`, no `--cpu`.
+    pub fn context_on(machine: &Machine, stopped: Option<Signal>) -> Context<'_> {
+        static COUNTERS: Delta = Delta {
+            minflt: 0,
+            majflt: 0,
+            voluntary_cs: 0,
+            nonvoluntary_cs: 0,
+            threads: 0,
+            rss_kib: 0,
+            utime_us: 0,
+            stime_us: 0,
+        };
+        Context {
+            machine,
+            counters: &COUNTERS,
+            stopped,
+            cpu: None,
+        }
+    }
+
+    /// This machine's context, not stopped.
+    pub fn context() -> Context<'static> {
+        context_on(machine(), None)
+    }
+
+    /// What the kit prints after the lecture's lines for fixed findings, on this machine:
+    /// the verdict, the lesson and the analysis lines.
+    pub fn judge<F: Findings>(findings: &F, params: &F::Params) -> (Verdict, String, Vec<String>) {
+        judge_on(findings, params, &context())
+    }
+
+    /// The same in a given context (another machine, a stopped run).
+    pub fn judge_on<F: Findings>(
+        findings: &F,
+        params: &F::Params,
+        cx: &Context<'_>,
+    ) -> (Verdict, String, Vec<String>) {
+        (
+            findings.verdict(params, cx),
+            findings.lesson(params, cx),
+            findings.analysis(params, cx),
+        )
+    }
 
     /// Runs `threads` threads that each make `steps` non-atomic increments (a separate load and
     /// store), every one inside `locked`, and asserts that none was lost: the lock excludes.

@@ -104,7 +104,7 @@ struct Args {
 fn main() -> ExitCode {
     let args: Args = kit::parse("condition");
     if args.lost_wakeup {
-        return lab::run_instead("lost_wakeup", "--lost-wakeup"); // a concept of its own
+        return kit::cli::run_instead("lost_wakeup", "--lost-wakeup"); // a concept of its own
     }
     let p = lab::Params::notify(args.waiters, args.all, args.semaphore, args.notify_after);
     kit::run("condition", &args.common, p.clone(), |s| {

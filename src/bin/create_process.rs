@@ -113,7 +113,7 @@ fn posix_spawn_c(args: &Args, lab: Lab) -> Result<Started> {
     let argv = lab::c_strings(&lab.command)?;
     let message = lab::message_pipe(&args.message)?;
     let (actions, attr) = lab.spawn_attributes(message.as_ref())?;
-    let pid = posix_spawnp(&argv[0], &actions, &attr, &argv, &lab::environ())
+    let pid = posix_spawnp(&argv[0], &actions, &attr, &argv, &oslab::process::environ())
         .map_err(|e| Error::sys("posix_spawnp", e))
         .with_context(|| format!("could not spawn {:?}", lab.command.join(" ")))?;
     Ok(lab.started(Child::adopt(pid), message))

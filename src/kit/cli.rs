@@ -294,6 +294,29 @@ pub fn generate(
     }
 }
 
+/// For a flag that became a binary of its own (`condition --lost-wakeup` is `lost_wakeup`), so
+/// the old command line keeps working:
+/// Replaces this process with the sibling binary `binary` (beside this one), given this
+/// command line without `flag`. Returns only if that fails: exit 1, with the error.
+pub fn run_instead(binary: &str, flag: &str) -> std::process::ExitCode {
+    use std::os::unix::process::CommandExt;
+    let me = crate::kit::report::program_name();
+    let path = match std::env::current_exe() {
+        Ok(exe) => exe.with_file_name(binary),
+        Err(e) => {
+            eprintln!("{me}: error: could not find {binary}: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let args: Vec<std::ffi::OsString> = std::env::args_os()
+        .skip(1)
+        .filter(|a| a.as_os_str() != std::ffi::OsStr::new(flag))
+        .collect();
+    let e = std::process::Command::new(&path).args(args).exec();
+    eprintln!("{me}: error: could not run {}: {e}", path.display());
+    std::process::ExitCode::FAILURE
+}
+
 /// Exits with a usage error (exit 2) for a check clap cannot express, such as two flags whose
 /// product must fit in an int.
 pub fn usage_error(command: &mut clap::Command, message: impl Display) -> ! {

@@ -29,6 +29,8 @@ pub struct Machine {
     pub thp: String,
     /// True when the CPU reports the `hypervisor` flag: we are a virtual machine.
     pub hypervisor: bool,
+    /// The kernel's fair scheduler, by name: `EEVDF` (Linux 6.6 and later) or `CFS`.
+    pub scheduler: String,
     /// The process's scheduling policy (`SCHED_OTHER`, `SCHED_FIFO`, ...).
     pub sched_policy: String,
     /// The process's nice value.
@@ -41,10 +43,12 @@ impl Machine {
     /// Reads it all. Parts that cannot be read come out as `unknown` rather than failing.
     pub fn collect() -> Machine {
         let usable = usable_cpus();
+        let kernel = nix::sys::utsname::uname()
+            .map(|u| u.release().to_string_lossy().into_owned())
+            .unwrap_or_else(|_| "unknown".into());
         Machine {
-            kernel: nix::sys::utsname::uname()
-                .map(|u| u.release().to_string_lossy().into_owned())
-                .unwrap_or_else(|_| "unknown".into()),
+            scheduler: scheduler_name(&kernel).to_string(),
+            kernel,
             cpu_model: cpuinfo_field("model name").unwrap_or_else(|| "unknown".into()),
             cpus_online: sysconf(SysconfVar::_NPROCESSORS_ONLN)
                 .ok()
@@ -73,6 +77,19 @@ impl Machine {
             "note: this is a virtual machine (the CPU reports a hypervisor): wakeups, page faults \
              and fork run well above bare-metal figures; compare ratios, not absolutes",
         )
+    }
+}
+
+/// The fair scheduler a kernel release runs: EEVDF since Linux 6.6, CFS before (EEVDF kept CFS's
+/// weight table).
+pub fn scheduler_name(release: &str) -> &'static str {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(major), Some(minor)) if (major, minor) >= (6, 6) => "EEVDF",
+        (Some(_), Some(_)) => "CFS",
+        _ => "the fair scheduler",
     }
 }
 
@@ -151,6 +168,15 @@ fn cpuinfo_field(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_scheduler_is_named_by_the_kernel_release() {
+        assert_eq!(scheduler_name("6.18.44-fc-v1045"), "EEVDF");
+        assert_eq!(scheduler_name("6.6.0"), "EEVDF");
+        assert_eq!(scheduler_name("6.5.13-generic"), "CFS");
+        assert_eq!(scheduler_name("5.15.0-91-generic"), "CFS");
+        assert_eq!(scheduler_name("unknown"), "the fair scheduler");
+    }
 
     #[test]
     fn cpu_lists_compress_runs() {

@@ -122,6 +122,15 @@ pub struct Output {
 }
 
 impl Output {
+    /// An output that prints nothing: for warm-up runs of a program that prints the lecture's
+    /// lines as it goes.
+    pub fn silent() -> Output {
+        Output {
+            format: Format::Json,
+            quiet: true,
+        }
+    }
+
     /// True in text mode.
     pub fn is_text(&self) -> bool {
         self.format == Format::Text

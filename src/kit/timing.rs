@@ -71,6 +71,13 @@ pub fn monotonic_ns() -> u64 {
     t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64
 }
 
+/// The calling thread's own CPU time so far (CLOCK_THREAD_CPUTIME_ID), in ns: what a thread
+/// that sleeps does not spend.
+pub fn thread_cpu_ns() -> Option<u64> {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok()?;
+    Some(t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
+}
+
 /// What one call of the trial function is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Run {

@@ -62,6 +62,18 @@ impl TaskState {
     }
 }
 
+/// The thread ids of this process, from `/proc/self/task`, in order.
+pub fn threads_of_self() -> Vec<i32> {
+    let mut tids: Vec<i32> = fs::read_dir("/proc/self/task")
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    tids.sort_unstable();
+    tids
+}
+
 /// The meaning of a state letter, as `man 5 proc` gives it.
 pub fn state_name(state: char) -> &'static str {
     match state {

@@ -196,6 +196,20 @@ pub fn forget_inherited(guards: &mut Vec<Child>) {
     std::mem::forget(std::mem::take(guards));
 }
 
+/// This process's environment as `KEY=value` strings: C's `environ`, for `posix_spawn` and
+/// `execve`.
+pub fn environ() -> Vec<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            std::ffi::CString::new(kv).ok()
+        })
+        .collect()
+}
+
 /// Waits for any child to end, whichever it is: `waitpid(-1)`. Returns its PID and how it
 /// ended, or `None` when no child is left.
 pub fn wait_any() -> Result<Option<(Pid, Exit)>> {

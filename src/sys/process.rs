@@ -28,6 +28,21 @@ impl SingleThreaded {
             _not_send: std::marker::PhantomData,
         })
     }
+
+    /// [`check`](Self::check), right after joining threads: a thread that has just been joined
+    /// can still be counted in `/proc` for a moment (its exit is not quite done), so this looks
+    /// again, for up to a second, before it says the process is not single-threaded.
+    pub fn check_after_join() -> Result<SingleThreaded> {
+        for _ in 0..1000 {
+            match SingleThreaded::check() {
+                Err(Error::NotSingleThreaded { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
+                other => return other,
+            }
+        }
+        SingleThreaded::check()
+    }
 }
 
 /// Which side of a `fork` we are on.

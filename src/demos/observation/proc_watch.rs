@@ -112,7 +112,7 @@ fn comm(pid: Pid) -> Result<String> {
     procfs::process::Process::new(pid.as_raw())
         .and_then(|p| p.stat())
         .map(|s| s.comm)
-        .map_err(|_| Error::Limit(format!("no process {pid}: /proc/{pid} does not exist")))
+        .map_err(|_| Error::Failed(format!("no process {pid}: /proc/{pid} does not exist")))
 }
 
 /// The watch as it goes: the first reading, every line so far, and where they are printed.
@@ -472,11 +472,11 @@ pub struct Row {
 /// Every process in `/proc`, by PID, ps's columns from each `/proc/PID/stat`.
 pub fn every_process() -> Result<Vec<Row>> {
     let uptime_s: f64 = std::fs::read_to_string("/proc/uptime")
-        .map_err(|e| Error::Limit(format!("cannot read /proc/uptime: {e}")))?
+        .map_err(|e| Error::Failed(format!("cannot read /proc/uptime: {e}")))?
         .split_whitespace()
         .next()
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| Error::Limit("/proc/uptime is not a number".into()))?;
+        .ok_or_else(|| Error::Failed("/proc/uptime is not a number".into()))?;
     let ticks = procfs::ticks_per_second() as f64;
     let page_kib = procfs::page_size() / 1024;
     let mut rows: Vec<Row> = procfs::process::all_processes()
@@ -496,7 +496,7 @@ pub fn every_process() -> Result<Vec<Row>> {
         })
         .collect();
     if rows.is_empty() {
-        return Err(Error::Limit("no process found in /proc".into()));
+        return Err(Error::Failed("no process found in /proc".into()));
     }
     rows.sort_by_key(|r| r.pid);
     Ok(rows)
@@ -665,19 +665,6 @@ impl Findings for Forest {
     }
 }
 
-// kit candidate: a Context for the unit tests of a verdict (this machine, no counters, not
-// stopped, no --cpu): every lab bench's tests need one. Here once for the chapter.
-#[cfg(test)]
-pub(crate) fn in_context<R>(f: impl FnOnce(&Context<'_>) -> R) -> R {
-    let (machine, counters) = (crate::kit::machine::Machine::collect(), Delta::default());
-    f(&Context {
-        machine: &machine,
-        counters: &counters,
-        stopped: None,
-        cpu: None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -721,7 +708,7 @@ mod tests {
 
     fn cx_verdict(w: &Watch) -> Verdict {
         let p = Params::new(Some(42), &[], Duration::from_secs(1), None);
-        in_context(|cx| w.verdict(&p, cx))
+        w.verdict(&p, &crate::testing::context())
     }
 
     #[test]
@@ -779,7 +766,7 @@ mod tests {
             w.headline(&p),
             "PID 42 (dd) over 1.00 s: 1 minor fault, 1 voluntary / 0 nonvoluntary switch, 0 ms CPU"
         );
-        assert!(in_context(|cx| w.verdict(&p, cx)).held == Some(true));
+        assert!(w.verdict(&p, &crate::testing::context()).held == Some(true));
     }
 
     fn row(pid: i32, ppid: i32) -> Row {
@@ -816,7 +803,7 @@ mod tests {
         let forest = Forest {
             rows: tree_order(&rows),
         };
-        let v = in_context(|cx| forest.verdict(&p, cx));
+        let v = forest.verdict(&p, &crate::testing::context());
         assert_eq!(v.held, Some(true), "{v:?}");
         assert!(v.because.contains("2 processes hang from 1 root"), "{v:?}");
         assert_eq!(forest.headline(&p), "3 processes in 1 tree, 3 levels deep");
@@ -824,7 +811,7 @@ mod tests {
         let forest = Forest {
             rows: tree_order(&rows),
         };
-        let v = in_context(|cx| forest.verdict(&p, cx));
+        let v = forest.verdict(&p, &crate::testing::context());
         assert_eq!(v.held, Some(false), "{v:?}");
         assert!(v.because.contains("30 → 29"), "{v:?}");
     }

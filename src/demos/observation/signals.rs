@@ -963,7 +963,6 @@ impl Findings for DemoResults {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demos::observation::proc_watch::in_context;
 
     /// The signals of `text` as the printer of `setup` would record them.
     fn recorded(setup: &Setup, text: &str) -> Vec<(i32, i32)> {
@@ -1002,7 +1001,7 @@ mod tests {
     }
 
     fn judge(results: &DemoResults) -> Verdict {
-        in_context(|cx| results.verdict(&DemoParams::of(20), cx))
+        results.verdict(&DemoParams::of(20), &crate::testing::context())
     }
 
     #[test]
@@ -1102,7 +1101,8 @@ mod tests {
         );
         let sent = Sent::of("g\n", 1);
         let params = SendParams::of(7, 0, Letters { rt: false });
-        in_context(|cx| {
+        let cx = &crate::testing::context();
+        {
             assert_eq!(
                 sent.analysis(&params, cx),
                 vec!["sent g to PID 7: 1 signal, back to back".to_string()]
@@ -1112,7 +1112,7 @@ mod tests {
                     .starts_with("1 kill() call returned 0")
             );
             assert_eq!(sent.verdict(&params, cx).held, None);
-        });
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use procfs::FromRead;
 use serde::{Deserialize, Serialize};
 
 use crate::kit::cli::{Chain, TrialArgs};
-use crate::kit::report::{self, Format, Output};
+use crate::kit::report::{self, Output};
 use crate::kit::stats::Spread;
 use crate::kit::timing::{self, Run, fmt_ns, lecture_ms, nanos_since, sig3};
 use crate::kit::{Context, Findings, Session, Verdict, pause, words};
@@ -249,15 +249,6 @@ impl Faults {
 }
 
 /// Where a warm-up run's lines go: nowhere (its lecture lines are not printed).
-// kit candidate: `Output::silent()`; sum_array's warm-ups use it too, and any demo whose
-// lecture lines are printed from inside a run (a child's, a trial's) needs it for warm-ups.
-pub fn silent() -> Output {
-    Output {
-        format: Format::Json,
-        quiet: true,
-    }
-}
-
 /// The command that reads a process's minor faults, as the lecture's slide does.
 fn fault_command(pid: u32) -> String {
     format!("cut -d' ' -f10 /proc/{pid}/stat   (field 10: minor faults)")
@@ -460,7 +451,7 @@ pub fn trials(
             }
         ),
     )?;
-    let silent = silent();
+    let silent = Output::silent();
     let done = timing::run_trials(
         p.warmup,
         p.trials,
@@ -822,8 +813,6 @@ fn mib(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
 
     fn params(pages: u64, shared: bool, thp: bool) -> Params {
         let trials = TrialArgs {
@@ -860,17 +849,10 @@ mod tests {
     }
 
     fn judged(p: &Params, t: Trial, thp: &str) -> (Verdict, String, Vec<String>) {
-        let mut machine = Machine::collect();
+        let mut machine = crate::testing::machine().clone();
         machine.thp = thp.into();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        let r = Results::of(vec![t]);
-        (r.verdict(p, &cx), r.lesson(p, &cx), r.analysis(p, &cx))
+        let cx = crate::testing::context_on(&machine, None);
+        crate::testing::judge_on(&Results::of(vec![t]), p, &cx)
     }
 
     #[test]
@@ -952,15 +934,7 @@ mod tests {
     fn a_run_stopped_before_the_child_reported_cannot_be_checked() {
         let p = params(1024, false, false);
         let r = Results::of(vec![Trial::started(1, phase(1024, 1024, 1), 1, 7)]);
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        assert_eq!(r.verdict(&p, &cx).held, None);
+        assert_eq!(r.verdict(&p, &crate::testing::context()).held, None);
         assert_eq!(r.headline(&p), "stopped before the child reported");
         assert_eq!(r.progress(&p).unwrap(), "0 of 1 trial");
     }

@@ -10,7 +10,6 @@
 use std::ffi::CString;
 use std::io::{PipeReader, PipeWriter, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
@@ -198,19 +197,6 @@ pub fn c_strings(words: &[String]) -> anyhow::Result<Vec<CString>> {
     words
         .iter()
         .map(|w| CString::new(w.as_bytes()).with_context(|| format!("{w:?} contains a NUL byte")))
-        .collect()
-}
-
-// kit candidate: spawn_cost builds the same environment for posix_spawn.
-/// This process's environment as `KEY=value` strings: C's `environ`.
-pub fn environ() -> Vec<CString> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| {
-            let mut kv = k.as_bytes().to_vec();
-            kv.push(b'=');
-            kv.extend_from_slice(v.as_bytes());
-            CString::new(kv).ok()
-        })
         .collect()
 }
 
@@ -557,9 +543,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
-    use std::sync::OnceLock;
 
     fn results(exit_code: Option<i32>, exit_signal: Option<i32>, ppid: Option<i32>) -> Results {
         let status_word = match (exit_code, exit_signal) {
@@ -594,17 +577,8 @@ mod tests {
         }
     }
 
-    // kit candidate: every lab bench's tests build this Context (this machine, no counters).
-    /// A context for the analysis of fixed results: this machine, no counters.
     fn cx(stopped: Option<Signal>) -> Context<'static> {
-        static MACHINE: OnceLock<Machine> = OnceLock::new();
-        static COUNTERS: OnceLock<Delta> = OnceLock::new();
-        Context {
-            machine: MACHINE.get_or_init(Machine::collect),
-            counters: COUNTERS.get_or_init(Delta::default),
-            stopped,
-            cpu: None,
-        }
+        crate::testing::context_on(crate::testing::machine(), stopped)
     }
 
     fn verdict(r: &Results, mode: Mode) -> Verdict {

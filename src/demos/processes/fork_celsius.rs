@@ -853,9 +853,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
-    use std::sync::OnceLock;
 
     fn row(index: u32, pid: i32, line_ns: u64) -> ChildRow {
         let fahrenheit = f64::from(100 + index * 10);
@@ -890,17 +887,8 @@ mod tests {
         )
     }
 
-    // kit candidate: every lab bench's tests build this Context (this machine, no counters).
-    /// A context for the analysis of fixed results: this machine, no counters.
     fn cx(stopped: Option<Signal>) -> Context<'static> {
-        static MACHINE: OnceLock<Machine> = OnceLock::new();
-        static COUNTERS: OnceLock<Delta> = OnceLock::new();
-        Context {
-            machine: MACHINE.get_or_init(Machine::collect),
-            counters: COUNTERS.get_or_init(Delta::default),
-            stopped,
-            cpu: None,
-        }
+        crate::testing::context_on(crate::testing::machine(), stopped)
     }
 
     fn check(r: &Results, p: Params, stopped: Option<Signal>) -> Verdict {

@@ -694,9 +694,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
-    use std::sync::OnceLock;
 
     fn p(pid: i32, ppid: i32, born: usize, children: &[i32]) -> ProcRow {
         ProcRow {
@@ -733,17 +730,8 @@ mod tests {
         }
     }
 
-    // kit candidate: every lab bench's tests build this Context (this machine, no counters).
-    /// A context for the analysis of fixed results: this machine, no counters.
     fn cx(stopped: Option<Signal>) -> Context<'static> {
-        static MACHINE: OnceLock<Machine> = OnceLock::new();
-        static COUNTERS: OnceLock<Delta> = OnceLock::new();
-        Context {
-            machine: MACHINE.get_or_init(Machine::collect),
-            counters: COUNTERS.get_or_init(Delta::default),
-            stopped,
-            cpu: None,
-        }
+        crate::testing::context_on(crate::testing::machine(), stopped)
     }
 
     const P: Params = Params {

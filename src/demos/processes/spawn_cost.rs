@@ -7,8 +7,7 @@
 //! fork + exec + wait, thread spawn + join, pthread_create + join).
 
 use std::ffi::CString;
-use std::os::unix::ffi::OsStrExt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::ValueEnum;
 use nix::spawn::{PosixSpawnAttr, PosixSpawnFileActions};
@@ -154,18 +153,11 @@ pub struct Program {
 impl Program {
     fn new() -> Result<Program> {
         if !std::path::Path::new(PROGRAM).exists() {
-            return Err(Error::Limit(format!(
+            return Err(Error::Failed(format!(
                 "{PROGRAM} does not exist: posix_spawn and exec have nothing to run"
             )));
         }
-        let envp = std::env::vars_os()
-            .filter_map(|(k, v)| {
-                let mut kv = k.as_bytes().to_vec();
-                kv.push(b'=');
-                kv.extend_from_slice(v.as_bytes());
-                CString::new(kv).ok()
-            })
-            .collect();
+        let envp = crate::process::environ();
         let c = |s: &str| CString::new(s).expect("no NUL in a constant");
         Ok(Program {
             path: c(PROGRAM),
@@ -190,24 +182,12 @@ impl Ready<'_> {
     pub fn single(&self) -> Result<&SingleThreaded> {
         self.single
             .as_ref()
-            .ok_or_else(|| Error::Limit("fork without the proof that it may run".into()))
+            .ok_or_else(|| Error::Failed("fork without the proof that it may run".into()))
     }
 }
 
 /// fork needs a single-threaded process. A thread that was just joined can still be counted
 /// in /proc for a moment (join returns once it stopped running; the kernel then reaps it).
-// kit candidate: `SingleThreaded::check_after_join()`; any demo that forks after joining its
-// threads (spawn_cost here; a demo timing threads and then processes) needs this wait.
-fn single_threaded() -> Result<SingleThreaded> {
-    for _ in 0..1000 {
-        match SingleThreaded::check() {
-            Err(Error::NotSingleThreaded { .. }) => std::thread::sleep(Duration::from_millis(1)),
-            other => return other,
-        }
-    }
-    SingleThreaded::check()
-}
-
 /// The run's parameters, as reported.
 #[derive(Clone, Debug, Serialize)]
 pub struct Params {
@@ -318,7 +298,7 @@ pub fn measure(
                     // The proof that fork may run is made once, before the loop: the /proc
                     // read it takes is not part of any timed run.
                     single: if op.forks() {
-                        Some(single_threaded()?)
+                        Some(SingleThreaded::check_after_join()?)
                     } else {
                         None
                     },
@@ -371,7 +351,7 @@ impl Series {
                 if interrupt::requested().is_some() {
                     break; // Ctrl-C reached the child too
                 }
-                return Err(Error::Limit(format!(
+                return Err(Error::Failed(format!(
                     "{}: the child failed (run {})",
                     self.label,
                     i + 1
@@ -791,8 +771,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
 
     fn series(op: Op, placement: &'static str, p50_us: u64) -> Series {
         let mut h = latency_histogram();
@@ -831,15 +809,8 @@ mod tests {
                 warmup: 0,
             },
         );
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        (r.verdict(&p, &cx), r.lesson(&p, &cx))
+        let (verdict, lesson, _) = crate::testing::judge(r, &p);
+        (verdict, lesson)
     }
 
     #[test]

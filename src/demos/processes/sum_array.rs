@@ -376,7 +376,7 @@ pub fn run(
     let array = generate(p.len, p.seed);
     let generate_ns = nanos_since(start);
     let expected_sum = sum(&array);
-    let silent = super::cow_overhead::silent();
+    let silent = Output::silent();
     let trials = timing::run_trials(
         p.warmup,
         p.trials,
@@ -789,8 +789,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
 
     const MS: u64 = 1_000_000;
 
@@ -832,17 +830,10 @@ mod tests {
     }
 
     fn judged(p: &Params, t: Trial, cpus: usize) -> (Verdict, String, Vec<String>) {
-        let mut machine = Machine::collect();
+        let mut machine = crate::testing::machine().clone();
         machine.cpus_usable_count = cpus;
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        let r = Results::of(vec![t], 0, 1);
-        (r.verdict(p, &cx), r.lesson(p, &cx), r.analysis(p, &cx))
+        let cx = crate::testing::context_on(&machine, None);
+        crate::testing::judge_on(&Results::of(vec![t], 0, 1), p, &cx)
     }
 
     #[test]
@@ -959,15 +950,7 @@ mod tests {
     fn a_run_stopped_before_a_trial_cannot_be_checked() {
         let p = params(2, Mode::Threads);
         let r = Results::of(vec![], 0, 1);
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        assert_eq!(r.verdict(&p, &cx).held, None);
+        assert_eq!(r.verdict(&p, &crate::testing::context()).held, None);
         assert_eq!(r.progress(&p).unwrap(), "0 of 1 trial");
         assert_eq!(r.headline(&p), "stopped before a trial ended");
     }

@@ -243,7 +243,7 @@ fn watch(
 ) -> Result<Option<Worker>> {
     let (mut placed, placed_tx) = channel::<Placed>()?;
     // io_bound's stdout: the lecture's terminal, which the demo drains like a slow one.
-    let (mut drain, io_out) = std::io::pipe().map_err(io_error("pipe"))?;
+    let (mut drain, io_out) = std::io::pipe().map_err(Error::io("pipe"))?;
     let mut competitor = None;
     if !p.alone {
         competitor = Some(spawn(cpu, &placed_tx, programs.competitor)?);
@@ -260,7 +260,7 @@ fn watch(
             Next::Message(Placed { ok: true }) => {}
             Next::Stopped(_) => return Ok(None), // the guards kill and reap the children
             _ => {
-                return Err(Error::Limit(format!(
+                return Err(Error::Failed(format!(
                     "{name} or its competitor failed to take CPU {cpu}"
                 )));
             }
@@ -316,7 +316,7 @@ fn read_status(
 ) -> Result<Worker> {
     let path = format!("/proc/{pid}/status");
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| Error::Limit(format!("could not read {path}: {e}")))?;
+        .map_err(|e| Error::Failed(format!("could not read {path}: {e}")))?;
     let lines: Vec<String> = text
         .lines()
         .filter(|l| l.contains("ctxt_switches"))
@@ -327,7 +327,7 @@ fn read_status(
             .iter()
             .find_map(|l| l.strip_prefix(key))
             .and_then(|v| v.trim().parse().ok())
-            .ok_or_else(|| Error::Limit(format!("no {key} in {path}")))
+            .ok_or_else(|| Error::Failed(format!("no {key} in {path}")))
     };
     Ok(Worker {
         name,
@@ -346,8 +346,8 @@ fn read_status(
 /// through two pipes (the measurement; the child's reports come on the channel); `(ours,
 /// theirs)` are the CPUs each is pinned to. None when Ctrl-C stopped it.
 fn pingpong(programs: &Programs, n: u64, ours: usize, theirs: usize) -> Result<Option<RoundTrips>> {
-    let (mut to_child_r, mut to_child_w) = std::io::pipe().map_err(io_error("pipe"))?;
-    let (mut to_parent_r, mut to_parent_w) = std::io::pipe().map_err(io_error("pipe"))?;
+    let (mut to_child_r, mut to_child_w) = std::io::pipe().map_err(Error::io("pipe"))?;
+    let (mut to_parent_r, mut to_parent_w) = std::io::pipe().map_err(Error::io("pipe"))?;
     let (mut reports, tx) = channel::<Pong>()?;
     let child = match process::fork(&SingleThreaded::check()?)? {
         Forked::Child => {
@@ -379,7 +379,7 @@ fn pingpong(programs: &Programs, n: u64, ours: usize, theirs: usize) -> Result<O
             return Ok(None); // the guard kills the child
         }
         _ => {
-            return Err(Error::Limit(format!(
+            return Err(Error::Failed(format!(
                 "the ping-pong child failed to take CPU {theirs}"
             )));
         }
@@ -387,7 +387,7 @@ fn pingpong(programs: &Programs, n: u64, ours: usize, theirs: usize) -> Result<O
     let before = ThreadUsage::now()?;
     let start = Instant::now();
     let done =
-        (programs.ping)(n, &mut to_child_w, &mut to_parent_r).map_err(io_error("write/read"))?;
+        (programs.ping)(n, &mut to_child_w, &mut to_parent_r).map_err(Error::io("write/read"))?;
     let elapsed = start.elapsed();
     let ours_usage = before.delta(&ThreadUsage::now()?);
     restore_affinity(&restore)?;
@@ -400,11 +400,11 @@ fn pingpong(programs: &Programs, n: u64, ours: usize, theirs: usize) -> Result<O
             nonvoluntary_cs,
         }) => (voluntary_cs, nonvoluntary_cs),
         Next::Stopped(_) => return Ok(None),
-        _ => return Err(Error::Limit("the ping-pong child sent no counters".into())),
+        _ => return Err(Error::Failed("the ping-pong child sent no counters".into())),
     };
     let exit = child.wait()?;
     if !exit.success() {
-        return Err(Error::Limit(format!("the ping-pong child {exit}")));
+        return Err(Error::Failed(format!("the ping-pong child {exit}")));
     }
     let switches = ours_usage.voluntary_cs
         + ours_usage.nonvoluntary_cs
@@ -420,19 +420,6 @@ fn pingpong(programs: &Programs, n: u64, ours: usize, theirs: usize) -> Result<O
         child_nonvoluntary_cs,
         switches_per_round_trip: switches as f64 / n as f64,
     }))
-}
-
-// kit candidate: `Error::from_io(call, e)`. std's pipes and I/O give io::Error, whose `From`
-// conversion in crate::Error says "could not write the report"; a failed pipe/read/write names
-// its call instead.
-/// An io::Error from the system call `call`, as the library's error.
-fn io_error(call: &'static str) -> impl Fn(std::io::Error) -> Error {
-    move |e| {
-        Error::sys(
-            call,
-            nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-        )
-    }
 }
 
 /// The lecture's claims, as the verdict states them.
@@ -760,8 +747,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
 
     fn worker(name: &'static str, voluntary_cs: u64, nonvoluntary_cs: u64, beside: bool) -> Worker {
         Worker {
@@ -830,15 +815,7 @@ mod tests {
     }
 
     fn judge(r: &Results, p: &Params) -> (Verdict, String, Vec<String>) {
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        (r.verdict(p, &cx), r.lesson(p, &cx), r.analysis(p, &cx))
+        crate::testing::judge(r, p)
     }
 
     #[test]

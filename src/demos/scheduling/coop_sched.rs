@@ -201,7 +201,7 @@ pub fn run(s: &Session, p: &Params, body: impl FnOnce(&Rc<Log>) -> Result<()>) -
     let counters = before.delta(&Snapshot::of_self()?);
     let stacks_after = ult::stacks();
     let log = Rc::try_unwrap(log)
-        .map_err(|_| Error::Limit("a user thread outlived the scheduler".into()))?
+        .map_err(|_| Error::Failed("a user thread outlived the scheduler".into()))?
         .inner
         .into_inner();
     let trial = Trial {
@@ -549,8 +549,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
 
     fn line(thread: u32) -> Line {
         Line {
@@ -601,15 +599,8 @@ mod tests {
     }
 
     fn judge(r: &Results, p: &Params) -> (Verdict, String) {
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        (r.verdict(p, &cx), r.lesson(p, &cx))
+        let (verdict, lesson, _) = crate::testing::judge(r, p);
+        (verdict, lesson)
     }
 
     fn params(mode: Mode) -> Params {

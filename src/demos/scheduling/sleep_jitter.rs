@@ -219,7 +219,7 @@ fn summarise(
     let mut hdr = latency_histogram();
     for &v in &s.overshoot_ns {
         hdr.record(v.max(1)).map_err(|e| {
-            crate::Error::Limit(format!(
+            crate::Error::Failed(format!(
                 "an overshoot of {v} ns does not fit the histogram: {e}"
             ))
         })?;
@@ -507,8 +507,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
 
     fn params(mode: Mode) -> Params {
         Params {
@@ -549,15 +547,7 @@ mod tests {
     }
 
     fn check(r: &Results, p: &Params) -> (Verdict, String, Vec<String>) {
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        (r.verdict(p, &cx), r.lesson(p, &cx), r.analysis(p, &cx))
+        crate::testing::judge(r, p)
     }
 
     #[test]

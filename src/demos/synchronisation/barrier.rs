@@ -421,8 +421,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
     use std::time::Duration;
 
     /// A round of three threads printed in `order` ("B0 B1 A0 ..."), with the barrier's figures
@@ -451,15 +449,7 @@ mod tests {
     }
 
     fn judge(r: &Results, p: &Params) -> (Verdict, String, Vec<String>) {
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        (r.verdict(p, &cx), r.lesson(p, &cx), r.analysis(p, &cx))
+        crate::testing::judge(r, p)
     }
 
     fn params(use_barrier: bool, rounds: u32) -> Params {

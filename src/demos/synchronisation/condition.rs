@@ -4,8 +4,6 @@
 //! lecture's program (the waiting thread, main's notify) is `src/bin/condition.rs`; the lost
 //! wake-up (`condition --lost-wakeup`) is `src/bin/lost_wakeup.rs`, over [`super::lost_wakeup`].
 
-use std::ffi::OsString;
-use std::process::ExitCode;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread::{self, Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
@@ -128,14 +126,6 @@ pub struct Waiting {
     pub waits: u32,
 }
 
-// kit candidate: a thread's own CPU time (kit::timing beside monotonic_ns), for any demo that
-// shows a waiting thread uses no CPU.
-/// The calling thread's CPU time so far (CLOCK_THREAD_CPUTIME_ID), ns.
-fn thread_cpu_ns() -> Option<u64> {
-    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok()?;
-    Some(t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
-}
-
 impl Shared {
     /// `cond.acquire()`.
     pub fn lock(&self) -> MutexGuard<'_, State> {
@@ -151,7 +141,7 @@ impl Shared {
         Waiting {
             me,
             usage: ThreadUsage::now().ok(),
-            cpu_ns: thread_cpu_ns(),
+            cpu_ns: crate::kit::timing::thread_cpu_ns(),
             began: Instant::now(),
             predicate: false,
             spurious: 0,
@@ -163,7 +153,7 @@ impl Shared {
     pub fn woke(&self, wait: Waiting, woken: Woken, state: &mut State) -> WaiterRun {
         let returned = Instant::now();
         let since = |t: Instant| nanos(t.saturating_duration_since(self.start));
-        let cpu_ns = thread_cpu_ns()
+        let cpu_ns = crate::kit::timing::thread_cpu_ns()
             .zip(wait.cpu_ns)
             .map(|(now, then)| now.saturating_sub(then));
         let slept = ThreadUsage::now()
@@ -624,29 +614,6 @@ pub fn join(handles: Vec<ScopedJoinHandle<'_, WaiterRun>>) -> crate::Result<Vec<
         .collect()
 }
 
-// kit candidate: a demo whose flag became a binary of its own runs that binary in its place, so
-// the old command line keeps working (`condition --lost-wakeup` runs `lost_wakeup`).
-/// Replaces this process with the sibling binary `binary` (beside this one), given this
-/// command line without `flag`. Returns only if that fails: exit 1, with the error.
-pub fn run_instead(binary: &str, flag: &str) -> ExitCode {
-    use std::os::unix::process::CommandExt;
-    let me = crate::kit::report::program_name();
-    let path = match std::env::current_exe() {
-        Ok(exe) => exe.with_file_name(binary),
-        Err(e) => {
-            eprintln!("{me}: error: could not find {binary}: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let args: Vec<OsString> = std::env::args_os()
-        .skip(1)
-        .filter(|a| a.as_os_str() != std::ffi::OsStr::new(flag))
-        .collect();
-    let e = std::process::Command::new(&path).args(args).exec();
-    eprintln!("{me}: error: could not run {}: {e}", path.display());
-    ExitCode::FAILURE
-}
-
 impl Findings for Results {
     type Params = Params;
     type Row = WaiterRun;
@@ -908,8 +875,6 @@ pub fn compare(semaphore: bool) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
 
     /// A waiter that waited from `began` to `returned` (ms from the start), using `cpu_us`.
     pub(crate) fn waiter(
@@ -953,15 +918,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn judge<F: Findings>(r: &F, p: &F::Params) -> (Verdict, String, Vec<String>) {
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        (r.verdict(p, &cx), r.lesson(p, &cx), r.analysis(p, &cx))
+        crate::testing::judge(r, p)
     }
 
     #[test]

@@ -738,8 +738,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
 
     fn thread(i: usize, holds: &[usize], waits_for: Option<usize>, run: ThreadRun) -> ThreadReport {
         ThreadReport {
@@ -820,15 +818,7 @@ mod tests {
     }
 
     fn judge(r: &Results, p: &Params) -> (Verdict, String, Vec<String>) {
-        let machine = Machine::collect();
-        let counters = Delta::default();
-        let cx = Context {
-            machine: &machine,
-            counters: &counters,
-            stopped: None,
-            cpu: None,
-        };
-        (r.verdict(p, &cx), r.lesson(p, &cx), r.analysis(p, &cx))
+        crate::testing::judge(r, p)
     }
 
     #[test]

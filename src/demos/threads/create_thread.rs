@@ -41,24 +41,10 @@ impl ThreadView {
             pid: getpid().as_raw(),
             ppid: getppid().as_raw(),
             tid: gettid().as_raw(),
-            tasks: tasks(),
+            tasks: crate::proc::tasks::threads_of_self(),
             wrote,
         }
     }
-}
-
-// kit candidate: proc::tasks could list a process's threads (/proc/PID/task) for every demo
-// that shows them.
-/// The tasks (threads) of this process, from `/proc/self/task`.
-fn tasks() -> Vec<i32> {
-    let mut tids: Vec<i32> = std::fs::read_dir("/proc/self/task")
-        .map(|dir| {
-            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    tids.sort_unstable();
-    tids
 }
 
 /// What the forked child tells its parent: the value it stored (its PID) and read back.
@@ -279,9 +265,6 @@ impl Findings for Results {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kit::machine::Machine;
-    use crate::proc::counters::Delta;
-    use std::sync::OnceLock;
 
     fn run() -> Results {
         Results {
@@ -306,19 +289,7 @@ mod tests {
         }
     }
 
-    // kit candidate: every lab bench's tests build this Context (this machine, no counters).
     /// A context for the analysis of fixed results: this machine, no counters.
-    fn cx() -> Context<'static> {
-        static MACHINE: OnceLock<Machine> = OnceLock::new();
-        static COUNTERS: OnceLock<Delta> = OnceLock::new();
-        Context {
-            machine: MACHINE.get_or_init(Machine::collect),
-            counters: COUNTERS.get_or_init(Delta::default),
-            stopped: None,
-            cpu: None,
-        }
-    }
-
     fn params() -> Params {
         Params {
             message: "SO Rullz!".into(),
@@ -327,7 +298,7 @@ mod tests {
     }
 
     fn verdict(r: &Results) -> Verdict {
-        r.verdict(&params(), &cx())
+        r.verdict(&params(), &crate::testing::context())
     }
 
     #[test]
@@ -353,6 +324,9 @@ mod tests {
         let v = verdict(&r);
         assert_eq!(v.held, Some(false), "{v:?}");
         assert_eq!(v.because, "the parent read 7006, the forked child's write");
-        assert!(r.lesson(&params(), &cx()).contains("did not show it"));
+        assert!(
+            r.lesson(&params(), &crate::testing::context())
+                .contains("did not show it")
+        );
     }
 }
