@@ -25,11 +25,15 @@
  * by one; creating a thread takes tens of microseconds, so on 2 CPUs the first thread may do
  * much (or all) of its work before the second exists: the "contended" run is then partly or
  * wholly serial, and it loses fewer updates and runs faster than two threads that really
- * overlap. The Rust twins (src/race.rs, `Gate`) start their workers behind a gate that the
- * main thread opens once every thread exists. For a like-for-like comparison (scripts/bench.sh),
- * these programs do the same by default, with the same algorithm: each thread spins up to 2000
- * times on `pause`, then calls sched_yield() in a loop, until the gate reads OPEN (an acquire
- * load, paired with the main thread's release store). The gate's wait is inside the timed
+ * overlap. The Rust twins (src/demos/synchronisation/race.rs on src/sync/gate.rs, `StartGate`)
+ * start their workers behind a gate that the main thread opens once every thread has arrived
+ * at it (is running and waiting there), not merely once it exists: on a VM whose second CPU
+ * is idle, a thread that exists may not run for a while. For a like-for-like comparison
+ * (scripts/bench.sh), these programs do the same by default, with the same algorithm: each
+ * thread counts itself in and spins until the gate reads OPEN (an acquire load, paired with the
+ * main thread's release store), moving over when it shares a CPU with another waiter; the main
+ * thread sleeps until every thread has arrived and spins on a CPU of its own (see
+ * src/sync/gate.rs for why), then opens it. The gate's wait is inside the timed
  * window on both sides. Build with -DLECTURE_START for the lecture's original start (no gate).
  */
 #ifndef LECTURE_H
@@ -120,31 +124,107 @@ static inline void plus_plus(int *v)
 
 /* ---- the start gate (see the top of this file) ------------------------------------------ */
 #ifndef LECTURE_START
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define GATE_MAX 1024
 enum { GATE_WAIT, GATE_OPEN };
 static unsigned char start_gate = GATE_WAIT;
+static unsigned long arrived, gate_threads, gate_spread;
+static unsigned long gate_cpu[GATE_MAX];  /* each waiter's CPU + 1, 0: not known yet */
+static unsigned long gate_beat[GATE_MAX]; /* each waiter's heartbeat */
 
-/* As src/race.rs Gate::wait: spin 2000 × pause, then yield until the gate is open. */
+static unsigned long current_cpu_plus_one(void)
+{
+	unsigned int cpu;
+
+	return syscall(SYS_getcpu, &cpu, NULL, NULL) == 0 ? cpu + 1UL : 0;
+}
+
+/* How many different CPUs the waiters are on (as StartGate::cpus_in_use). */
+static unsigned long gate_cpus_in_use(void)
+{
+	unsigned long n = 0;
+
+	for (unsigned long i = 0; i < gate_threads && i < GATE_MAX; i++) {
+		unsigned long c = __atomic_load_n(&gate_cpu[i], __ATOMIC_RELAXED), seen = 0;
+
+		for (unsigned long j = 0; j < i && c != 0; j++)
+			seen |= __atomic_load_n(&gate_cpu[j], __ATOMIC_RELAXED) == c;
+		n += c != 0 && !seen;
+	}
+	return n;
+}
+
+/* As StartGate::wait: arrive; then, until the gate is open, say where we run, sleep 100 µs
+ * when another waiter shares our CPU (to be placed again on waking), else spin (no pause: KVM
+ * would deschedule a pausing vCPU), yielding when there are more waiters than CPUs. */
 static void wait_for_start(void)
 {
-	unsigned int spins = 0;
+	unsigned long slot = __atomic_fetch_add(&arrived, 1, __ATOMIC_ACQ_REL);
+	struct timespec move_over = { 0, 100000 };
 
 	while (__atomic_load_n(&start_gate, __ATOMIC_ACQUIRE) != GATE_OPEN) {
-		if (spins < 2000) {
-			spins++;
-			__builtin_ia32_pause();
-		} else {
-			sched_yield();
+		unsigned long cpu = current_cpu_plus_one(), shared = 0;
+
+		if (slot >= GATE_MAX)
+			continue;
+		__atomic_store_n(&gate_cpu[slot], cpu, __ATOMIC_RELAXED);
+		for (unsigned long i = 0; i < gate_threads && i < GATE_MAX; i++)
+			shared |= i != slot && __atomic_load_n(&gate_cpu[i], __ATOMIC_RELAXED) == cpu;
+		if (cpu != 0 && shared && gate_cpus_in_use() < gate_spread) {
+			nanosleep(&move_over, NULL);
+			continue;
 		}
+		__atomic_add_fetch(&gate_beat[slot], 1, __ATOMIC_RELAXED);
+		if (__atomic_load_n(&arrived, __ATOMIC_ACQUIRE) > gate_spread)
+			sched_yield();
 	}
 }
 
-static void open_gate(void)
+/* As StartGate::open: sleeping 50 µs at a time, wait until all `threads` have arrived (at most
+ * 2 s) and are spinning on CPUs of their own (at most 20 ms more), then let them all go. */
+static void open_gate(unsigned long threads)
 {
+	unsigned long long started = get_time_ns(), all_arrived = 0;
+	unsigned long before[GATE_MAX] = { 0 };
+	struct timespec nap = { 0, 50000 };
+
+	while (1) {
+		int running = 1;
+
+		nanosleep(&nap, NULL);
+		for (unsigned long i = 0; i < threads && i < GATE_MAX; i++) {
+			unsigned long now = __atomic_load_n(&gate_beat[i], __ATOMIC_RELAXED);
+
+			running &= now > before[i];
+			before[i] = now;
+		}
+		if (__atomic_load_n(&arrived, __ATOMIC_ACQUIRE) >= threads) {
+			if (all_arrived == 0)
+				all_arrived = get_time_ns();
+			if ((running && gate_cpus_in_use() >= gate_spread) ||
+			    get_time_ns() - all_arrived >= 20000000ULL)
+				break;
+		} else if (get_time_ns() - started >= 2000000000ULL) {
+			break;
+		}
+	}
 	__atomic_store_n(&start_gate, GATE_OPEN, __ATOMIC_RELEASE);
+}
+
+/* Before the threads are created: how many, and on how many CPUs they should sit. */
+static void close_gate(unsigned long threads)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	gate_threads = threads;
+	gate_spread = threads < (unsigned long)(cpus > 0 ? cpus : 1) ? threads : (unsigned long)cpus;
 }
 #else
 static void wait_for_start(void) {}
-static void open_gate(void) {}
+static void open_gate(unsigned long threads) { (void)threads; }
+static void close_gate(unsigned long threads) { (void)threads; }
 #endif
 
 static void *(*thread_fn)(void *);
@@ -198,10 +278,11 @@ static inline int run_threads(int argc, char *argv[], void *(*fn)(void *), const
 	tids = calloc(num_threads, sizeof(*tids));
 	DIE(tids == NULL, "calloc");
 
+	close_gate(num_threads);
 	start = get_time_ns();
 	for (unsigned long i = 0; i < num_threads; i++)
 		CHECK(pthread_create(&tids[i], NULL, gated_start, (void *)(uintptr_t)num_steps));
-	open_gate();
+	open_gate(num_threads);
 	for (unsigned long i = 0; i < num_threads; i++)
 		CHECK(pthread_join(tids[i], NULL));
 	end = get_time_ns();

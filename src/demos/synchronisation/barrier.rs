@@ -203,7 +203,7 @@ fn round(
     };
     // The threads wait at a gate until all exist: if creating one fails, the others are let go
     // instead of waiting at the barrier forever for a thread that will never come.
-    let gate = StartGate::new();
+    let gate = StartGate::new(n);
     let runs = thread::scope(|s| -> Result<Vec<ThreadRun>> {
         let mut handles = Vec::with_capacity(n);
         for i in 0..n {

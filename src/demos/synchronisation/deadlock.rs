@@ -181,7 +181,7 @@ pub fn two_threads_watched(
     let locks = Locks {
         table: LockTable::new(&RESOURCES, &THREADS),
     };
-    let gate = StartGate::new();
+    let gate = StartGate::new(THREADS.len());
     let start = Instant::now();
     let (watch, runs) = thread::scope(|s| -> Result<_> {
         let mut handles = Vec::new();

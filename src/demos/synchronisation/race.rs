@@ -429,7 +429,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
     let home = |i: usize| {
         (args.spread && !usable.is_empty()).then(|| CpuList(vec![usable[i % usable.len()]]))
     };
-    let gate = StartGate::new();
+    let gate = StartGate::new(n);
     let progress: Vec<CachePadded<AtomicU64>> = (0..n)
         .map(|_| CachePadded::new(AtomicU64::new(0)))
         .collect();
@@ -477,8 +477,8 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
                 }
             }
         }
-        let opened = Instant::now();
         gate.open();
+        let opened = Instant::now(); // the threads leave the gate now
         let mut runs = Vec::with_capacity(n);
         for (index, handle) in handles.into_iter().enumerate() {
             let run = handle
