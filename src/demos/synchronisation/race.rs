@@ -1051,4 +1051,141 @@ mod tests {
         assert_eq!(calls, 3);
         assert_eq!(done.load(Relaxed), 10_000);
     }
+
+    /// A finished two-thread trial: `var`, each thread's CPU and share at the first finish, and
+    /// the process's context switches.
+    fn two_threads(var: i32, cpus: [usize; 2], shares: [f64; 2], switches: (u64, u64)) -> Results {
+        let threads = (0..2)
+            .map(|i| ThreadRun {
+                thread: i,
+                share: shares[i],
+                cpu_start: Some(cpus[i]),
+                cpu_end: Some(cpus[i]),
+                ..run(1, 1_000_000)
+            })
+            .collect();
+        let counters = Delta {
+            voluntary_cs: switches.0,
+            nonvoluntary_cs: switches.1,
+            ..Delta::default()
+        };
+        let t = outcome(
+            1,
+            var,
+            threads,
+            1_000_000,
+            Duration::from_millis(5),
+            4_000_000,
+            &counters,
+        );
+        Results {
+            summary: summarise(std::slice::from_ref(&t)),
+            trials: vec![t],
+        }
+    }
+
+    fn params(name: &'static str, claim: Claim) -> Params {
+        Params {
+            demo: Demo {
+                name,
+                variant: "test",
+                threads: 2,
+                steps: 1_000_000,
+                claim,
+                compare: "",
+            },
+            variant: "test",
+            lock: None,
+            threads: 2,
+            steps: 1_000_000,
+            decrement: false,
+            spread: false,
+            trials: 1,
+            warmup: 0,
+        }
+    }
+
+    #[test]
+    fn the_race_holds_when_updates_are_lost_and_says_why_when_none_are() {
+        let p = params("race_condition", Claim::Lost);
+        let lost = two_threads(1_015_053, [0, 1], [0.5, 0.5], (3, 0));
+        let (v, lesson, _) = crate::testing::judge(&lost, &p);
+        assert_eq!(v.held, Some(true), "{}", v.line());
+        assert!(
+            v.because.contains("984947 of 2000000 updates were lost"),
+            "{}",
+            v.line()
+        );
+        assert!(lesson.contains("984947 of the 2000000"), "{lesson}");
+
+        let one_cpu = two_threads(2_000_000, [1, 1], [1.0, 0.0], (1, 0));
+        let (v, lesson, lines) = crate::testing::judge(&one_cpu, &p);
+        assert_eq!(v.held, Some(false), "{}", v.line());
+        assert!(
+            v.because.contains("every thread ran on CPU 1"),
+            "{}",
+            v.line()
+        );
+        assert!(lesson.contains("nothing was lost here because every thread ran on CPU 1"));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("lost updates: none this time"))
+        );
+
+        let no_overlap = two_threads(2_000_000, [0, 1], [1.0, 0.0], (1, 0));
+        let v = crate::testing::judge(&no_overlap, &p).0;
+        assert_eq!(v.held, Some(false));
+        assert!(v.because.contains("never ran at once"), "{}", v.line());
+    }
+
+    #[test]
+    fn a_safe_variant_holds_only_when_nothing_is_lost() {
+        let p = params("race_condition_mutex", Claim::Mutex);
+        let exact = two_threads(2_000_000, [0, 1], [0.5, 0.5], (9, 1));
+        let (v, lesson, _) = crate::testing::judge(&exact, &p);
+        assert_eq!(v.held, Some(true), "{}", v.line());
+        assert!(lesson.contains("9 voluntary context switches"), "{lesson}");
+        let short = two_threads(1_999_990, [0, 1], [0.5, 0.5], (9, 1));
+        assert_eq!(crate::testing::judge(&short, &p).0.held, Some(false));
+    }
+
+    #[test]
+    fn coarse_holds_when_the_threads_ran_one_after_another() {
+        let p = params("coarse_granularity", Claim::Coarse);
+        let serial = two_threads(2_000_000, [0, 1], [1.0, 0.0], (2, 0));
+        assert_eq!(crate::testing::judge(&serial, &p).0.held, Some(true));
+        let interleaved = two_threads(2_000_000, [0, 1], [0.6, 0.4], (2, 0));
+        let v = crate::testing::judge(&interleaved, &p).0;
+        assert_eq!(v.held, Some(false), "{}", v.line());
+    }
+
+    #[test]
+    fn fine_holds_only_with_a_switch_per_step_and_says_where_they_went() {
+        let p = params("fine_granularity", Claim::Fine);
+        let few = two_threads(2_000_000, [0, 1], [0.6, 0.4], (85, 255));
+        let v = crate::testing::judge(&few, &p).0;
+        assert_eq!(v.held, Some(false), "{}", v.line());
+        assert!(
+            v.because.contains("85 voluntary + 255 nonvoluntary"),
+            "{}",
+            v.line()
+        );
+        assert!(v.because.contains("without a switch"), "{}", v.line());
+        let many = two_threads(2_000_000, [0, 1], [0.5, 0.5], (1_500_000, 600_000));
+        assert_eq!(crate::testing::judge(&many, &p).0.held, Some(true));
+    }
+
+    #[test]
+    fn no_trial_cannot_be_checked() {
+        let p = params("race_condition", Claim::Lost);
+        let none = Results {
+            trials: vec![],
+            summary: summarise(&[]),
+        };
+        let (v, lesson, lines) = crate::testing::judge(&none, &p);
+        assert_eq!(v.held, None);
+        assert!(lines.is_empty());
+        assert!(lesson.starts_with("++var is a load"));
+    }
 }
