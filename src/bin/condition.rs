@@ -27,6 +27,9 @@ fn waiting_thread(me: usize, label: &str, shared: &Shared, args: &Args, out: Out
         Woken::notified_if(posted)
     } else {
         loop {
+            if state.released() {
+                break Woken::Released; // the run ended before we slept (a waiter failed to start)
+            }
             // cond.wait(): gives the lock up while asleep, has it again when it returns.
             state = shared.cond.wait(state).unwrap_or_else(|p| p.into_inner());
             match state.woken() {

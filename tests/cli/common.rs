@@ -472,3 +472,36 @@ fn csv_cells_honour_quotes() {
         ["a", "b, c", "", r#"say "hi""#]
     );
 }
+
+/// `setpriv` to run a demo as `nobody` (65534), for whom RLIMIT_NPROC, RLIMIT_MEMLOCK and file
+/// permissions apply; None (the test says it skipped, and why) without root or setpriv. The
+/// binary is copied to a world-readable directory first: the clone may sit under a 0700 home,
+/// where nobody cannot reach `target/` (`prlimit: failed to execute …: Permission denied`).
+pub fn as_nobody(name: &str, wrapper: &[&str]) -> Option<StdCommand> {
+    use std::os::unix::fs::PermissionsExt;
+    let setpriv = StdCommand::new("setpriv")
+        .args(["--reuid=65534", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !nix::unistd::geteuid().is_root() || !setpriv {
+        eprintln!("skipped: needs root and setpriv to run {name} as nobody");
+        return None;
+    }
+    let dir = std::path::Path::new("/tmp/oslab-tests-as-nobody");
+    fs::create_dir_all(dir).expect("a directory for binaries nobody may run");
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod 0755");
+    // Copied under a name of its own, then renamed: concurrent tests never run a half copy.
+    let staged = dir.join(format!(
+        "{name}.{}.{:?}",
+        std::process::id(),
+        thread::current().id()
+    ));
+    fs::copy(exe(name), &staged).expect("copy the binary");
+    let installed = dir.join(name);
+    fs::rename(&staged, &installed).expect("install the binary");
+    let mut cmd = StdCommand::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(wrapper)
+        .arg(installed);
+    Some(cmd)
+}

@@ -281,3 +281,36 @@ fn every_run_states_its_verdict() {
     );
     assert_eq!(doc["verdict"]["held"], true, "{doc:#}");
 }
+
+/// A waiter after the first cannot start (RLIMIT_NPROC as nobody): exit 1 naming it, the ones
+/// already started released and joined. It used to hang for ever, deaf to SIGINT and SIGTERM:
+/// the first waiter reached `wait()` after main had released everyone.
+#[test]
+fn a_waiter_that_cannot_start_is_an_error_not_a_hang() {
+    for mode in [&[][..], &["--semaphore"][..], &["--all"][..]] {
+        for _ in 0..3 {
+            let Some(mut cmd) = as_nobody("condition", &["prlimit", "--nproc=3"]) else {
+                return;
+            };
+            let mut child = cmd
+                .args(["--waiters", "4", "--notify-after", "10"])
+                .args(mode)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            let status = wait_within(&mut child, Duration::from_secs(10));
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            assert_eq!(status.code(), Some(1), "{mode:?}: {stderr}");
+            assert!(
+                matches(
+                    r"^condition: error: could not start thread [234] of 4",
+                    &stderr
+                ),
+                "{mode:?}: {stderr}"
+            );
+        }
+    }
+}

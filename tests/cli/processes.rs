@@ -35,9 +35,14 @@ fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Child
 
 /// Starts any program as [`start`] starts a demo (a wrapper such as `setpriv` in front of one).
 fn start_program(program: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
-    StdCommand::new(program)
-        .args(args)
-        .envs(env.iter().copied())
+    let mut cmd = StdCommand::new(program);
+    cmd.args(args);
+    spawn_grouped(cmd, env)
+}
+
+/// Spawns `cmd` in its own process group, stdin empty, stdout and stderr piped.
+fn spawn_grouped(mut cmd: StdCommand, env: &[(&str, &str)]) -> std::process::Child {
+    cmd.envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -351,27 +356,16 @@ fn fork_celsius_rejects_bad_counts() {
 /// run the demo as another user, for whom the limit is enforced.
 #[test]
 fn fork_celsius_checks_the_process_limit_first() {
-    if !nix::unistd::geteuid().is_root() || !std::path::Path::new("/usr/bin/setpriv").exists() {
-        eprintln!("skipped: needs root and setpriv to run as a user RLIMIT_NPROC applies to");
+    let Some(mut cmd) = as_nobody("fork_celsius", &["prlimit", "--nproc=3"]) else {
         return;
-    }
-    let as_nobody = [
-        "--reuid",
-        "65534",
-        "--regid",
-        "65534",
-        "--clear-groups",
-        "prlimit",
-        "--nproc=3",
-        &exe("fork_celsius"),
-        "50",
-    ];
+    };
+    cmd.arg("50");
     let Run {
         code,
         stdout,
         stderr,
         ..
-    } = finish("fork_celsius", start_program("setpriv", &as_nobody, &[]));
+    } = finish("fork_celsius", spawn_grouped(cmd, &[]));
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.starts_with("fork_celsius: error: 50 new processes do not fit"),

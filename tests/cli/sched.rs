@@ -399,17 +399,10 @@ fn a_refused_fifo_is_said_out_loud_and_the_run_goes_on() {
 #[test]
 fn a_refused_idle_latency_is_said_out_loud_too() {
     // /dev/cpu_dma_latency is root's (0600): run as nobody to be refused.
-    if !nix::unistd::geteuid().is_root() || without_privileges("sleep_jitter").is_none() {
+    let Some(mut cmd) = as_nobody("sleep_jitter", &[]) else {
         return;
-    }
-    let mut cmd = StdCommand::new("setpriv");
+    };
     cmd.args([
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        &exe("sleep_jitter"),
-    ])
-    .args([
         "--count",
         "3",
         "--interval",
