@@ -416,6 +416,18 @@ pub fn signal_midway(
     settle: Duration,
     started: impl FnOnce(i32),
 ) -> (Option<i32>, String, String) {
+    let send = |pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).expect("kill");
+    signal_midway_as(cmd, signal, settle, started, send)
+}
+
+/// [`signal_midway`], with the signal sent by `send` (given the PID, which is also the group's).
+pub fn signal_midway_as(
+    cmd: &mut std::process::Command,
+    signal: nix::sys::signal::Signal,
+    settle: Duration,
+    started: impl FnOnce(i32),
+    send: impl FnOnce(i32),
+) -> (Option<i32>, String, String) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -429,7 +441,7 @@ pub fn signal_midway(
     wait_until("the demo catches the signal", || catches(pid, signal));
     started(pid);
     thread::sleep(settle);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).expect("kill");
+    send(pid);
     // The demos look for the signal between units of work: the exit comes promptly; the limit
     // only stops a hang.
     let status = wait_within(&mut child, Duration::from_secs(20));

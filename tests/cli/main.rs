@@ -6,6 +6,7 @@ mod condition;
 mod cost;
 mod deadlock;
 mod granularity;
+mod hostile;
 mod observe;
 mod processes;
 mod race;

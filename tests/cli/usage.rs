@@ -17,7 +17,7 @@ use crate::race::*;
 /// Flags that keep each demo busy for many seconds, so a signal lands mid-run. Every demo in
 /// the catalogue needs an entry: a new demo without one fails `every_demo_stops_on_ctrl_c`.
 /// `Ok(None)`: the demo has no long run, and the reason why.
-fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
+pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
     Ok(Some(match name {
         "create_process" | "multiple_forks" | "create_thread" => &["--sleep", "30000"],
         // Its children print and exit in milliseconds; nothing in it waits.
