@@ -165,13 +165,16 @@ pub enum Forked {
 }
 
 /// `fork()`, with the child guarded. Flushes stdout first, so that text the parent has
-/// buffered is not printed a second time by the child.
+/// buffered is not printed a second time by the child. A refusal (EAGAIN, ENOMEM) names the
+/// limit that refused it.
 pub fn fork(single: &SingleThreaded) -> Result<Forked> {
     let _ = std::io::stdout().flush();
-    Ok(match sys::process::fork(single)? {
-        ForkResult::Child => Forked::Child,
-        ForkResult::Parent(pid) => Forked::Parent(Child::adopt(pid)),
-    })
+    Ok(
+        match sys::process::fork(single).map_err(Error::with_limit)? {
+            ForkResult::Child => Forked::Child,
+            ForkResult::Parent(pid) => Forked::Parent(Child::adopt(pid)),
+        },
+    )
 }
 
 /// Ends a forked child with `code`: flushes stdout, then `_exit`, skipping the exit handlers that
