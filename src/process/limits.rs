@@ -78,8 +78,13 @@ pub fn headroom() -> Headroom {
 pub fn check_can_create(n: u64) -> Result<()> {
     let room = headroom();
     if n > room.available {
+        let what = if n == 1 {
+            "a new process does not fit".to_string()
+        } else {
+            format!("{n} new processes do not fit")
+        };
         return Err(Error::Limit(format!(
-            "{n} new processes do not fit: only {} more are allowed by {}",
+            "{what}: only {} more are allowed by {}",
             room.available, room.limited_by
         )));
     }

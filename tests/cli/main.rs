@@ -6,6 +6,7 @@ mod condition;
 mod cost;
 mod deadlock;
 mod granularity;
+mod limits;
 mod observe;
 mod processes;
 mod race;

@@ -185,7 +185,7 @@ pub fn run(s: &Session, p: &Params, sleeps: impl FnOnce(&mut Samples)) -> Result
 
 /// What the lecture's loop may map while memory is locked (the samples are reserved before):
 /// the progress bar's lines, the odd small allocation.
-const LOOP_GROWTH: u64 = 1 << 20;
+const LOOP_GROWTH: u64 = 256 << 10;
 
 /// What cyclictest does before it starts: lock memory, hold the idle latency, set the slack, go
 /// real-time. Each refusal is said out loud; the demo goes on with what it has, and reports
