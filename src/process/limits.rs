@@ -105,9 +105,9 @@ pub fn refused_by(errno: nix::errno::Errno, wanted: u64) -> String {
         (true, false) => format!("at the limit of {}", tasks.limited_by),
         (true, true) if tasks_first => format!("at the limit of {}", tasks.limited_by),
         (_, true) => format!(
-            "out of memory: {} more fit in {}",
+            "out of memory: {} more fit {}",
             fmt_bytes(memory.available),
-            memory.limited_by
+            within(&memory.limited_by)
         ),
         (false, false) => format!(
             "no limit was found used up (the tightest on tasks: {}, {} more; on memory: {}, {} more)",
@@ -197,18 +197,23 @@ pub fn check_memory(bytes: u64, what: &str) -> Result<()> {
     let room = memory_headroom();
     if bytes > room.available {
         return Err(Error::Limit(format!(
-            "{what} needs {}, but only {} more fit{} {}",
+            "{what} needs {}, but only {} more fit {}",
             fmt_bytes(bytes),
             fmt_bytes(room.available),
-            if room.limited_by.starts_with("the ") {
-                " in"
-            } else {
-                " under"
-            },
-            room.limited_by
+            within(&room.limited_by)
         )));
     }
     Ok(())
+}
+
+/// `in the memory cgroup /x (…)`, `under RLIMIT_AS (…)`: where memory fits, in words.
+fn within(limited_by: &str) -> String {
+    let preposition = if limited_by.starts_with("the ") {
+        "in"
+    } else {
+        "under"
+    };
+    format!("{preposition} {limited_by}")
 }
 
 /// An empty vector with room for exactly `n` elements, for `what`, or an error naming the size
@@ -645,13 +650,27 @@ mod tests {
             err.starts_with("a test needs 16777216 TiB, but only "),
             "{err}"
         );
-        let room = memory_headroom();
-        assert!(err.ends_with(&room.limited_by), "{err}");
+        assert!(
+            err.contains(" more fit under MemAvailable in /proc/meminfo (")
+                || err.contains(" more fit in the memory cgroup ")
+                || err.contains(" more fit under RLIMIT_"),
+            "{err}"
+        );
         assert!(allocate::<u64>(1000, "a test").unwrap().capacity() >= 1000);
+        let err = allocate::<u64>(1 << 58, "a buffer")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("a buffer needs 2097152 TiB, but only "),
+            "{err}"
+        );
         let err = allocate::<u64>(usize::MAX / 4, "a buffer")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("a buffer "), "{err}");
+        assert_eq!(
+            err,
+            "a buffer: 4611686018427387903 elements do not fit in memory"
+        );
     }
 
     #[test]

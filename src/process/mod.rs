@@ -165,16 +165,14 @@ pub enum Forked {
 }
 
 /// `fork()`, with the child guarded. Flushes stdout first, so that text the parent has
-/// buffered is not printed a second time by the child. A refusal (EAGAIN, ENOMEM) names the
-/// limit that refused it.
+/// buffered is not printed a second time by the child.
 pub fn fork(single: &SingleThreaded) -> Result<Forked> {
     let _ = std::io::stdout().flush();
-    Ok(
-        match sys::process::fork(single).map_err(Error::with_limit)? {
-            ForkResult::Child => Forked::Child,
-            ForkResult::Parent(pid) => Forked::Parent(Child::adopt(pid)),
-        },
-    )
+    let forked = sys::process::fork(single).map_err(Error::with_limit)?; // names the limit
+    Ok(match forked {
+        ForkResult::Child => Forked::Child,
+        ForkResult::Parent(pid) => Forked::Parent(Child::adopt(pid)),
+    })
 }
 
 /// Ends a forked child with `code`: flushes stdout, then `_exit`, skipping the exit handlers that
