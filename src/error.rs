@@ -19,13 +19,26 @@ pub enum Error {
         #[source]
         source: nix::errno::Errno,
     },
-    /// `pthread_create` (through `std::thread`) refused a thread.
-    #[error("could not start thread {index} of {total} (the kernel refused pthread_create)")]
+    /// `pthread_create` (through `std::thread`) refused a thread; `limit` names the limit
+    /// that did (see [`Error::spawn`]).
+    #[error(
+        "could not start thread {index} of {total} (the kernel refused pthread_create, {limit})"
+    )]
     Spawn {
         index: usize,
         total: usize,
+        limit: String,
         #[source]
         source: io::Error,
+    },
+    /// `fork` or `posix_spawn` could not create a process (EAGAIN, ENOMEM); `limit` names the
+    /// limit that refused it: `fork failed: EAGAIN — at the limit of the pids cgroup /x
+    /// (pids.max 10, 10 in use)`.
+    #[error("{call} failed: {errno:?} — {limit}")]
+    Refused {
+        call: &'static str,
+        errno: nix::errno::Errno,
+        limit: String,
     },
     /// `fork` was asked for while other threads exist.
     #[error(
@@ -69,6 +82,40 @@ impl Error {
         move |e| {
             let errno = e.raw_os_error().unwrap_or(libc::EIO);
             Error::sys(call, nix::errno::Errno::from_raw(errno))
+        }
+    }
+
+    /// Thread `index` of `total` could not be started: names the limit that refused it (from
+    /// [`crate::process::limits::refused_by`]; read now, while the threads already started
+    /// still count).
+    pub fn spawn(index: usize, total: usize, source: io::Error) -> Self {
+        let errno = nix::errno::Errno::from_raw(source.raw_os_error().unwrap_or(libc::EAGAIN));
+        let wanted = total.saturating_sub(index).saturating_add(1) as u64;
+        Error::Spawn {
+            index,
+            total,
+            limit: crate::process::limits::refused_by(errno, wanted),
+            source,
+        }
+    }
+
+    /// A failed `fork` or `posix_spawn` (`Error::Sys`) that ran into a limit (EAGAIN, ENOMEM)
+    /// becomes [`Error::Refused`], naming the limit; any other error is left as it is.
+    pub fn with_limit(self) -> Self {
+        match self {
+            Error::Sys { call, source }
+                if matches!(
+                    source,
+                    nix::errno::Errno::EAGAIN | nix::errno::Errno::ENOMEM
+                ) =>
+            {
+                Error::Refused {
+                    call,
+                    errno: source,
+                    limit: crate::process::limits::refused_by(source, 1),
+                }
+            }
+            other => other,
         }
     }
 

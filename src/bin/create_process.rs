@@ -114,7 +114,7 @@ fn posix_spawn_c(args: &Args, lab: Lab) -> Result<Started> {
     let message = lab::message_pipe(&args.message)?;
     let (actions, attr) = lab.spawn_attributes(message.as_ref())?;
     let pid = posix_spawnp(&argv[0], &actions, &attr, &argv, &oslab::process::environ())
-        .map_err(|e| Error::sys("posix_spawnp", e))
+        .map_err(|e| Error::sys("posix_spawnp", e).with_limit())
         .with_context(|| format!("could not spawn {:?}", lab.command.join(" ")))?;
     Ok(lab.started(Child::adopt(pid), message))
 }

@@ -76,11 +76,7 @@ fn create_thread(args: &Args, out: Output) -> Result<lab::Results> {
     let thread = std::thread::Builder::new()
         .name("thread".into())
         .spawn(move || thread_func(&message, sleep, out))
-        .map_err(|source| Error::Spawn {
-            index: 1,
-            total: 1,
-            source,
-        })?;
+        .map_err(|source| Error::spawn(1, 1, source))?;
     // pthread_join(tid, NULL);
     let seen = thread
         .join()

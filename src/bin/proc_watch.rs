@@ -67,14 +67,16 @@ fn watch(out: Output, args: &Args) -> anyhow::Result<lab::Watch> {
     let started = match args.command.as_slice() {
         [] => None,
         command => {
-            Some(lab::start(command, out).with_context(|| format!("cannot start {}", command[0]))?)
+            let spawned =
+                lab::start(command, out).map_err(|e| oslab::Error::io("fork")(e).with_limit());
+            Some(spawned.with_context(|| format!("cannot start {}", command[0]))?)
         }
     };
     let pid = match &started {
         Some(child) => child.pid(),
         None => Pid::from_raw(args.pid.context("no PID given")?),
     };
-    let mut watcher = lab::Watcher::new(out, pid, args.interval)?;
+    let mut watcher = lab::Watcher::new(out, pid, args.interval, args.count)?;
     let mut before = watcher.first(); // cat /proc/PID/stat (before)
     let end = loop {
         if let Some(signal) = interrupt::sleep(args.interval) {

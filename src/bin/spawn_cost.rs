@@ -35,7 +35,7 @@ fn spawn_wait(program: &Program) -> Result<Sample> {
     let start = Instant::now();
     let (path, argv, envp) = (program.path.as_c_str(), &program.argv, &program.envp);
     let pid = posix_spawn(path, &program.actions, &program.attr, argv, envp)
-        .map_err(|e| Error::sys("posix_spawn", e))?;
+        .map_err(|e| Error::sys("posix_spawn", e).with_limit())?;
     Sample::waited(start, Child::adopt(pid))
 }
 
@@ -56,11 +56,7 @@ fn thread_join() -> Result<Sample> {
     let start = Instant::now();
     let handle = std::thread::Builder::new()
         .spawn(|| {})
-        .map_err(|source| Error::Spawn {
-            index: 0,
-            total: 1,
-            source,
-        })?;
+        .map_err(|source| Error::spawn(1, 1, source))?;
     Ok(Sample::joined(start, handle.join().is_ok()))
 }
 

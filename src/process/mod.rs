@@ -168,7 +168,8 @@ pub enum Forked {
 /// buffered is not printed a second time by the child.
 pub fn fork(single: &SingleThreaded) -> Result<Forked> {
     let _ = std::io::stdout().flush();
-    Ok(match sys::process::fork(single)? {
+    let forked = sys::process::fork(single).map_err(Error::with_limit)?; // names the limit
+    Ok(match forked {
         ForkResult::Child => Forked::Child,
         ForkResult::Parent(pid) => Forked::Parent(Child::adopt(pid)),
     })

@@ -186,10 +186,31 @@ pub fn request_nice(nice: i32, instead: &str) -> std::result::Result<(), Refusal
 
 /// `mlockall(MCL_CURRENT | MCL_FUTURE)`: no page of the process is paged out, and new ones are
 /// faulted in and locked when mapped.
-pub fn request_mlockall(instead: &str) -> std::result::Result<(), Refusal> {
+/// RLIMIT_MEMLOCK is checked first: what is mapped now plus `growth` bytes mapped later must
+/// fit (a later allocation beyond it would fail, and Rust aborts on a failed allocation), or
+/// the request is refused, naming the limit.
+pub fn request_mlockall(growth: u64, instead: &str) -> std::result::Result<(), Refusal> {
     use nix::sys::mman::{MlockAllFlags, mlockall};
+    if let Err(e) = crate::process::limits::check_memlock(growth) {
+        let request = Privileged::LockMemory.request();
+        return Err(Refusal {
+            message: format!(
+                "{request} was not asked for: {e}; run as root or grant it with `sudo setcap cap_ipc_lock+ep <binary>`. Instead, {instead}"
+            ),
+            request,
+            errno: "ENOMEM".into(),
+            capability: Some("CAP_IPC_LOCK"),
+        });
+    }
     mlockall(MlockAllFlags::MCL_CURRENT | MlockAllFlags::MCL_FUTURE)
         .map_err(|e| refusal(Privileged::LockMemory, e, instead))
+}
+
+/// `munlockall()`: what [`request_mlockall`] locked may be paged again, and later allocations
+/// are no longer locked (nor counted against RLIMIT_MEMLOCK). It cannot fail in a way that
+/// matters: memory that was not locked stays unlocked.
+pub fn unlock_memory() {
+    let _ = nix::sys::mman::munlockall();
 }
 
 /// A CPU idle-latency limit held through `/dev/cpu_dma_latency` (the kernel's PM QoS

@@ -486,11 +486,10 @@ fn csv_cells_honour_quotes() {
 }
 
 /// `setpriv` to run a demo as `nobody` (65534), for whom RLIMIT_NPROC, RLIMIT_MEMLOCK and file
-/// permissions apply; None (the test says it skipped, and why) without root or setpriv. The
-/// binary is copied to a world-readable directory first: the clone may sit under a 0700 home,
-/// where nobody cannot reach `target/` (`prlimit: failed to execute …: Permission denied`).
-pub fn as_nobody(name: &str, wrapper: &[&str]) -> Option<StdCommand> {
-    use std::os::unix::fs::PermissionsExt;
+/// permissions apply, with `wrapper` (say `prlimit --nproc=3`) between setpriv and the demo;
+/// None (the test says it skipped, and why) without root or setpriv. The command runs a copy of
+/// the binary (see [`Copied`]); it derefs to the `Command`.
+pub fn as_nobody(name: &str, wrapper: &[&str]) -> Option<AsNobody> {
     let setpriv = StdCommand::new("setpriv")
         .args(["--reuid=65534", "true"])
         .status()
@@ -499,21 +498,61 @@ pub fn as_nobody(name: &str, wrapper: &[&str]) -> Option<StdCommand> {
         eprintln!("skipped: needs root and setpriv to run {name} as nobody");
         return None;
     }
-    let dir = std::path::Path::new("/tmp/oslab-tests-as-nobody");
-    fs::create_dir_all(dir).expect("a directory for binaries nobody may run");
-    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).expect("chmod 0755");
-    // Copied under a name of its own, then renamed: concurrent tests never run a half copy.
-    let staged = dir.join(format!(
-        "{name}.{}.{:?}",
-        std::process::id(),
-        thread::current().id()
-    ));
-    fs::copy(exe(name), &staged).expect("copy the binary");
-    let installed = dir.join(name);
-    fs::rename(&staged, &installed).expect("install the binary");
+    let copy = Copied::new(name);
     let mut cmd = StdCommand::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .args(wrapper)
-        .arg(installed);
-    Some(cmd)
+        .arg(&copy.exe);
+    Some(AsNobody { cmd, _copy: copy })
+}
+
+/// A command that runs a copied demo as nobody; the copy goes when it does.
+pub struct AsNobody {
+    cmd: StdCommand,
+    _copy: Copied,
+}
+
+impl std::ops::Deref for AsNobody {
+    type Target = StdCommand;
+    fn deref(&self) -> &StdCommand {
+        &self.cmd
+    }
+}
+
+impl std::ops::DerefMut for AsNobody {
+    fn deref_mut(&mut self) -> &mut StdCommand {
+        &mut self.cmd
+    }
+}
+
+/// A copy of a demo in a new directory under /tmp that any user may enter (0755): the clone may
+/// sit below a directory another user cannot reach (a 0700 home), where running it as nobody
+/// fails with `Permission denied`. Removed on drop.
+pub struct Copied {
+    dir: std::path::PathBuf,
+    pub exe: String,
+}
+
+impl Copied {
+    pub fn new(name: &str) -> Copied {
+        use std::os::unix::fs::PermissionsExt;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("oslab-{name}-{}-{n}", std::process::id()));
+        fs::create_dir_all(&dir).expect("mkdir");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let exe = dir.join(name);
+        fs::copy(self::exe(name), &exe).expect("copy the binary");
+        Copied {
+            exe: exe.to_string_lossy().into_owned(),
+            dir,
+        }
+    }
+}
+
+impl Drop for Copied {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
 }

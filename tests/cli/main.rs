@@ -7,6 +7,7 @@ mod cost;
 mod deadlock;
 mod granularity;
 mod hostile;
+mod limits;
 mod observe;
 mod processes;
 mod race;

@@ -35,13 +35,11 @@ fn start(name: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Child
 
 /// Starts any program as [`start`] starts a demo (a wrapper such as `setpriv` in front of one).
 fn start_program(program: &str, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
-    let mut cmd = StdCommand::new(program);
-    cmd.args(args);
-    spawn_grouped(cmd, env)
+    spawn_grouped(StdCommand::new(program).args(args), env)
 }
 
 /// Spawns `cmd` in its own process group, stdin empty, stdout and stderr piped.
-fn spawn_grouped(mut cmd: StdCommand, env: &[(&str, &str)]) -> std::process::Child {
+fn spawn_grouped(cmd: &mut StdCommand, env: &[(&str, &str)]) -> std::process::Child {
     cmd.envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -365,7 +363,7 @@ fn fork_celsius_checks_the_process_limit_first() {
         stdout,
         stderr,
         ..
-    } = finish("fork_celsius", spawn_grouped(cmd, &[]));
+    } = finish("fork_celsius", spawn_grouped(&mut cmd, &[]));
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.starts_with("fork_celsius: error: 50 new processes do not fit"),

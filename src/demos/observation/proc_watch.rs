@@ -129,7 +129,12 @@ pub struct Watcher {
 
 impl Watcher {
     /// Takes the first reading of `pid` and prints the title and the table's header (text).
-    pub fn new(out: Output, pid: Pid, interval: Duration) -> Result<Watcher> {
+    /// With `--count`, the room for every line is reserved first (a refusal names the limit).
+    pub fn new(out: Output, pid: Pid, interval: Duration, count: Option<u64>) -> Result<Watcher> {
+        let samples = match count {
+            Some(n) => crate::process::limits::allocate(n as usize, &format!("--count {n}"))?,
+            None => Vec::new(),
+        };
         let comm = comm(pid)?;
         let first = Snapshot::of(pid)?;
         out.analysis(format_args!(
@@ -144,7 +149,7 @@ impl Watcher {
             began: Instant::now(),
             first,
             last: first,
-            samples: Vec::new(),
+            samples,
             from_zombie: false,
         })
     }

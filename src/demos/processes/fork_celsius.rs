@@ -412,7 +412,7 @@ fn lecture_parent(
     let (failed_at, errno) = match &failure {
         Some(ForkFailed {
             child,
-            error: Error::Sys { source, .. },
+            error: Error::Sys { source, .. } | Error::Refused { errno: source, .. },
         }) => (*child, *source as i32),
         Some(f) => (f.child, 0),
         None => (0, 0),

@@ -223,7 +223,7 @@ impl Tree {
     /// A fork that failed: -errno, which the next pause point reports to the top process.
     pub fn failed(&mut self, error: Error) -> i32 {
         match error {
-            Error::Sys { source, .. } => -(source as i32),
+            Error::Sys { source, .. } | Error::Refused { errno: source, .. } => -(source as i32),
             _ => -libc::EAGAIN,
         }
     }

@@ -20,7 +20,7 @@ use crate::kit::report;
 use crate::kit::stats::{LatencySummary, Spread, latency_histogram};
 use crate::kit::timing::{fmt_ns, nanos_since, sig3};
 use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
-use crate::process::limits::{check_can_create, check_memory};
+use crate::process::limits::{allocate, check_can_create, check_memory};
 use crate::process::{Child, SingleThreaded};
 use crate::sys::mman::{HugePages, Mapping, Sharing};
 use crate::{Error, Result};
@@ -279,6 +279,17 @@ pub fn measure(
         None
     };
     let (rss_kib, page_tables_kib) = memory_now();
+    // Room for every series' samples, reserved now (after --rss, which the check then counts):
+    // a refusal comes before the first run, not after some were measured.
+    let series = p.trials as usize * p.placements.len() * p.ops.len();
+    let what = format!("{series} series of {} samples", p.count);
+    check_memory(
+        (series as u64 * u64::from(p.count)).saturating_mul(8),
+        &what,
+    )?;
+    let mut buffers = (0..series)
+        .map(|_| allocate::<u64>(p.count as usize, &what))
+        .collect::<Result<Vec<_>>>()?;
 
     let usable = usable_cpus();
     let everywhere = CpuList(usable.clone());
@@ -303,7 +314,8 @@ pub fn measure(
                         None
                     },
                 };
-                let mut series = Series::new(trial, op, placement, cpus);
+                let samples = buffers.pop().unwrap_or_default();
+                let mut series = Series::new(trial, op, placement, cpus, samples);
                 series.run(p, |op| once(op, &ready))?;
                 done.extend(series.finished());
                 if interrupt::requested().is_some() {
@@ -324,7 +336,14 @@ pub fn measure(
 }
 
 impl Series {
-    fn new(trial: u32, op: Op, placement: &'static str, cpus: &CpuList) -> Series {
+    /// A series yet to run; `samples_ns` is its (empty) buffer, with room for `--count`.
+    fn new(
+        trial: u32,
+        op: Op,
+        placement: &'static str,
+        cpus: &CpuList,
+        samples_ns: Vec<u64>,
+    ) -> Series {
         Series {
             trial,
             op,
@@ -334,7 +353,7 @@ impl Series {
             latency: LatencySummary::from_histogram(&latency_histogram()),
             child_minflt_per_op: 0.0,
             complete: false,
-            samples_ns: Vec::new(),
+            samples_ns,
         }
     }
 

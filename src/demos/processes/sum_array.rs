@@ -20,7 +20,7 @@ use crate::kit::timing::{self, Run, fmt_ns, monotonic_ns, nanos_since, sig3};
 use crate::kit::{Context, Findings, Session, Verdict, words};
 use crate::proc::counters::Snapshot;
 use crate::process::channel::{Next, Receiver};
-use crate::process::limits::{check_can_create, check_memory};
+use crate::process::limits::{allocate, check_can_create};
 use crate::process::{self, Child};
 use crate::sys::mman::{HugePages, Mapping, Sharing};
 use crate::{Error, Result};
@@ -114,11 +114,13 @@ impl SplitMix64 {
 }
 
 /// for (i = 0; i < ARR_LEN; i++) array[i] = rand_r(&seed) % MAX_ELEMENT;
-fn generate(len: u64, seed: u64) -> Vec<i32> {
+/// The array is reserved first: a refusal names its size and the limit, where `collect` would
+/// abort.
+fn generate(len: u64, seed: u64) -> Result<Vec<i32>> {
+    let mut array = allocate(len as usize, &format!("an array of {len} ints"))?;
     let mut rng = SplitMix64(seed);
-    (0..len)
-        .map(|_| (rng.next() % MAX_ELEMENT) as i32)
-        .collect()
+    array.extend((0..len).map(|_| (rng.next() % MAX_ELEMENT) as i32));
+    Ok(array)
 }
 
 /// One worker's part: `ARR_LEN / N` elements, the last worker also taking the remainder (the
@@ -235,11 +237,7 @@ pub fn spawn<'scope, 'env, T: Send + 'scope>(
 ) -> Result<ScopedJoinHandle<'scope, T>> {
     std::thread::Builder::new()
         .spawn_scoped(s, body)
-        .map_err(|source| Error::Spawn {
-            index,
-            total,
-            source,
-        })
+        .map_err(|source| Error::spawn(index, total, source))
 }
 
 /// `pthread_join` of every thread, in order: their reports.
@@ -367,13 +365,11 @@ pub fn run(
             p.workers, p.len
         )));
     }
-    let bytes = p.len * std::mem::size_of::<i32>() as u64;
-    check_memory(bytes, &format!("an array of {} ints", p.len))?;
     if p.mode == Mode::Processes {
         check_can_create(u64::from(p.workers))?;
     }
     let start = std::time::Instant::now();
-    let array = generate(p.len, p.seed);
+    let array = generate(p.len, p.seed)?;
     let generate_ns = nanos_since(start);
     let expected_sum = sum(&array);
     let silent = Output::silent();
@@ -959,7 +955,12 @@ mod tests {
     fn parts_cover_the_array_once() {
         let parts: Vec<_> = (0..3).map(|i| part(10, 3, i)).collect();
         assert_eq!(parts, [0..3, 3..6, 6..10]);
-        assert_eq!(generate(5, 7), generate(5, 7));
-        assert!(generate(1000, 1).iter().all(|&x| (0..1000).contains(&x)));
+        assert_eq!(generate(5, 7).unwrap(), generate(5, 7).unwrap());
+        assert!(
+            generate(1000, 1)
+                .unwrap()
+                .iter()
+                .all(|&x| (0..1000).contains(&x))
+        );
     }
 }

@@ -15,6 +15,7 @@ use crate::kit::report::warn;
 use crate::kit::stats::{LatencySummary, latency_histogram};
 use crate::kit::timing::{fmt_ns, monotonic_ns};
 use crate::kit::{Context, Findings, Session, Verdict, progress, words};
+use crate::process::limits::allocate;
 use crate::process::scheduler::{self, InForce, Policy, Refusal};
 
 /// How each sleep is made.
@@ -61,18 +62,30 @@ pub struct Samples {
     lecture_ms: Vec<u64>,
     /// The CPU that woke up.
     cpu: Vec<Option<usize>>,
+    /// The overshoot's histogram, filled once the sleeps are done.
+    hdr: hdrhistogram::Histogram<u64>,
     bar: indicatif::ProgressBar,
 }
 
+/// What one sample costs, in bytes: its three figures, and the copies the report makes of them
+/// (the wakeup CPUs sorted, a CSV row).
+const SAMPLE_BYTES: u64 = 8 + 8 + 16 + 8 + 40;
+
 impl Samples {
-    fn new(count: u64, quiet: bool) -> Samples {
+    /// Room for `count` samples and the histogram, all reserved now (before `mlockall`, which
+    /// would lock every later allocation against RLIMIT_MEMLOCK): a refusal names the size and
+    /// the limit, and no sleep records into memory it does not have.
+    fn new(count: u64, quiet: bool) -> Result<Samples> {
         let n = count as usize;
-        Samples {
-            overshoot_ns: Vec::with_capacity(n),
-            lecture_ms: Vec::with_capacity(n),
-            cpu: Vec::with_capacity(n),
+        let what = format!("{count} samples");
+        crate::process::limits::check_memory(count.saturating_mul(SAMPLE_BYTES), &what)?;
+        Ok(Samples {
+            overshoot_ns: allocate(n, &what)?,
+            lecture_ms: allocate(n, &what)?,
+            cpu: allocate(n, &what)?,
+            hdr: latency_histogram(),
             bar: progress::bar(count, "sleeps", quiet),
-        }
+        })
     }
 
     /// One sleep: it began at `start`, was due at `deadline` and woke at `woke` (all
@@ -153,17 +166,26 @@ pub struct Row {
 /// Runs the demo: cyclictest's set-up, then `sleeps` (the lecture's loop, which records each
 /// sleep into the samples), then the lecture's histogram.
 pub fn run(s: &Session, p: &Params, sleeps: impl FnOnce(&mut Samples)) -> Result<Results> {
+    let mut samples = Samples::new(p.count, s.out.quiet)?;
     let (refused, _idle_latency) = prepare(p)?;
     let in_force = InForce::read();
-    let mut samples = Samples::new(p.count, s.out.quiet);
     let started = monotonic_ns();
     sleeps(&mut samples);
     let elapsed_ns = monotonic_ns() - started;
+    if p.mlock {
+        // The sleeps are measured: what follows (the analysis, the report) need not be locked,
+        // and under MCL_FUTURE each allocation would count against RLIMIT_MEMLOCK.
+        scheduler::unlock_memory();
+    }
     samples.bar.finish_and_clear();
     let results = summarise(p, samples, in_force, refused, elapsed_ns)?;
     print_lecture(s, p, &results);
     Ok(results)
 }
+
+/// What the lecture's loop may map while memory is locked (the samples are reserved before):
+/// the progress bar's lines, the odd small allocation.
+const LOOP_GROWTH: u64 = 256 << 10;
 
 /// What cyclictest does before it starts: lock memory, hold the idle latency, set the slack, go
 /// real-time. Each refusal is said out loud; the demo goes on with what it has, and reports
@@ -172,6 +194,7 @@ fn prepare(p: &Params) -> Result<(Vec<Refusal>, Option<scheduler::IdleLatency>)>
     let mut refused: Vec<Refusal> = Vec::new();
     if p.mlock
         && let Err(r) = scheduler::request_mlockall(
+            LOOP_GROWTH,
             "memory stays unlocked: a page fault can add to a wakeup (rarely, after the first few)",
         )
     {
@@ -216,7 +239,7 @@ fn summarise(
     refused: Vec<Refusal>,
     elapsed_ns: u64,
 ) -> Result<Results> {
-    let mut hdr = latency_histogram();
+    let mut hdr = s.hdr;
     for &v in &s.overshoot_ns {
         hdr.record(v.max(1)).map_err(|e| {
             crate::Error::Failed(format!(
@@ -536,7 +559,7 @@ mod tests {
     /// A run whose sleeps overshot by `overshoot_ns`, all begun and ended as 5 ms sleeps would.
     fn results(mode: Mode, overshoot_ns: &[u64], policy: &str) -> Results {
         let p = params(mode);
-        let mut s = Samples::new(p.count, true);
+        let mut s = Samples::new(p.count, true).unwrap();
         let mut start = 1_000_000_000;
         for &o in overshoot_ns {
             let deadline = start + p.interval_ns;

@@ -216,12 +216,9 @@ fn round(
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(source) => {
+                    let error = Error::spawn(i, n, source); // while the others still count
                     gate.abort();
-                    return Err(Error::Spawn {
-                        index: i,
-                        total: n,
-                        source,
-                    });
+                    return Err(error);
                 }
             }
         }

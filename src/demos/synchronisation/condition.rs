@@ -594,11 +594,7 @@ fn spawn_waiters<'s>(
             Ok(h) => handles.push(h),
             Err(source) => {
                 shared.release(); // the ones already waiting return, and the scope joins them
-                return Err(crate::Error::Spawn {
-                    index: me + 1,
-                    total: n,
-                    source,
-                });
+                return Err(crate::Error::spawn(me + 1, n, source));
             }
         }
     }

@@ -197,12 +197,9 @@ pub fn two_threads_watched(
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(source) => {
+                    let error = Error::spawn(me + 1, THREADS.len(), source); // while the others still count
                     gate.abort();
-                    return Err(Error::Spawn {
-                        index: me + 1,
-                        total: THREADS.len(),
-                        source,
-                    });
+                    return Err(error);
                 }
             }
         }

@@ -43,11 +43,7 @@ pub fn notify_then_wait(
             let h = thread::Builder::new()
                 .name(format!("waiter-{}", i + 1))
                 .spawn_scoped(scope, move || waiter(i, shared))
-                .map_err(|source| crate::Error::Spawn {
-                    index: i + 1,
-                    total: p.waiters as usize,
-                    source,
-                })?;
+                .map_err(|source| crate::Error::spawn(i + 1, p.waiters as usize, source))?;
             // Watch for Ctrl-C while it waits: release it then.
             while !h.is_finished() {
                 if interrupt::requested().is_some() {

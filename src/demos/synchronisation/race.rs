@@ -468,12 +468,9 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(source) => {
+                    let error = Error::spawn(i, n, source); // while the others still count
                     gate.abort(); // the threads already started return at once
-                    return Err(Error::Spawn {
-                        index: i,
-                        total: n,
-                        source,
-                    });
+                    return Err(error);
                 }
             }
         }
