@@ -55,9 +55,9 @@ pub fn headroom() -> Headroom {
             nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NPROC)
         && soft != libc::RLIM_INFINITY
     {
-        let mine = processes_of_this_user();
+        let mine = tasks_of_this_user();
         best.consider(soft.saturating_sub(mine), || {
-            format!("RLIMIT_NPROC ({soft}, {mine} in use by this user)")
+            format!("RLIMIT_NPROC ({soft}, {mine} tasks in use by this user)")
         });
     }
     for (file, what) in [
@@ -499,13 +499,15 @@ fn unescape(s: &str) -> String {
         .replace("\\134", "\\")
 }
 
-fn processes_of_this_user() -> u64 {
+/// The tasks (threads) of this user's processes: what RLIMIT_NPROC counts, despite its name.
+fn tasks_of_this_user() -> u64 {
     let uid = nix::unistd::getuid().as_raw();
     procfs::process::all_processes()
         .map(|all| {
             all.flatten()
                 .filter(|p| p.uid().is_ok_and(|u| u == uid))
-                .count() as u64
+                .map(|p| p.stat().map_or(1, |s| s.num_threads.max(1) as u64))
+                .sum()
         })
         .unwrap_or(0)
 }

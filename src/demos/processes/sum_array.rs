@@ -227,8 +227,8 @@ pub struct Window {
     workers: Vec<Worker>,
 }
 
-/// Starts one of the lab's threads: `pthread_create`, through `std::thread` (scoped, so it may
-/// borrow the array).
+/// Starts thread `index` (from 0) of `total`: `pthread_create`, through `std::thread` (scoped,
+/// so it may borrow the array).
 pub fn spawn<'scope, 'env, T: Send + 'scope>(
     s: &'scope Scope<'scope, 'env>,
     index: usize,
@@ -237,7 +237,7 @@ pub fn spawn<'scope, 'env, T: Send + 'scope>(
 ) -> Result<ScopedJoinHandle<'scope, T>> {
     std::thread::Builder::new()
         .spawn_scoped(s, body)
-        .map_err(|source| Error::spawn(index, total, source))
+        .map_err(|source| Error::spawn(index + 1, total, source))
 }
 
 /// `pthread_join` of every thread, in order: their reports.

@@ -216,7 +216,7 @@ fn round(
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(source) => {
-                    let error = Error::spawn(i, n, source); // while the others still count
+                    let error = Error::spawn(i + 1, n, source); // while the others still count
                     gate.abort();
                     return Err(error);
                 }

@@ -468,7 +468,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
             match spawned {
                 Ok(handle) => handles.push(handle),
                 Err(source) => {
-                    let error = Error::spawn(i, n, source); // while the others still count
+                    let error = Error::spawn(i + 1, n, source); // while the others still count
                     gate.abort(); // the threads already started return at once
                     return Err(error);
                 }
