@@ -165,13 +165,30 @@ pub enum Forked {
 }
 
 /// `fork()`, with the child guarded. Flushes stdout first, so that text the parent has
-/// buffered is not printed a second time by the child.
+/// buffered is not printed a second time by the child. The child dies with its parent
+/// (`PR_SET_PDEATHSIG`, see [`sys::process::die_with_parent`]) unless the parent has called
+/// [`let_children_outlive_me`].
 pub fn fork(single: &SingleThreaded) -> Result<Forked> {
     let _ = std::io::stdout().flush();
+    let parent = nix::unistd::getpid();
     Ok(match sys::process::fork(single)? {
-        ForkResult::Child => Forked::Child,
+        ForkResult::Child => {
+            if !OUTLIVE.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                sys::process::die_with_parent(parent);
+            }
+            Forked::Child
+        }
         ForkResult::Parent(pid) => Forked::Parent(Child::adopt(pid)),
     })
+}
+
+/// Set by [`let_children_outlive_me`]; a child starts with it cleared.
+static OUTLIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on the children this process forks do not die with it: the lesson is the orphan
+/// (`fork_celsius --no-wait`'s lecture parent). Their own children die with them again.
+pub fn let_children_outlive_me() {
+    OUTLIVE.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Ends a forked child with `code`: flushes stdout, then `_exit`, skipping the exit handlers that
