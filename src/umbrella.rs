@@ -378,7 +378,10 @@ mod tests {
             core_dumped: false,
         });
         assert!(died.interrupted_by(Signal::SIGTERM));
-        assert_eq!((died.code(), died.how().as_str()), (143, "killed by signal 15 (SIGTERM)"));
+        assert_eq!(
+            (died.code(), died.how().as_str()),
+            (143, "killed by signal 15 (SIGTERM)")
+        );
         let failed = run(Exit::Code { code: 2 });
         assert!(failed.usage_error() && !failed.interrupted_by(Signal::SIGINT));
         assert_eq!(failed.how(), "exit 2");

@@ -12,11 +12,13 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use oslab::catalogue::{self, Chapter, DEMOS, FAMILIES, Family, Stat};
 use oslab::kit::cli::{self, ranged};
+use oslab::kit::interrupt;
 use oslab::kit::machine::Machine;
 use oslab::kit::report::{self, Format, print_line, table};
-use oslab::kit::interrupt;
 use oslab::kit::timing::{fmt_ns, sig3};
-use oslab::umbrella::{Trial, TourRow, compare_trial, demo_path, partial_note, run_json, summarise};
+use oslab::umbrella::{
+    TourRow, Trial, compare_trial, demo_path, partial_note, run_json, summarise,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -200,7 +202,10 @@ fn tour(format: Format) -> Result<ExitCode> {
     let started = Instant::now();
     let bar = oslab::kit::progress::bar(DEMOS.len() as u64, "tour", false);
     let mut rows = Vec::new();
-    for demo in DEMOS.iter().take_while(|_| interrupt::requested().is_none()) {
+    for demo in DEMOS
+        .iter()
+        .take_while(|_| interrupt::requested().is_none())
+    {
         bar.set_message(demo.name);
         let run = run_json(demo.name, demo.tour)?;
         rows.push(TourRow::of(demo, &run, interrupt::requested()));
@@ -232,7 +237,9 @@ fn tour(format: Format) -> Result<ExitCode> {
             let system = Machine::collect();
             print_line(format_args!(
                 "oslab tour{}: {} demos on {} ({} CPUs usable, kernel {}), small sizes; each line is that demo's own report",
-                partial.as_ref().map_or(String::new(), |n| format!(" (partial: {n})")),
+                partial
+                    .as_ref()
+                    .map_or(String::new(), |n| format!(" (partial: {n})")),
                 rows.len(),
                 system.cpu_model,
                 system.cpus_usable_count,
@@ -254,12 +261,12 @@ fn tour(format: Format) -> Result<ExitCode> {
             for r in &rows {
                 print_line(format_args!("  {:<31} {}", r.demo, r.lesson));
             }
+            let ran = rows.iter().filter(|r| !r.interrupted).count();
             print_line(format_args!(
-                "\n{}{} demos, {} failed; the lecture's claim held in {held} of {}; {:.1} s. Run any of them alone for the lecture's sizes; `oslab compare race` for the variants side by side.",
-                partial.as_ref().map_or(String::new(), |n| format!("partial: {n}. ")),
-                rows.len(),
-                failed,
-                rows.len(),
+                "\n{}, {failed} failed; the lecture's claim held in {held} of {ran}; {:.1} s. Run any of them alone for the lecture's sizes; `oslab compare race` for the variants side by side.",
+                partial
+                    .as_ref()
+                    .map_or(format!("{ran} demos"), |n| format!("partial: {n}")),
                 started.elapsed().as_secs_f64()
             ));
             if let Some(note) = system.hypervisor_note() {
@@ -317,7 +324,10 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             }
             match compare_trial(family, member, &args)? {
                 Trial::Values(values) => {
-                    values.into_iter().zip(&mut samples[m]).for_each(|(v, s)| s.push(v));
+                    values
+                        .into_iter()
+                        .zip(&mut samples[m])
+                        .for_each(|(v, s)| s.push(v));
                     done += 1;
                 }
                 Trial::Stopped => {
@@ -424,7 +434,11 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                 "oslab compare {}: {} ({}, interleaved; {})",
                 family.name,
                 family.about,
-                partial.as_ref().map_or(format!("{trials} runs of each"), |n| format!("partial: {n}")),
+                partial
+                    .as_ref()
+                    .map_or(format!("{trials} runs of each"), |n| format!(
+                        "partial: {n}"
+                    )),
                 if counted {
                     "counts of runs, and medians"
                 } else {
@@ -456,7 +470,11 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                         }
                     }));
                     if let Some(ratio) = row.ratio {
-                        c.push(if ratio.is_nan() { "—".into() } else { format!("{ratio:.2}") });
+                        c.push(if ratio.is_nan() {
+                            "—".into()
+                        } else {
+                            format!("{ratio:.2}")
+                        });
                     }
                     c
                 })

@@ -166,3 +166,42 @@ pub fn die_with_this_process(cmd: &mut std::process::Command) -> &mut std::proce
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::wait::{WaitStatus, waitpid};
+
+    /// Forks a child that runs `body` (async-signal-safe calls only: the test harness has other
+    /// threads) and `_exit(0)`s after it; returns how it ended.
+    fn in_child(body: fn()) -> WaitStatus {
+        // SAFETY: the child makes only async-signal-safe calls (prctl, getppid, _exit), so the
+        // locks other test threads held at the fork do not matter.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => {
+                body();
+                exit_now(0)
+            }
+            nix::unistd::ForkResult::Parent { child } => waitpid(child, None).expect("waitpid"),
+        }
+    }
+
+    #[test]
+    fn a_child_whose_parent_is_alive_gets_the_death_signal() {
+        let status = in_child(|| {
+            die_with_parent(nix::unistd::getppid());
+            let set = nix::sys::prctl::get_pdeathsig();
+            if set != Ok(Some(nix::sys::signal::Signal::SIGKILL)) {
+                exit_now(1);
+            }
+        });
+        assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+    }
+
+    #[test]
+    fn a_child_whose_parent_has_gone_ends_at_once() {
+        // As if the parent had died before the call: getppid() is another process now.
+        let status = in_child(|| die_with_parent(nix::unistd::Pid::from_raw(i32::MAX)));
+        assert!(matches!(status, WaitStatus::Exited(_, 137)), "{status:?}");
+    }
+}

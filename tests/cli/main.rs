@@ -7,6 +7,7 @@ mod cost;
 mod deadlock;
 mod granularity;
 mod observe;
+mod orphans;
 mod processes;
 mod race;
 mod sched;

@@ -89,7 +89,6 @@ pub fn sleep_ms(sleep: Option<u64>) -> u64 {
 /// The lecture's `sleep(5)`, in ms.
 pub const SLEEP_MS: u64 = 5000;
 
-
 /// The run's parameters, as reported.
 #[derive(Clone, Debug, Serialize)]
 pub struct Params {

@@ -890,7 +890,11 @@ impl Findings for Results {
                     format!(
                         " ({} still {})",
                         o.zombies,
-                        if o.zombies == 1 { "a zombie" } else { "zombies" }
+                        if o.zombies == 1 {
+                            "a zombie"
+                        } else {
+                            "zombies"
+                        }
                     )
                 } else {
                     String::new()
