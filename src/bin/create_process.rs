@@ -23,7 +23,6 @@
 //! ```
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -88,11 +87,7 @@ fn fork_c(args: &Args, lab: Lab) -> Result<Started> {
             }
             match args.mode {
                 Mode::Exec => exec(&argv, &lab),
-                _ if interrupt::sleep(Duration::from_millis(lab::sleep_ms(args.sleep)))
-                    .is_some() =>
-                {
-                    130
-                }
+                _ if interrupt::sleep(lab::sleep(args.sleep)).is_some() => 130,
                 _ => CHILD_CODE, // sleep(5); return 42;
             }
         }),

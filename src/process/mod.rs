@@ -173,7 +173,11 @@ pub fn fork(single: &SingleThreaded) -> Result<Forked> {
     let parent = nix::unistd::getpid();
     Ok(match sys::process::fork(single)? {
         ForkResult::Child => {
-            if !OUTLIVE.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            // Only read unless set: a write here would copy a page (copy-on-write) in every
+            // child, which spawn_cost's fork + wait would time.
+            if OUTLIVE.load(std::sync::atomic::Ordering::Relaxed) {
+                OUTLIVE.store(false, std::sync::atomic::Ordering::Relaxed); // not for ours
+            } else {
                 sys::process::die_with_parent(parent);
             }
             Forked::Child

@@ -86,6 +86,11 @@ pub fn sleep_ms(sleep: Option<u64>) -> u64 {
     sleep.unwrap_or(SLEEP_MS)
 }
 
+/// The forked child's sleep, as a duration.
+pub fn sleep(sleep: Option<u64>) -> std::time::Duration {
+    std::time::Duration::from_millis(sleep_ms(sleep))
+}
+
 /// The lecture's `sleep(5)`, in ms.
 pub const SLEEP_MS: u64 = 5000;
 
