@@ -13,7 +13,8 @@
 //! - [`sync`]: the primitives the lecture teaches: spinlock, mutex choices, semaphore, start
 //!   gate, wait-for graph;
 //! - [`sys`]: the only module with `unsafe` code, one syscall family per file;
-//! - [`catalogue`]: every demo, its chapter, concept, tour flags and compare families.
+//! - [`catalogue`]: every demo, its chapter, concept, tour flags and compare families;
+//! - [`umbrella`]: how `oslab tour` and `oslab compare` run each demo (and pass Ctrl-C on).
 
 pub mod catalogue;
 pub mod demos;
@@ -23,6 +24,7 @@ pub mod proc;
 pub mod process;
 pub mod sync;
 pub mod sys;
+pub mod umbrella;
 
 pub use error::{Error, Result};
 

@@ -23,7 +23,6 @@
 //! ```
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -57,11 +56,11 @@ struct Args {
     #[arg(long, value_name = "TEXT")]
     message: Option<String>,
 
-    /// How long the forked child sleeps before it returns 42, in ms (mode fork; the lecture's
-    /// sleep(5)) [0-60000]
-    #[arg(long, default_value_t = 5000, value_name = "MS", allow_negative_numbers = true,
+    /// How long the forked child sleeps before it returns 42, in ms (mode fork only; default
+    /// 5000, the lecture's sleep(5)) [0-60000]
+    #[arg(long, value_name = "MS", allow_negative_numbers = true,
           value_parser = ranged::<u64>(0, 60_000))]
-    sleep: u64,
+    sleep: Option<u64>,
 
     /// The program exec and spawn run, after `--` (default: ls -la, as the lecture)
     #[arg(last = true, value_name = "COMMAND")]
@@ -88,7 +87,7 @@ fn fork_c(args: &Args, lab: Lab) -> Result<Started> {
             }
             match args.mode {
                 Mode::Exec => exec(&argv, &lab),
-                _ if interrupt::sleep(Duration::from_millis(args.sleep)).is_some() => 130,
+                _ if interrupt::sleep(lab::sleep(args.sleep)).is_some() => 130,
                 _ => CHILD_CODE, // sleep(5); return 42;
             }
         }),
@@ -137,7 +136,7 @@ fn parent(started: Started) -> Result<lab::Results> {
 
 fn main() -> ExitCode {
     let (args, mut command) = cli::parse::<Args>("create_process", |c| c);
-    lab::check_command(&mut command, args.mode, &args.command);
+    lab::check_command(&mut command, args.mode, &args.command, args.sleep);
     let p = lab::Params::new(args.mode, &args.command, &args.message, args.sleep);
     let create: fn(&Args, Lab) -> Result<Started> = match args.mode {
         Mode::Spawn => posix_spawn_c,

@@ -5,17 +5,20 @@
 //! it) with `--format json` and reads their reports; it measures nothing of its own.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use oslab::catalogue::{self, Chapter, DEMOS, FAMILIES, Family, Metric, Stat};
+use oslab::catalogue::{self, Chapter, DEMOS, FAMILIES, Family, Stat};
 use oslab::kit::cli::{self, ranged};
+use oslab::kit::interrupt;
 use oslab::kit::machine::Machine;
 use oslab::kit::report::{self, Format, print_line, table};
-use oslab::kit::stats::median;
 use oslab::kit::timing::{fmt_ns, sig3};
+use oslab::umbrella::{
+    TourRow, Trial, compare_trial, demo_path, partial_note, run_json, summarise,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -168,9 +171,8 @@ fn generate_all(dir: &Path, request: &[&str], file: impl Fn(&str) -> String) -> 
         } else {
             demo_path(name)?
         };
-        let output = Command::new(&path)
+        let output = oslab::umbrella::command(&path)
             .args(request)
-            .stdin(Stdio::null())
             .output()
             .with_context(|| format!("could not run {}", path.display()))?;
         if !output.status.success() {
@@ -189,95 +191,10 @@ fn generate_all(dir: &Path, request: &[&str], file: impl Fn(&str) -> String) -> 
 }
 
 // ---------------------------------------------------------------------------------------------
-// running the demo binaries
-
-/// Where the demo binaries are: next to this one. Under `cargo run`, which builds only the
-/// binary it runs, the others are built first (once).
-fn demo_path(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find oslab's own path")?;
-    let dir = exe.parent().context("oslab's path has no directory")?;
-    let path = dir.join(name);
-    if path.exists() {
-        return Ok(path);
-    }
-    if let (Some(cargo), Some(manifest)) = (
-        std::env::var_os("CARGO"),
-        std::env::var_os("CARGO_MANIFEST_DIR"),
-    ) {
-        eprintln!("oslab: building the demo binaries first (cargo build --bins) ...");
-        let mut build = Command::new(cargo);
-        build.arg("build").arg("--bins").current_dir(&manifest);
-        if dir.file_name().is_some_and(|d| d == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().context("could not run cargo build")?;
-        if status.success() && path.exists() {
-            return Ok(path);
-        }
-    }
-    bail!(
-        "cannot find the demo binary {name} next to oslab in {}: build them all with `cargo build --release`",
-        dir.display()
-    )
-}
-
-/// What one demo run returned.
-struct RunOutcome {
-    code: i32,
-    report: Option<Value>,
-    stderr: String,
-    wall_ns: u64,
-}
-
-/// Runs `name` with `args` plus `--format json`, and reads its report.
-fn run_json(name: &str, args: &[&str]) -> Result<RunOutcome> {
-    let path = demo_path(name)?;
-    let started = Instant::now();
-    // --format first: flags after a `--` in `args` belong to a command the demo runs.
-    let output = Command::new(&path)
-        .args(["--format", "json"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("could not run {}", path.display()))?;
-    let wall_ns = started.elapsed().as_nanos() as u64;
-    Ok(RunOutcome {
-        code: output.status.code().unwrap_or(-1),
-        report: serde_json::from_slice(&output.stdout).ok(),
-        stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
-        wall_ns,
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
 // tour
 
-#[derive(Serialize)]
-struct TourRow {
-    demo: &'static str,
-    chapter: &'static str,
-    ok: bool,
-    exit_code: i32,
-    wall_ms: f64,
-    headline: String,
-    /// The demo's verdict on the lecture's claim: `{claim, held, because}` (null if it failed).
-    verdict: Value,
-    lesson: String,
-}
-
-impl TourRow {
-    /// `held`, `did not hold`, `could not be checked`, or `failed`.
-    fn verdict_word(&self) -> &'static str {
-        match (self.ok, self.verdict.get("held")) {
-            (false, _) | (_, None) => "failed",
-            (true, Some(Value::Bool(true))) => "held",
-            (true, Some(Value::Bool(false))) => "did not hold",
-            (true, Some(_)) => "could not be checked",
-        }
-    }
-}
-
 fn tour(format: Format) -> Result<ExitCode> {
+    interrupt::install()?; // Ctrl-C, SIGTERM: passed on to the running demo, then the partial table
     // Find (under `cargo run`: build) every binary first, so the clock times only the demos.
     for demo in DEMOS {
         demo_path(demo.name)?;
@@ -285,47 +202,31 @@ fn tour(format: Format) -> Result<ExitCode> {
     let started = Instant::now();
     let bar = oslab::kit::progress::bar(DEMOS.len() as u64, "tour", false);
     let mut rows = Vec::new();
-    for demo in DEMOS {
+    for demo in DEMOS
+        .iter()
+        .take_while(|_| interrupt::requested().is_none())
+    {
         bar.set_message(demo.name);
         let run = run_json(demo.name, demo.tour)?;
-        let field = |k: &str| {
-            run.report
-                .as_ref()
-                .and_then(|r| r.get(k))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        // Most demos succeed with 0; deadlock's tour flags end in the deadlock it exists to
-        // show, exit 3.
-        let ok = run.code == demo.tour_exit && run.report.is_some();
-        rows.push(TourRow {
-            demo: demo.name,
-            chapter: demo.chapter.title(),
-            ok,
-            exit_code: run.code,
-            wall_ms: run.wall_ns as f64 / 1e6,
-            headline: if ok {
-                field("headline")
-            } else {
-                format!("FAILED (exit {}): {}", run.code, run.stderr)
-            },
-            verdict: run
-                .report
-                .as_ref()
-                .and_then(|r| r.get("verdict"))
-                .cloned()
-                .unwrap_or(Value::Null),
-            lesson: field("lesson"),
-        });
+        rows.push(TourRow::of(demo, &run, interrupt::requested()));
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let failed = rows.iter().filter(|r| !r.ok).count();
+    let stopped = interrupt::requested();
+    let partial = partial_note(
+        stopped,
+        rows.last().filter(|r| r.interrupted).map(|r| r.demo),
+        rows.iter().filter(|r| !r.interrupted).count(),
+        DEMOS.len(),
+        "demos",
+    );
+    let failed = rows.iter().filter(|r| !r.ok && !r.interrupted).count();
     let held = rows.iter().filter(|r| r.verdict_word() == "held").count();
     match format {
         Format::Json => print_line(serde_json::to_string_pretty(&json!({
             "tour": rows,
+            "partial": stopped.is_some(),
+            "stopped_by": stopped.map(|s| s.as_str()),
             "failed": failed,
             "claims_held": held,
             "wall_s": started.elapsed().as_secs_f64(),
@@ -335,7 +236,10 @@ fn tour(format: Format) -> Result<ExitCode> {
         Format::Text => {
             let system = Machine::collect();
             print_line(format_args!(
-                "oslab tour: {} demos on {} ({} CPUs usable, kernel {}), small sizes; each line is that demo's own report",
+                "oslab tour{}: {} demos on {} ({} CPUs usable, kernel {}), small sizes; each line is that demo's own report",
+                partial
+                    .as_ref()
+                    .map_or(String::new(), |n| format!(" (partial: {n})")),
                 rows.len(),
                 system.cpu_model,
                 system.cpus_usable_count,
@@ -357,17 +261,22 @@ fn tour(format: Format) -> Result<ExitCode> {
             for r in &rows {
                 print_line(format_args!("  {:<31} {}", r.demo, r.lesson));
             }
+            let ran = rows.iter().filter(|r| !r.interrupted).count();
             print_line(format_args!(
-                "\n{} demos, {} failed; the lecture's claim held in {held} of {}; {:.1} s. Run any of them alone for the lecture's sizes; `oslab compare race` for the variants side by side.",
-                rows.len(),
-                failed,
-                rows.len(),
+                "\n{}, {failed} failed; the lecture's claim held in {held} of {ran}; {:.1} s. Run any of them alone for the lecture's sizes; `oslab compare race` for the variants side by side.",
+                partial
+                    .as_ref()
+                    .map_or(format!("{ran} demos"), |n| format!("partial: {n}")),
                 started.elapsed().as_secs_f64()
             ));
             if let Some(note) = system.hypervisor_note() {
                 print_line(note);
             }
         }
+    }
+    if let Some(note) = partial {
+        eprintln!("oslab: {note}; results are partial");
+        return Ok(interrupt::exit_status(stopped));
     }
     Ok(if failed == 0 {
         ExitCode::SUCCESS
@@ -393,24 +302,8 @@ struct CompareRow {
     samples: serde_json::Map<String, Value>,
 }
 
-/// A run's value of `metric`: a number, or a boolean counted as 0/1.
-/// A metric's value in one trial: a number, or a boolean as 0/1. A dotted key
-/// (`latency.p50_ns`) reaches into nested objects.
-fn metric_value(trial: &Value, metric: &Metric) -> Option<f64> {
-    let v = trial.pointer(&format!("/{}", metric.key.replace('.', "/")))?;
-    v.as_f64()
-        .or_else(|| v.as_bool().map(|b| f64::from(u8::from(b))))
-}
-
-/// A metric's summary over one variant's runs: the median, or how many runs had it.
-fn summarise(metric: &Metric, samples: &[f64]) -> f64 {
-    match metric.stat {
-        Stat::Median => median(samples.iter().copied()),
-        Stat::Count => samples.iter().filter(|&&v| v != 0.0).count() as f64,
-    }
-}
-
 fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Result<ExitCode> {
+    interrupt::install()?; // Ctrl-C, SIGTERM: passed on to the running variant, then the partial table
     let mut args: Vec<&str> = family.args.to_vec();
     args.extend(flags.iter().map(String::as_str));
     args.push("--quiet");
@@ -423,27 +316,39 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
     );
     // Interleaved: round 1 runs every variant once, then round 2, ..., so a change in the
     // machine's state (frequency, another load) hits every variant alike.
-    for _ in 0..trials {
+    let (mut done, mut during) = (0, None);
+    'rounds: for _ in 0..trials {
         for (m, member) in family.members.iter().enumerate() {
-            let mut words = member.split_whitespace();
-            let demo = words.next().context("empty family member")?;
-            let member_args: Vec<&str> = words.chain(args.iter().copied()).collect();
-            let run = run_json(demo, &member_args)?;
-            let Some(report) = run.report.filter(|_| family.exit_codes.contains(&run.code)) else {
-                bail!("{member} failed (exit {}): {}", run.code, run.stderr);
-            };
-            let trial = report
-                .pointer("/results/trials/0")
-                .with_context(|| format!("{member}'s report has no trial"))?;
-            for (k, metric) in family.metrics.iter().enumerate() {
-                let v = metric_value(trial, metric)
-                    .with_context(|| format!("{member}'s report has no number {}", metric.key))?;
-                samples[m][k].push(v);
+            if interrupt::requested().is_some() {
+                break 'rounds;
+            }
+            match compare_trial(family, member, &args)? {
+                Trial::Values(values) => {
+                    values
+                        .into_iter()
+                        .zip(&mut samples[m])
+                        .for_each(|(v, s)| s.push(v));
+                    done += 1;
+                }
+                Trial::Stopped => {
+                    during = Some(*member);
+                    break 'rounds;
+                }
+                Trial::Refused(why) => {
+                    bar.finish_and_clear();
+                    eprintln!("oslab: error: {why}");
+                    return Ok(ExitCode::from(2));
+                }
             }
             bar.inc(1);
         }
     }
     bar.finish_and_clear();
+    let stopped = interrupt::requested();
+    let all = trials as usize * family.members.len();
+    let partial = partial_note(stopped, during, done, all, "runs");
+    // Runs of each variant: `trials`, or fewer when stopped.
+    let runs = |m: usize| samples[m][0].len();
 
     let summaries: Vec<Vec<f64>> = samples
         .iter()
@@ -494,6 +399,8 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             "family": family.name,
             "about": family.about,
             "trials": trials,
+            "partial": stopped.is_some(),
+            "stopped_by": stopped.map(|s| s.as_str()),
             "flags": args,
             "rows": rows,
             "system": Machine::collect(),
@@ -512,7 +419,7 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                 let mut cells = vec![
                     family.name.to_string(),
                     row.variant.into(),
-                    trials.to_string(),
+                    runs(m).to_string(),
                 ];
                 cells.extend(summaries[m].iter().map(|v| v.to_string()));
                 if let Some(ratio) = row.ratio {
@@ -524,10 +431,14 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
         Format::Text => {
             let counted = family.metrics.iter().any(|m| m.stat == Stat::Count);
             print_line(format_args!(
-                "oslab compare {}: {} ({} runs of each, interleaved; {})",
+                "oslab compare {}: {} ({}, interleaved; {})",
                 family.name,
                 family.about,
-                trials,
+                partial
+                    .as_ref()
+                    .map_or(format!("{trials} runs of each"), |n| format!(
+                        "partial: {n}"
+                    )),
                 if counted {
                     "counts of runs, and medians"
                 } else {
@@ -552,13 +463,18 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                     let mut c = vec![row.variant.to_string()];
                     c.extend(family.metrics.iter().zip(&summaries[m]).map(|(metric, v)| {
                         match metric.stat {
-                            Stat::Count => format!("{v:.0}/{trials}"),
+                            Stat::Count => format!("{v:.0}/{}", runs(m)),
+                            _ if v.is_nan() => "—".into(), // stopped before this variant ran
                             Stat::Median if metric.nanos => fmt_ns(*v),
                             Stat::Median => sig3_int(*v),
                         }
                     }));
                     if let Some(ratio) = row.ratio {
-                        c.push(format!("{ratio:.2}"));
+                        c.push(if ratio.is_nan() {
+                            "—".into()
+                        } else {
+                            format!("{ratio:.2}")
+                        });
                     }
                     c
                 })
@@ -577,7 +493,10 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
+    if let Some(note) = partial {
+        eprintln!("oslab: {note}; results are partial");
+    }
+    Ok(interrupt::exit_status(stopped))
 }
 
 /// Counts print whole; fractional medians (an even number of runs) keep three figures.

@@ -77,6 +77,7 @@ fn watch(out: Output, args: &Args) -> anyhow::Result<lab::Watch> {
         None => Pid::from_raw(args.pid.context("no PID given")?),
     };
     let mut watcher = lab::Watcher::new(out, pid, args.interval, args.count)?;
+    let pid = watcher.pid(); // given a thread's ID: its process
     let mut before = watcher.first(); // cat /proc/PID/stat (before)
     let end = loop {
         if let Some(signal) = interrupt::sleep(args.interval) {

@@ -24,7 +24,7 @@ use oslab::{Error, Result};
 /// fork(), the child `_exit(0)`s at once, waitpid().
 fn fork_wait(single: &SingleThreaded) -> Result<Sample> {
     let start = Instant::now();
-    match process::fork(single)? {
+    match process::fork_brief(single)? {
         Forked::Child => process::exit_child(0), // _exit(0);
         Forked::Parent(child) => Sample::waited(start, child),
     }
@@ -42,7 +42,7 @@ fn spawn_wait(program: &Program) -> Result<Sample> {
 /// fork(), the child execv()s /bin/true, waitpid().
 fn fork_exec_wait(single: &SingleThreaded, program: &Program) -> Result<Sample> {
     let start = Instant::now();
-    match process::fork(single)? {
+    match process::fork_brief(single)? {
         Forked::Child => {
             let _ = nix::unistd::execv(&program.path, &program.argv); // returns only on failure
             process::exit_child(127)

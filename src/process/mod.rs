@@ -165,14 +165,46 @@ pub enum Forked {
 }
 
 /// `fork()`, with the child guarded. Flushes stdout first, so that text the parent has
-/// buffered is not printed a second time by the child.
+/// buffered is not printed a second time by the child. The child dies with its parent
+/// (`PR_SET_PDEATHSIG`, see [`sys::process::die_with_parent`]) unless the parent has called
+/// [`let_children_outlive_me`].
 pub fn fork(single: &SingleThreaded) -> Result<Forked> {
+    fork_with(single, true)
+}
+
+/// [`fork`] for a child that ends at once of itself (spawn_cost's timed `_exit(0)` and `exec
+/// /bin/true`): without `PR_SET_PDEATHSIG`, whose `prctl` and extra page fault in every child
+/// would be timed as part of fork + wait (and would not be the lecture's bare fork).
+pub fn fork_brief(single: &SingleThreaded) -> Result<Forked> {
+    fork_with(single, false)
+}
+
+fn fork_with(single: &SingleThreaded, die_with_parent: bool) -> Result<Forked> {
     let _ = std::io::stdout().flush();
+    let parent = nix::unistd::getpid();
     let forked = sys::process::fork(single).map_err(Error::with_limit)?; // names the limit
     Ok(match forked {
-        ForkResult::Child => Forked::Child,
+        ForkResult::Child => {
+            // Only read unless set: a write here would copy a page (copy-on-write) in every
+            // child, which spawn_cost's fork + wait would time.
+            if OUTLIVE.load(std::sync::atomic::Ordering::Relaxed) {
+                OUTLIVE.store(false, std::sync::atomic::Ordering::Relaxed); // not for ours
+            } else if die_with_parent {
+                sys::process::die_with_parent(parent);
+            }
+            Forked::Child
+        }
         ForkResult::Parent(pid) => Forked::Parent(Child::adopt(pid)),
     })
+}
+
+/// Set by [`let_children_outlive_me`]; a child starts with it cleared.
+static OUTLIVE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on the children this process forks do not die with it: the lesson is the orphan
+/// (`fork_celsius --no-wait`'s lecture parent). Their own children die with them again.
+pub fn let_children_outlive_me() {
+    OUTLIVE.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Ends a forked child with `code`: flushes stdout, then `_exit`, skipping the exit handlers that

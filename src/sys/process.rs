@@ -129,3 +129,79 @@ pub fn poll_readable(
     }
     Ok(rc > 0)
 }
+
+/// In a child just created (between `fork` and `exec`, or in a forked child that runs on):
+/// asks the kernel to SIGKILL it when its parent dies (`prctl(PR_SET_PDEATHSIG, SIGKILL)`), so a
+/// demo killed by SIGKILL takes its children with it instead of leaving them to init. `parent`
+/// is the parent's PID read before the fork: if the parent died before this call, the signal
+/// would never come (the child has been re-parented already, and `getppid()` names its new
+/// parent), so the child ends at once with 137, as the signal would have ended it.
+///
+/// Async-signal-safe (two system calls and `_exit`, no allocation, no lock), so it may run in a
+/// `pre_exec` hook. The kernel sends the signal when the *thread* that created the child ends:
+/// create children from a thread that lives as long as the process (the main thread).
+pub fn die_with_parent(parent: nix::unistd::Pid) {
+    // PR_SET_PDEATHSIG fails only for an invalid signal; SIGKILL is valid.
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    if nix::unistd::getppid() != parent {
+        exit_now(128 + libc::SIGKILL);
+    }
+}
+
+/// Makes the process `cmd` spawns die with this one: [`die_with_parent`] runs in the child
+/// between fork and exec (`pre_exec`; the setting survives `execve`, except for a set-user-ID
+/// program). std then creates the child with fork + exec rather than `posix_spawn`, which cannot
+/// set it.
+pub fn die_with_this_process(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let parent = nix::unistd::getpid();
+    // SAFETY: the hook runs in the child between fork and exec, where a multi-threaded parent's
+    // child may only make async-signal-safe calls: `die_with_parent` makes two system calls
+    // (prctl, getppid) and perhaps `_exit`; it allocates nothing and takes no lock. The closure
+    // captures only a `Pid` (a copied integer).
+    unsafe {
+        cmd.pre_exec(move || {
+            die_with_parent(parent);
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::wait::{WaitStatus, waitpid};
+
+    /// Forks a child that runs `body` (async-signal-safe calls only: the test harness has other
+    /// threads) and `_exit(0)`s after it; returns how it ended.
+    fn in_child(body: fn()) -> WaitStatus {
+        // SAFETY: the child makes only async-signal-safe calls (prctl, getppid, _exit), so the
+        // locks other test threads held at the fork do not matter.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Child => {
+                body();
+                exit_now(0)
+            }
+            nix::unistd::ForkResult::Parent { child } => waitpid(child, None).expect("waitpid"),
+        }
+    }
+
+    #[test]
+    fn a_child_whose_parent_is_alive_gets_the_death_signal() {
+        let status = in_child(|| {
+            die_with_parent(nix::unistd::getppid());
+            let set = nix::sys::prctl::get_pdeathsig();
+            if set != Ok(Some(nix::sys::signal::Signal::SIGKILL)) {
+                exit_now(1);
+            }
+        });
+        assert!(matches!(status, WaitStatus::Exited(_, 0)), "{status:?}");
+    }
+
+    #[test]
+    fn a_child_whose_parent_has_gone_ends_at_once() {
+        // As if the parent had died before the call: getppid() is another process now.
+        let status = in_child(|| die_with_parent(nix::unistd::Pid::from_raw(i32::MAX)));
+        assert!(matches!(status, WaitStatus::Exited(_, 137)), "{status:?}");
+    }
+}

@@ -9,6 +9,7 @@ mod granularity;
 mod hostile;
 mod limits;
 mod observe;
+mod orphans;
 mod processes;
 mod race;
 mod sched;

@@ -278,3 +278,35 @@ fn proc_watch_sees_the_copy_on_write_faults_of_a_paused_cow_overhead_child() {
         "cow_overhead left processes behind"
     );
 }
+
+#[test]
+fn a_thread_id_is_named_as_a_thread_of_its_process() {
+    // A thread of this test process: /proc/TID exists, but it is not a process.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let sleeper = thread::spawn(move || {
+        tx.send(nix::unistd::gettid().as_raw()).expect("send");
+        let _ = stopped.recv_timeout(TIMEOUT);
+    });
+    let tid = rx.recv().expect("tid");
+    let me = std::process::id() as i64;
+    let out = demo("proc_watch")
+        .args([&tid.to_string(), "--interval", "20ms", "--count", "2"])
+        .args(["--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let _ = stop.send(());
+    sleeper.join().expect("join");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{tid} is not a process but a thread of process {me}"
+        )),
+        "{stderr}"
+    );
+    let doc = parse_json("proc_watch", &String::from_utf8_lossy(&out.stdout));
+    assert_eq!(doc["results"]["pid"], me, "{doc:#}");
+    assert_eq!(doc["results"]["thread"], tid, "{doc:#}");
+}

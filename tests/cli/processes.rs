@@ -289,6 +289,70 @@ fn fork_celsius_no_wait_can_leave_the_orphans_to_init() {
     }
 }
 
+/// `--adopter system`, stopped while it watches the orphans' adopter: the partial note says what
+/// it saw (the orphans ended; how many their adopter had reaped), not that the demo killed and
+/// reaped every child, which it did not: they were another process's to reap.
+#[test]
+fn fork_celsius_stopped_while_the_system_adopter_reaps_says_what_it_saw() {
+    // An init that reaps at once leaves nothing to watch: the demo may end first; try again.
+    for _ in 0..5 {
+        let Some((code, stderr)) = stop_while_watching_the_adopter() else {
+            continue;
+        };
+        assert_eq!(code, Some(130), "{stderr}");
+        assert!(
+            stderr.contains(
+                "stopped by SIGINT after 3 of 3 children had printed their line; the orphans had ended"
+            ),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("killed"), "nothing was killed: {stderr}");
+        return;
+    }
+    eprintln!("skipped: the orphans' adopter reaped them before the demo could be stopped");
+}
+
+/// Runs `fork_celsius 3 --no-wait --adopter system` and sends SIGINT once all three orphans
+/// have ended (the gate has opened: the demo is watching their adopter). Returns the exit code
+/// and stderr, or None if the demo ended by itself first.
+fn stop_while_watching_the_adopter() -> Option<(Option<i32>, String)> {
+    let mut child = start(
+        "fork_celsius",
+        &["3", "--no-wait", "--adopter", "system"],
+        &[],
+    );
+    let pid = child.id() as i32;
+    let out = LineCollector::start(child.stdout.take().expect("stdout"));
+    let err = LineCollector::start(child.stderr.take().expect("stderr"));
+    // Each child's line names its PID.
+    let orphans = || -> Vec<i32> {
+        out.lines()
+            .iter()
+            .filter_map(|l| l.split("(pid ").nth(1)?.trim_end_matches(')').parse().ok())
+            .collect()
+    };
+    let zombie = |p: &i32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|f| f.trim_start().starts_with('Z'))
+        })
+    };
+    let mut ended_first = false;
+    wait_until("the three orphans have ended", || {
+        ended_first = child.try_wait().expect("waitpid").is_some();
+        let o = orphans();
+        ended_first || (o.len() == 3 && o.iter().all(zombie))
+    });
+    if !ended_first {
+        kill(Pid::from_raw(pid), Signal::SIGINT).expect("kill");
+    }
+    let status = wait_within(&mut child, std::time::Duration::from_secs(20));
+    let stderr = err.finish().join("\n");
+    out.finish();
+    (!ended_first && status.code() != Some(0)).then_some((status.code(), stderr))
+}
+
 #[test]
 fn fork_celsius_json_and_csv_carry_every_child() {
     let (pid, doc) = json("fork_celsius", &["6"]);
@@ -639,6 +703,14 @@ fn create_process_usage_errors() {
     );
     usage_error("create_process", &["clone"], &["fork", "exec", "spawn"]);
     usage_error("create_process", &["fork", "--", "ls"], &["exec and spawn"]);
+    // --sleep is the forked child's sleep: in exec and spawn nothing of ours sleeps.
+    for mode in ["exec", "spawn"] {
+        usage_error(
+            "create_process",
+            &[mode, "--sleep", "10"],
+            &["--sleep is for mode fork only", mode],
+        );
+    }
     usage_error("create_process", &["--no-such-flag"], &["--no-such-flag"]);
 }
 

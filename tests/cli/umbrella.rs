@@ -1,8 +1,16 @@
 //! The umbrella: `oslab list`, `oslab tour`, `oslab compare`.
 
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde_json::Value;
 
-use crate::common::{csv_cells, demo, demos, parse_json, stdout_of};
+use crate::common::{
+    Running, csv_cells, demo, demos, parse_json, stdout_of, usage_error, wait_until,
+};
+use crate::orphans::{descendants, survivors_after_grace};
 use crate::race::{race, race_family};
 
 #[test]
@@ -224,12 +232,146 @@ fn compare_rejects_unknown_families_and_bad_trials() {
 }
 
 #[test]
-fn compare_reports_a_failing_variant() {
-    demo("oslab")
-        .args(["compare", "race", "--trials", "1", "--", "--threads", "0"])
-        .assert()
-        .code(1)
-        .stderr(predicates::str::contains("race_condition failed (exit 2)"));
+fn compare_surfaces_a_variants_usage_error_as_its_own() {
+    // The demo's error names the flag; the umbrella exits 2 as the demo did, not 1.
+    usage_error(
+        "oslab",
+        &["compare", "race", "--trials", "1", "--", "--threads", "0"],
+        &["race_condition refused the flags (exit 2)", "--threads"],
+    );
+    usage_error(
+        "oslab",
+        &["compare", "race", "--trials", "1", "--", "--bogus"],
+        &["race_condition refused the flags", "'--bogus'"],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ctrl-C and SIGTERM: passed on to the running demo, reaped, a partial table, exit 130/143
+
+/// Starts `oslab args` in a process group of its own, waits until the demo `during` runs under
+/// it with at least `below` processes of its own, sends `signal` to the umbrella's PID (or, with
+/// `group`, to its whole group, as a terminal's Ctrl-C does), and waits for the end. Checks
+/// that nothing is left in the group and that every process that was below the umbrella has
+/// ended; returns (exit code, stdout, stderr).
+fn stop_umbrella(
+    args: &[&str],
+    during: &str,
+    below: usize,
+    signal: Signal,
+    group: bool,
+) -> (Option<i32>, String, String) {
+    let run = Running::start("oslab", args, Stdio::null());
+    let mut seen = Vec::new();
+    wait_until(&format!("oslab runs {during}"), || {
+        seen = descendants(run.pid);
+        seen.iter().filter(|p| p.comm == during).count() > below
+    });
+    let target = if group { -run.pid } else { run.pid };
+    kill(Pid::from_raw(target), signal).expect("kill");
+    let (status, stdout, stderr) = run.finish(Duration::from_secs(30));
+    let left = survivors_after_grace(&seen);
+    assert!(left.is_empty(), "left running: {left:?} of {seen:?}");
+    (status.code(), stdout, stderr)
+}
+
+/// The text table of a stopped tour: marked partial, the demo that was running listed as
+/// interrupted (not failed), and the note on stderr.
+fn assert_partial_tour(stdout: &str, stderr: &str, signal: &str, during: &str) {
+    assert!(
+        stdout.starts_with(&format!(
+            "oslab tour (partial: stopped by {signal} during {during}, after "
+        )),
+        "{stdout}\n{stderr}"
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(during))
+        .unwrap_or_else(|| panic!("no row for {during}:\n{stdout}"));
+    assert_eq!(row.split_whitespace().nth(1), Some("interrupted"), "{row}");
+    assert!(row.contains(&format!("interrupted by {signal}")), "{row}");
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    assert!(stdout.contains("\npartial: stopped by"), "{stdout}");
+    assert!(
+        stderr.contains(&format!("oslab: stopped by {signal} during {during}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn tour_stops_on_sigint_to_its_pid_and_prints_the_partial_table() {
+    let (code, stdout, stderr) =
+        stop_umbrella(&["tour"], "context_switch", 1, Signal::SIGINT, false);
+    assert_eq!(code, Some(130), "{stdout}\n{stderr}");
+    assert_partial_tour(&stdout, &stderr, "SIGINT", "context_switch");
+}
+
+#[test]
+fn tour_stops_on_ctrl_c_to_its_group_and_does_not_blame_the_demo() {
+    // nice_share and its two spinners get the SIGINT from the terminal too.
+    let (code, stdout, stderr) = stop_umbrella(&["tour"], "nice_share", 2, Signal::SIGINT, true);
+    assert_eq!(code, Some(130), "{stdout}\n{stderr}");
+    assert_partial_tour(&stdout, &stderr, "SIGINT", "nice_share");
+}
+
+#[test]
+fn tour_stops_on_sigterm_reaps_nice_share_and_its_spinners() {
+    let (code, stdout, stderr) = stop_umbrella(&["tour"], "nice_share", 2, Signal::SIGTERM, false);
+    assert_eq!(code, Some(143), "{stdout}\n{stderr}");
+    assert_partial_tour(&stdout, &stderr, "SIGTERM", "nice_share");
+}
+
+#[test]
+fn tour_stopped_by_sigterm_to_its_group_says_partial_in_its_json() {
+    let (code, stdout, stderr) = stop_umbrella(
+        &["tour", "--format", "json"],
+        "context_switch",
+        1,
+        Signal::SIGTERM,
+        true,
+    );
+    assert_eq!(code, Some(143), "{stdout}\n{stderr}");
+    let doc = parse_json("oslab", &stdout);
+    assert_eq!(doc["partial"], true, "{doc:#}");
+    assert_eq!(doc["stopped_by"], "SIGTERM");
+    assert_eq!(doc["failed"], 0, "{doc:#}");
+    let rows = doc["tour"].as_array().unwrap();
+    let last = rows.last().unwrap();
+    assert_eq!(last["demo"], "context_switch", "{doc:#}");
+    assert_eq!(
+        (&last["interrupted"], &last["exit_code"]),
+        (&Value::Bool(true), &143.into())
+    );
+    assert!(
+        rows.len() < oslab::catalogue::DEMOS.len(),
+        "the tour went on"
+    );
+}
+
+#[test]
+fn compare_stops_on_sigint_and_prints_the_rounds_it_ran() {
+    let (code, stdout, stderr) = stop_umbrella(
+        &[
+            "compare", "race", "--trials", "1000", "--", "--steps", "200000",
+        ],
+        "race_condition_", // comm holds 15 bytes: the atomic, spinlock and mutex variants
+        0,
+        Signal::SIGINT,
+        false,
+    );
+    assert_eq!(code, Some(130), "{stdout}\n{stderr}");
+    assert!(
+        stdout.starts_with("oslab compare race: ")
+            && stdout.contains("(partial: stopped by SIGINT during race_condition"),
+        "{stdout}"
+    );
+    for variant in race() {
+        assert!(
+            stdout.lines().any(|l| l.starts_with(variant)),
+            "no row for {variant}:\n{stdout}"
+        );
+    }
+    assert!(stderr.contains("results are partial"), "{stderr}");
 }
 
 #[test]

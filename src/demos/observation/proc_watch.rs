@@ -90,10 +90,12 @@ const HEADER: [&str; 10] = [
 ];
 
 /// Starts `command` as our child; its stdout goes to our stderr unless we print text, so that
-/// JSON and CSV on our stdout stay clean. The guard kills and reaps it on every path.
+/// JSON and CSV on our stdout stay clean. The guard kills and reaps it on every path, and it
+/// dies with us if we are killed (call this on the main thread: see `die_with_parent`).
 pub fn start(command: &[String], out: Output) -> std::io::Result<Child> {
     let mut cmd = std::process::Command::new(&command[0]);
     cmd.args(&command[1..]).stdin(std::process::Stdio::null());
+    crate::sys::process::die_with_this_process(&mut cmd); // killed with us, even by SIGKILL
     if !out.is_text() {
         cmd.stdout(std::io::stderr());
     }
@@ -115,10 +117,21 @@ fn comm(pid: Pid) -> Result<String> {
         .map_err(|_| Error::Failed(format!("no process {pid}: /proc/{pid} does not exist")))
 }
 
+/// The process `id` belongs to (`Tgid:` in `/proc/ID/status`): `id` itself, or the process of
+/// which it is a thread. `/proc/TID` exists for every thread (unlisted), so a thread ID looks
+/// like a PID until one asks.
+pub fn process_of(id: Pid) -> Pid {
+    procfs::process::Process::new(id.as_raw())
+        .and_then(|p| p.status())
+        .map_or(id, |s| Pid::from_raw(s.tgid))
+}
+
 /// The watch as it goes: the first reading, every line so far, and where they are printed.
 pub struct Watcher {
     out: Output,
     pid: Pid,
+    /// The thread ID given, when it was one: its process is watched.
+    thread: Option<i32>,
     comm: String,
     began: Instant,
     first: Snapshot,
@@ -130,21 +143,32 @@ pub struct Watcher {
 impl Watcher {
     /// Takes the first reading of `pid` and prints the title and the table's header (text).
     /// With `--count`, the room for every line is reserved first (a refusal names the limit).
-    pub fn new(out: Output, pid: Pid, interval: Duration, count: Option<u64>) -> Result<Watcher> {
+    /// Given a thread's ID, it watches that thread's process, and says so: the counters of
+    /// `/proc/TID/stat` are the whole process's anyway.
+    pub fn new(out: Output, id: Pid, interval: Duration, count: Option<u64>) -> Result<Watcher> {
         let samples = match count {
             Some(n) => crate::process::limits::allocate(n as usize, &format!("--count {n}"))?,
             None => Vec::new(),
         };
+        let pid = process_of(id);
         let comm = comm(pid)?;
+        let thread = (pid != id).then_some(id.as_raw());
+        if let Some(tid) = thread {
+            crate::kit::report::warn(format!(
+                "{tid} is not a process but a thread of process {pid} ({comm}): watching process {pid}, whose counters cover all its threads (one thread's own are in /proc/{pid}/task/{tid}/stat)"
+            ));
+        }
         let first = Snapshot::of(pid)?;
         out.analysis(format_args!(
-            "proc_watch: PID {pid} ({comm}) every {}; each line is what changed since the line before",
+            "proc_watch: PID {pid} ({comm}){} every {}; each line is what changed since the line before",
+            thread.map_or(String::new(), |t| format!(", the process of thread {t},")),
             fmt_duration(interval)
         ));
         out.lecture(text_row(&HEADER.map(String::from)));
         Ok(Watcher {
             out,
             pid,
+            thread,
             comm,
             began: Instant::now(),
             first,
@@ -152,6 +176,11 @@ impl Watcher {
             samples,
             from_zombie: false,
         })
+    }
+
+    /// The process watched (the one given, or the process of the thread given).
+    pub fn pid(&self) -> Pid {
+        self.pid
     }
 
     /// The first reading.
@@ -192,6 +221,7 @@ impl Watcher {
         };
         let watch = Watch {
             pid: self.pid.as_raw(),
+            thread: self.thread,
             comm: self.comm,
             ended: match end {
                 End::Exited => "exited".into(),
@@ -245,6 +275,8 @@ fn text_row(cells: &[String]) -> String {
 #[derive(Clone, Debug, Serialize)]
 pub struct Watch {
     pub pid: i32,
+    /// The thread ID given instead of a PID, if one was: `pid` is its process.
+    pub thread: Option<i32>,
     pub comm: String,
     /// `exited`, `counted` or `stopped by SIGINT`.
     pub ended: String,
@@ -697,6 +729,7 @@ mod tests {
     fn watch(lines: &[(u64, u64)], total: (u64, u64), end: End) -> Watch {
         Watch {
             pid: 42,
+            thread: None,
             comm: "dd".into(),
             ended: String::new(),
             end,

@@ -63,14 +63,36 @@ fn command(mode: Mode, command: &[String]) -> Vec<String> {
 }
 
 /// A usage error (exit 2) for a COMMAND given to fork, which runs this program's own code.
-pub fn check_command(cli: &mut clap::Command, mode: Mode, command: &[String]) {
+pub fn check_command(cli: &mut clap::Command, mode: Mode, command: &[String], sleep: Option<u64>) {
     if mode == Mode::Fork && !command.is_empty() {
         crate::kit::cli::usage_error(
             cli,
             "a COMMAND after -- is for the exec and spawn modes; fork runs this program's own code",
         );
     }
+    if mode != Mode::Fork && sleep.is_some() {
+        crate::kit::cli::usage_error(
+            cli,
+            format!(
+                "--sleep is for mode fork only: in {} mode the child runs COMMAND, which does not sleep",
+                mode.name()
+            ),
+        );
+    }
 }
+
+/// The forked child's sleep before `return 42`: `--sleep`, or the lecture's `sleep(5)`.
+pub fn sleep_ms(sleep: Option<u64>) -> u64 {
+    sleep.unwrap_or(SLEEP_MS)
+}
+
+/// The forked child's sleep, as a duration.
+pub fn sleep(sleep: Option<u64>) -> std::time::Duration {
+    std::time::Duration::from_millis(sleep_ms(sleep))
+}
+
+/// The lecture's `sleep(5)`, in ms.
+pub const SLEEP_MS: u64 = 5000;
 
 /// The run's parameters, as reported.
 #[derive(Clone, Debug, Serialize)]
@@ -83,12 +105,12 @@ pub struct Params {
 
 impl Params {
     /// The parameters, COMMAND defaulting to the lecture's `ls -la` in exec and spawn mode.
-    pub fn new(mode: Mode, cmd: &[String], message: &Option<String>, sleep_ms: u64) -> Params {
+    pub fn new(mode: Mode, cmd: &[String], message: &Option<String>, sleep: Option<u64>) -> Params {
         Params {
             mode,
             command: command(mode, cmd),
             message: message.clone(),
-            sleep_ms,
+            sleep_ms: sleep_ms(sleep),
         }
     }
 }

@@ -202,6 +202,9 @@ pub struct Orphans {
     pub reaped: u32,
     /// Orphans still zombies when the demo ended: an adopter that does not reap.
     pub zombies: u32,
+    /// How long the demo watched for the adopter to reap them (`--adopter system`: up to 5 s,
+    /// less if Ctrl-C or SIGTERM came first).
+    pub watched_ms: u64,
 }
 
 /// The run's results.
@@ -222,6 +225,9 @@ pub struct Results {
     /// How many children's lines came before the parent's `Spawned` line.
     pub before_parent_line: Option<u32>,
     pub orphans: Option<Orphans>,
+    /// Children the demo killed when it was stopped but could not reap, as another process
+    /// had adopted them: still there (zombies, most likely) when it looked last.
+    pub left_unreaped: u32,
 }
 
 /// Runs the lecture's program (`lecture`: the loop and the `Spawned` line, in the parent) and
@@ -359,10 +365,10 @@ fn orphaned(
 
     reap(guards, &mut rows)?;
     // Another adopter: give it a moment to reap them, and see.
-    let zombies = if adopter == Adopter::System {
+    let (zombies, watched) = if adopter == Adopter::System {
         watch_reaping(&mut rows, adopter_pid)
     } else {
-        0
+        (0, Duration::ZERO)
     };
     let orphans = Orphans {
         adopter_pid,
@@ -373,15 +379,16 @@ fn orphaned(
         adopted,
         reaped: rows.iter().filter(|r| r.reaped_by.is_some()).count() as u32,
         zombies,
+        watched_ms: watched.as_millis() as u64,
     };
     if zombies > 0 {
         warn(format!(
-            "{} {} still {}: their adopter {} has not reaped them within {} s; they stay until it does (ps -o pid,ppid,stat,comm --ppid {})",
+            "{} {} still {}: their adopter {} had not reaped them {}; they stay until it does (ps -o pid,ppid,stat,comm --ppid {})",
             words::count(zombies, "orphan"),
             words::noun(zombies, "is"),
             if zombies == 1 { "a zombie" } else { "zombies" },
             orphans.adopter,
-            GRACE.as_secs(),
+            orphans.watched(),
             adopter_pid.unwrap_or(1)
         ));
     }
@@ -408,6 +415,10 @@ fn lecture_parent(
     lab: &mut Lecture,
     lecture: impl FnOnce(&mut Lecture) -> Result<(), ForkFailed>,
 ) -> i32 {
+    // The lesson is the orphan: these children must not die with this parent, as every other
+    // child of a demo does. (Should the demo itself be killed, they still end: they wait at the
+    // gate, whose opening end only the demo holds.)
+    process::let_children_outlive_me();
     let failure = lecture(lab).err();
     let (failed_at, errno) = match &failure {
         Some(ForkFailed {
@@ -450,10 +461,11 @@ fn reap(kids: Vec<Child>, rows: &mut [ChildRow]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// For up to [`GRACE`], looks whether the orphans' adopter reaps them; marks the reaped ones
-/// and returns how many are still zombies.
-fn watch_reaping(rows: &mut [ChildRow], adopter: Option<i32>) -> u32 {
-    let deadline = Instant::now() + GRACE;
+/// For up to [`GRACE`], or until Ctrl-C or SIGTERM, looks whether the orphans' adopter reaps
+/// them; marks the reaped ones and returns how many are still zombies, and how long it looked.
+fn watch_reaping(rows: &mut [ChildRow], adopter: Option<i32>) -> (u32, Duration) {
+    let began = Instant::now();
+    let deadline = began + GRACE;
     loop {
         let mut zombies = 0;
         for row in rows.iter_mut().filter(|r| r.reaped_by.is_none()) {
@@ -467,10 +479,10 @@ fn watch_reaping(rows: &mut [ChildRow], adopter: Option<i32>) -> u32 {
         }
         let pending = rows.iter().filter(|r| r.reaped_by.is_none()).count();
         if pending == 0 || Instant::now() >= deadline {
-            return zombies;
+            return (zombies, began.elapsed());
         }
         if interrupt::sleep(Duration::from_millis(10)).is_some() {
-            return zombies;
+            return (zombies, began.elapsed());
         }
     }
 }
@@ -483,7 +495,16 @@ fn stop_orphans(me: Pid, parent: Pid, rows: Vec<ChildRow>) -> Results {
     }
     tree::kill_descendants(me);
     while let Ok(Some(_)) = process::wait_any() {}
-    summarise(me, parent, rows, None, None)
+    // Those another process adopted (`--adopter system`) are its to reap: say so, if any are
+    // still there.
+    let left_unreaped = rows
+        .iter()
+        .filter(|r| tree::proc_info(Pid::from_raw(r.pid)).is_some_and(|p| p.ppid != me.as_raw()))
+        .count() as u32;
+    Results {
+        left_unreaped,
+        ..summarise(me, parent, rows, None, None)
+    }
 }
 
 /// The results, from the children's rows: their order and who printed when.
@@ -510,6 +531,7 @@ fn summarise(
             .map(|t| rows.iter().filter(|r| r.line_ns < t).count() as u32),
         children: rows,
         orphans,
+        left_unreaped: 0,
     }
 }
 
@@ -520,6 +542,21 @@ fn numbers<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
         format!("{} … ({} in all)", items[..24].join(" "), items.len())
     } else {
         items.join(" ")
+    }
+}
+
+impl Orphans {
+    /// `within 5 s`, or `within the 0.4 s it watched before it was stopped`.
+    fn watched(&self) -> String {
+        let grace = GRACE.as_millis() as u64;
+        if self.watched_ms >= grace {
+            format!("within {} s", GRACE.as_secs())
+        } else {
+            format!(
+                "in the {:.1} s the demo watched before it was stopped",
+                self.watched_ms as f64 / 1000.0
+            )
+        }
     }
 }
 
@@ -694,14 +731,14 @@ impl Findings for Results {
                     },
                     if o.zombies > 0 {
                         format!(
-                            "; {} still {} after {} s: their adopter had not reaped them",
+                            "; {} still {}: their adopter had not reaped them {}",
                             o.zombies,
                             if o.zombies == 1 {
                                 "a zombie"
                             } else {
                                 "zombies"
                             },
-                            GRACE.as_secs()
+                            o.watched()
                         )
                     } else {
                         String::new()
@@ -842,8 +879,37 @@ impl Findings for Results {
     }
 
     fn progress(&self, p: &Params) -> Option<String> {
+        // What became of the children, as seen: killed and reaped by the demo, or (orphans that
+        // another process adopted) left for it to reap.
+        let fate = match &self.orphans {
+            Some(o) if o.reaped < self.spawned => format!(
+                "the orphans had ended, and their adopter had reaped {} of {}{}",
+                o.reaped,
+                self.spawned,
+                if o.zombies > 0 {
+                    format!(
+                        " ({} still {})",
+                        o.zombies,
+                        if o.zombies == 1 {
+                            "a zombie"
+                        } else {
+                            "zombies"
+                        }
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            Some(_) => "the orphans had ended and been reaped".into(),
+            None if self.left_unreaped > 0 => format!(
+                "every child was killed; {} adopted by another process {} left for it to reap",
+                self.left_unreaped,
+                words::noun(self.left_unreaped, "was")
+            ),
+            None => "every child was killed and reaped".into(),
+        };
         Some(format!(
-            "{} of {} had printed their line; every child was killed and reaped",
+            "{} of {} had printed their line; {fate}",
             self.spawned,
             words::count(p.number, "child")
         ))
@@ -981,6 +1047,7 @@ mod tests {
             adopted,
             reaped: 3,
             zombies: 0,
+            watched_ms: 0,
         };
         summarise(
             Pid::from_raw(100),
@@ -1033,6 +1100,33 @@ mod tests {
         assert_eq!(
             r.progress(&Params::new(5, None)).unwrap(),
             "4 of 5 children had printed their line; every child was killed and reaped"
+        );
+    }
+
+    #[test]
+    fn the_partial_notice_says_what_became_of_orphans_left_to_another_adopter() {
+        // Stopped while watching PID 1, which had reaped none of the three yet.
+        let mut r = orphaned([Some(1); 3]);
+        let o = r.orphans.as_mut().unwrap();
+        (o.reaped, o.zombies, o.watched_ms) = (0, 3, 400);
+        let p = Params::new(3, Some(Adopter::System));
+        assert_eq!(
+            r.progress(&p).unwrap(),
+            "3 of 3 children had printed their line; the orphans had ended, and their adopter had reaped 0 of 3 (3 still zombies)"
+        );
+        let lines = r.analysis(&p, &cx(Some(Signal::SIGINT)));
+        assert!(
+            lines.iter().any(|l| l.ends_with(
+                "3 still zombies: their adopter had not reaped them in the 0.4 s the demo watched before it was stopped"
+            )),
+            "{lines:?}"
+        );
+        // Stopped before the adoption was read: killed, one left to its adopter.
+        let mut r = orphaned([Some(1); 3]);
+        (r.orphans, r.left_unreaped) = (None, 1);
+        assert_eq!(
+            r.progress(&p).unwrap(),
+            "3 of 3 children had printed their line; every child was killed; 1 adopted by another process was left for it to reap"
         );
     }
 }
