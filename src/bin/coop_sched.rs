@@ -8,13 +8,12 @@
 //! the CPU back from a thread that never yields. All of it happens inside one process, on one
 //! OS thread: the kernel sees none of these switches.
 
-use std::time::{Duration, Instant};
-use std::{collections::VecDeque, process::ExitCode, rc::Rc};
+use std::{collections::VecDeque, process::ExitCode, rc::Rc, time::Duration};
 
 use clap::Parser;
 use oslab::demos::scheduling::coop_sched::{self as lab, Event, Log, Mode};
 use oslab::kit::cli::{CommonArgs, duration, ranged};
-use oslab::kit::{self, interrupt};
+use oslab::kit::{self, interrupt, timing::monotonic_ns, timing::thread_cpu_ns};
 use oslab::sys::ult::{self, Switch, UserThread, yield_now};
 
 /// Two user-level threads take four steps each on one OS thread, switched by a scheduler of our
@@ -114,12 +113,14 @@ fn schedule(mut ready: VecDeque<(u32, UserThread)>, log: &Log) {
 fn busy_step(busy: Duration, log: &Log) {
     let mut done = Duration::ZERO;
     let mut x = 0x1234_5678u64;
+    let cpu_ns = || thread_cpu_ns().unwrap_or_else(monotonic_ns); // CLOCK_THREAD_CPUTIME_ID
     while done < busy && interrupt::requested().is_none() {
-        let chunk = Instant::now();
-        for i in 0..2000u64 {
+        let chunk = cpu_ns();
+        for i in 0..20_000u64 {
             x = std::hint::black_box(x ^ i).rotate_left(7); // the lecture's `val ^= j`
         }
-        done += chunk.elapsed(); // only the time this thread ran counts towards its step
+        // Only CPU time counts, as for the timer's slice (wall time: a loaded machine, no tick).
+        done += Duration::from_nanos(cpu_ns().saturating_sub(chunk));
         if ult::slice_over() {
             log.preempted();
             yield_now(); // the safepoint: the slice is over, back to the scheduler

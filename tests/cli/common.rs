@@ -543,7 +543,15 @@ impl Copied {
         fs::create_dir_all(&dir).expect("mkdir");
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
         let exe = dir.join(name);
-        fs::copy(self::exe(name), &exe).expect("copy the binary");
+        // Copied by `cp`, not here: a file this process has open for writing is inherited by
+        // any child another test forks meanwhile, and exec of it then fails with ETXTBSY
+        // ("Text file busy") until that child has exec'd (rust-lang/rust#114554).
+        let copied = StdCommand::new("cp")
+            .arg(self::exe(name))
+            .arg(&exe)
+            .status()
+            .expect("cp");
+        assert!(copied.success(), "cp {name}: {copied}");
         Copied {
             exe: exe.to_string_lossy().into_owned(),
             dir,

@@ -106,7 +106,18 @@ fn coop_sched_prints_the_lecture_first_then_the_analysis() {
 fn coop_sched_preemptive_interleaves_without_yielding_and_frees_every_stack() {
     let doc = json_of(
         "coop_sched",
-        &["--preemptive", "--threads", "2", "--steps", "4"],
+        // 300 ms of CPU each: on a loaded machine ITIMER_PROF ticked only 2 times in 210 ms of
+        // CPU (it is checked at scheduler ticks that find the process running), so 4 steps of
+        // 25 ms could end before the first tick.
+        &[
+            "--preemptive",
+            "--threads",
+            "2",
+            "--steps",
+            "6",
+            "--busy",
+            "50ms",
+        ],
     );
     let t = &doc["results"]["trials"][0];
     assert_eq!(t["interleaved"], true, "{doc:#}");
@@ -121,7 +132,7 @@ fn coop_sched_preemptive_interleaves_without_yielding_and_frees_every_stack() {
         .collect();
     let mut sorted = lines.clone();
     sorted.sort_unstable();
-    let mut want: Vec<String> = one_after_the_other(2, 4)
+    let mut want: Vec<String> = one_after_the_other(2, 6)
         .lines()
         .map(String::from)
         .collect();
@@ -133,7 +144,7 @@ fn coop_sched_preemptive_interleaves_without_yielding_and_frees_every_stack() {
             .copied()
             .filter(|l| l.starts_with(&format!("Thread {tid}")))
             .collect();
-        let expected: Vec<String> = one_after_the_other(2, 4)
+        let expected: Vec<String> = one_after_the_other(2, 6)
             .lines()
             .filter(|l| l.starts_with(&format!("Thread {tid}")))
             .map(String::from)
