@@ -582,6 +582,20 @@ mod tests {
     }
 
     #[test]
+    fn the_granularity_rows_tour_and_compare_the_slides_run() {
+        // Both at the same sizes, their defaults (the slide's 2 × 1000000), so the times compare.
+        let (coarse, fine) = (
+            find("coarse_granularity").unwrap(),
+            find("fine_granularity").unwrap(),
+        );
+        assert_eq!(coarse.tour, fine.tour);
+        assert!(coarse.tour.iter().all(|f| !f.starts_with("--threads") && !f.starts_with("--steps")));
+        let family = family("granularity").unwrap();
+        assert!(family.args.is_empty());
+        assert!(family.metrics.iter().any(|m| m.key == "handovers"));
+    }
+
+    #[test]
     fn tours_expect_success_or_the_demos_own_outcome() {
         for d in DEMOS {
             let want = if d.name == "deadlock" { 3 } else { 0 };
