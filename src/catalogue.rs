@@ -589,7 +589,12 @@ mod tests {
             find("fine_granularity").unwrap(),
         );
         assert_eq!(coarse.tour, fine.tour);
-        assert!(coarse.tour.iter().all(|f| !f.starts_with("--threads") && !f.starts_with("--steps")));
+        assert!(
+            coarse
+                .tour
+                .iter()
+                .all(|f| !f.starts_with("--threads") && !f.starts_with("--steps"))
+        );
         let family = family("granularity").unwrap();
         assert!(family.args.is_empty());
         assert!(family.metrics.iter().any(|m| m.key == "handovers"));

@@ -212,7 +212,14 @@ mod tests {
             ..plain('S')
         };
         assert_eq!(node.text(), "Sl+");
-        assert_eq!(PsStat { threads: 2, ..leader.clone() }.text(), "Ssl");
+        assert_eq!(
+            PsStat {
+                threads: 2,
+                ..leader.clone()
+            }
+            .text(),
+            "Ssl"
+        );
         let all = PsStat {
             threads: 2,
             foreground: true,
@@ -225,7 +232,14 @@ mod tests {
         };
         assert_eq!(ps.text(), "R+");
         // A kworker at nice -20 (`I<`), a niced session leader, a locked multithreaded one.
-        assert_eq!(PsStat { nice: -20, ..plain('I') }.text(), "I<");
+        assert_eq!(
+            PsStat {
+                nice: -20,
+                ..plain('I')
+            }
+            .text(),
+            "I<"
+        );
         let niced = PsStat {
             nice: 5,
             session_leader: true,

@@ -86,7 +86,11 @@ fn thread_1_prints_first_in_every_run_as_deadlock_py_starts_it_first() {
     // The cures start the same way.
     for fix in ["ordered", "trylock"] {
         let (stdout, _) = run_alone("deadlock", &["--fix", fix, "--sleep", "20"], "", 0);
-        assert_eq!(stdout.lines().next(), Some(WAITING_1), "--fix {fix}:\n{stdout}");
+        assert_eq!(
+            stdout.lines().next(),
+            Some(WAITING_1),
+            "--fix {fix}:\n{stdout}"
+        );
     }
 }
 

@@ -60,7 +60,9 @@ fn both_default_to_the_slides_run_and_as_coded_runs_the_codes_constants() {
         // The slide's `var = 2000000`: 2 threads × 1000000, the race family's sizes.
         let help = stdout_of(name, &["--help"]);
         let default_after = |flag: &str| {
-            let at = help.find(flag).unwrap_or_else(|| panic!("{name}: no {flag}"));
+            let at = help
+                .find(flag)
+                .unwrap_or_else(|| panic!("{name}: no {flag}"));
             let rest = &help[at..];
             let d = rest.find("[default: ").expect("a default") + "[default: ".len();
             rest[d..rest[d..].find(']').unwrap() + d].to_string()
@@ -68,8 +70,16 @@ fn both_default_to_the_slides_run_and_as_coded_runs_the_codes_constants() {
         assert_eq!(default_after("--threads <N>"), "2", "{name}:\n{help}");
         assert_eq!(default_after("--steps <N>"), "1000000", "{name}:\n{help}");
         assert!(help.contains("--as-coded"), "{name}:\n{help}");
-        usage_error(name, &["--as-coded", "--threads", "2"], &["--as-coded", "--threads"]);
-        usage_error(name, &["--as-coded", "--steps", "5"], &["--as-coded", "--steps"]);
+        usage_error(
+            name,
+            &["--as-coded", "--threads", "2"],
+            &["--as-coded", "--threads"],
+        );
+        usage_error(
+            name,
+            &["--as-coded", "--steps", "5"],
+            &["--as-coded", "--steps"],
+        );
     }
     // granularity.c's NUM_THREADS 10 × NUM_STEPS 2000000 (coarse: the fast one of the two).
     let doc = json_of("coarse_granularity", &["--as-coded"]);
@@ -104,7 +114,10 @@ fn both_count_the_locks_handovers_per_thread() {
             assert!(per_thread.iter().all(|&h| h <= 1), "{name}: {doc:#}");
         }
         let because = doc["verdict"]["because"].as_str().expect("because");
-        assert!(because.contains("the lock changed owner "), "{name}: {because}");
+        assert!(
+            because.contains("the lock changed owner "),
+            "{name}: {because}"
+        );
 
         let text = stdout_of(name, &["--threads", "3", "--steps", "20000"]);
         let line = text
@@ -115,8 +128,14 @@ fn both_count_the_locks_handovers_per_thread() {
         assert!(matches(pattern, line), "{name}: {line}");
     }
     // The race programs do not count them.
-    let doc = json_of("race_condition_mutex", &["--threads", "2", "--steps", "1000"]);
-    assert!(doc["results"]["trials"][0]["handovers"].is_null(), "{doc:#}");
+    let doc = json_of(
+        "race_condition_mutex",
+        &["--threads", "2", "--steps", "1000"],
+    );
+    assert!(
+        doc["results"]["trials"][0]["handovers"].is_null(),
+        "{doc:#}"
+    );
 }
 
 #[test]
@@ -132,8 +151,14 @@ fn pinned_to_one_cpu_each_handover_of_fine_comes_with_a_switch() {
         .iter()
         .map(|w| uint(&w["voluntary_cs"], "v") + uint(&w["nonvoluntary_cs"], "n"))
         .sum();
-    assert!(uint(&trial["handovers"], "handovers") <= switches + 2, "{doc:#}");
+    assert!(
+        uint(&trial["handovers"], "handovers") <= switches + 2,
+        "{doc:#}"
+    );
     let because = doc["verdict"]["because"].as_str().expect("because");
     assert!(because.contains("every thread ran on one CPU"), "{because}");
-    assert!(doc["lesson"].as_str().unwrap().contains("on one CPU"), "{doc:#}");
+    assert!(
+        doc["lesson"].as_str().unwrap().contains("on one CPU"),
+        "{doc:#}"
+    );
 }

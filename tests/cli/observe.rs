@@ -218,17 +218,25 @@ fn the_forest_prints_ps_stat_column_as_the_slide_shows_it() {
         ["PID", "PPID", "RSS", "VSZ", "ELAPSED", "STAT", "COMMAND"],
         "{text}"
     );
-    let row = r"^ *\d+ +\d+ +\d+ +\d+ +(\d+-)?(\d\d:)?\d\d:\d\d [A-Za-z][<N]?L?s?l?\+?( +| +\\_ )\S";
+    let row =
+        r"^ *\d+ +\d+ +\d+ +\d+ +(\d+-)?(\d\d:)?\d\d:\d\d [A-Za-z][<N]?L?s?l?\+?( +| +\\_ )\S";
     let mut ours = std::collections::HashMap::new();
     for line in lines.take_while(|l| !l.is_empty() && !l.contains(": ")) {
-        assert!(matches(row, line), "not a ps --forest row: {line:?}\n{text}");
+        assert!(
+            matches(row, line),
+            "not a ps --forest row: {line:?}\n{text}"
+        );
         let cells: Vec<&str> = line.split_whitespace().collect();
         ours.insert(cells[0].parse::<i32>().unwrap(), cells[5].to_string());
     }
     assert!(ours.len() > 3, "{text}");
     assert_eq!(real.len(), pids.len() + 2, "ps saw {real:?}");
     for (pid, stat) in &real {
-        assert_eq!(ours.get(pid), Some(stat), "PID {pid}: ps says {stat}\n{text}");
+        assert_eq!(
+            ours.get(pid),
+            Some(stat),
+            "PID {pid}: ps says {stat}\n{text}"
+        );
     }
     assert_eq!(ours[&pids[0]], "SNs", "{text}");
     if let Some(high) = pids.get(1) {

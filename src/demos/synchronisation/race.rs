@@ -1017,7 +1017,10 @@ impl Findings for Results {
                         words::count(last.updates(), "increment"),
                         match v + n {
                             0 => "none at all".to_string(),
-                            s => format!("one per {} increments", sig3(last.updates() as f64 / s as f64)),
+                            s => format!(
+                                "one per {} increments",
+                                sig3(last.updates() as f64 / s as f64)
+                            ),
                         },
                         words::times(last.handovers.unwrap_or(0)),
                         last.handover_rate(),
@@ -1344,7 +1347,10 @@ mod tests {
         let one_cpu = granular([0, 0], [0.5, 0.5], [(1, 3), (0, 2)], [3, 2]);
         let (v, lesson, _) = crate::testing::judge(&one_cpu, &p);
         assert_eq!(v.held, Some(false), "{}", v.line());
-        assert!(v.because.contains("changed owner 5 times (one per 400000 increments)"));
+        assert!(
+            v.because
+                .contains("changed owner 5 times (one per 400000 increments)")
+        );
         assert!(
             v.because
                 .contains("every thread ran on one CPU, so the lock changed hands only when the scheduler switched threads"),
@@ -1352,7 +1358,8 @@ mod tests {
             v.line()
         );
         assert!(
-            v.because.contains("each handover cost a switch, but not every step"),
+            v.because
+                .contains("each handover cost a switch, but not every step"),
             "{}",
             v.line()
         );
@@ -1390,7 +1397,8 @@ mod tests {
         let (v, lesson, lines) = crate::testing::judge(&serial, &p);
         assert_eq!(v.held, Some(true), "{}", v.line());
         assert!(
-            v.because.ends_with("; the lock changed owner once in 2000000 increments"),
+            v.because
+                .ends_with("; the lock changed owner once in 2000000 increments"),
             "{}",
             v.line()
         );
@@ -1411,8 +1419,13 @@ mod tests {
         let r = two_threads(2_000_000, [0, 1], [0.5, 0.5], (9, 1));
         assert_eq!(r.trials[0].handovers, None);
         let lines = crate::testing::judge(&r, &p).2;
-        assert!(!lines.iter().any(|l| l.starts_with("handovers")), "{lines:#?}");
-        assert!(!Claim::Mutex.hands_over() && Claim::Fine.hands_over() && Claim::Coarse.hands_over());
+        assert!(
+            !lines.iter().any(|l| l.starts_with("handovers")),
+            "{lines:#?}"
+        );
+        assert!(
+            !Claim::Mutex.hands_over() && Claim::Fine.hands_over() && Claim::Coarse.hands_over()
+        );
     }
 
     #[test]
@@ -1423,7 +1436,9 @@ mod tests {
             race: RaceArgs,
         }
         let parse = |argv: &[&str]| {
-            A::try_parse_from([&["demo", "--threads", "2", "--steps", "1000000"][..], argv].concat())
+            A::try_parse_from(
+                [&["demo", "--threads", "2", "--steps", "1000000"][..], argv].concat(),
+            )
         };
         let mut demo = params("fine_granularity", Claim::Fine).demo;
         demo.coded = Some((10, 2_000_000));
