@@ -320,7 +320,7 @@ pub const DEMOS: &[Demo] = &[
     Demo {
         name: "fine_granularity",
         chapter: Chapter::Synchronisation,
-        concept: "one lock around each increment: parallel in name, switches in practice",
+        concept: "one lock around each increment: the threads take turns at the lock, on several CPUs mostly without a switch",
         lecture: "granularity.c",
         // The slide's run, as coarse_granularity's: the two times compare.
         tour: &[],
