@@ -121,6 +121,21 @@ const LOCK_METRICS: &[Metric] = &[
     },
 ];
 
+/// The granularity pair's figures: the race family's, and how often the lock changed owner.
+const GRANULARITY_METRICS: &[Metric] = &[
+    LOCK_METRICS[0],
+    LOCK_METRICS[1],
+    LOCK_METRICS[2],
+    LOCK_METRICS[3],
+    LOCK_METRICS[4],
+    Metric {
+        key: "handovers",
+        label: "handovers",
+        nanos: false,
+        stat: Stat::Median,
+    },
+];
+
 /// The figures of `oslab compare spawn`: one operation's latency percentiles.
 const SPAWN_METRICS: &[Metric] = &[
     Metric {
@@ -298,15 +313,17 @@ pub const DEMOS: &[Demo] = &[
         chapter: Chapter::Synchronisation,
         concept: "one lock around each thread's whole loop: few switches, no parallelism",
         lecture: "granularity.c",
-        tour: &["--steps", "200000"],
+        // The slide's run, as fine_granularity's: the two times compare.
+        tour: &[],
         tour_exit: 0,
     },
     Demo {
         name: "fine_granularity",
         chapter: Chapter::Synchronisation,
-        concept: "one lock around each increment: parallel in name, switches in practice",
+        concept: "one lock around each increment: the threads take turns at the lock, on several CPUs mostly without a switch",
         lecture: "granularity.c",
-        tour: &["--steps", "20000"],
+        // The slide's run, as coarse_granularity's: the two times compare.
+        tour: &[],
         tour_exit: 0,
     },
     Demo {
@@ -440,11 +457,11 @@ pub const FAMILIES: &[Family] = &[
     },
     Family {
         name: "granularity",
-        about: "one lock held around the whole loop versus taken for each increment",
+        about: "one lock held around the whole loop versus taken for each increment, at the slide's 2 × 1,000,000 (`-- --as-coded`: granularity.c's 10 × 2,000,000)",
         members: &["coarse_granularity", "fine_granularity"],
         args: &[],
         exit_codes: &[0],
-        metrics: LOCK_METRICS,
+        metrics: GRANULARITY_METRICS,
     },
     Family {
         name: "mutex",
@@ -562,6 +579,25 @@ mod tests {
         }
         assert!(family("race").is_some());
         assert!(family("nope").is_none());
+    }
+
+    #[test]
+    fn the_granularity_rows_tour_and_compare_the_slides_run() {
+        // Both at the same sizes, their defaults (the slide's 2 × 1000000), so the times compare.
+        let (coarse, fine) = (
+            find("coarse_granularity").unwrap(),
+            find("fine_granularity").unwrap(),
+        );
+        assert_eq!(coarse.tour, fine.tour);
+        assert!(
+            coarse
+                .tour
+                .iter()
+                .all(|f| !f.starts_with("--threads") && !f.starts_with("--steps"))
+        );
+        let family = family("granularity").unwrap();
+        assert!(family.args.is_empty());
+        assert!(family.metrics.iter().any(|m| m.key == "handovers"));
     }
 
     #[test]

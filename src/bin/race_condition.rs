@@ -39,6 +39,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "nothing (load, add, store)",
     threads: 2,
     steps: 1_000_000,
+    coded: None,
     claim: race::Claim::Lost,
     compare: "perf c2c record -- race_condition; perf c2c report   (the one cache line both CPUs write)",
 };

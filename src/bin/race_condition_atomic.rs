@@ -36,6 +36,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "atomic fetch_add (lock xadd)",
     threads: 2,
     steps: 1_000_000,
+    coded: None,
     claim: race::Claim::Atomic,
     compare: "stress-ng --atomic 2 --metrics-brief -t 3   (atomic ops/s on this machine)",
 };

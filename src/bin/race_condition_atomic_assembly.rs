@@ -43,6 +43,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "inline asm lock inc",
     threads: 2,
     steps: 1_000_000,
+    coded: None,
     claim: race::Claim::Atomic,
     compare: "objdump -d target/release/race_condition_atomic_assembly | grep 'lock inc'; stress-ng --atomic 2 --metrics-brief -t 3",
 };

@@ -47,6 +47,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "a mutex around each ++var",
     threads: 2,
     steps: 1_000_000,
+    coded: None,
     claim: race::Claim::Mutex,
     compare: "stress-ng --mutex 2 --metrics-brief -t 3; will-it-scale pthread_mutex1_threads -t 2   (a contended lock)",
 };

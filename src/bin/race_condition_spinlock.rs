@@ -41,6 +41,7 @@ const DEMO: race::Demo = race::Demo {
     variant: "test-and-set spinlock around each ++var",
     threads: 2,
     steps: 1_000_000,
+    coded: None,
     claim: race::Claim::Spinlock,
     compare: "perf stat -e context-switches,cycles race_condition_spinlock   (no switches; the waiting is all cycles)",
 };

@@ -33,6 +33,61 @@ pub fn proc_info(pid: Pid) -> Option<ProcInfo> {
     })
 }
 
+/// What ps's STAT column is made of (procps' `pr_stat`), read from `/proc/PID/stat` and the
+/// `VmLck` line of `/proc/PID/status`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PsStat {
+    /// The state letter: R, S, D, Z, T, t, I, ...
+    pub state: char,
+    /// The nice value: `<` below 0 (high priority), `N` above (low priority).
+    pub nice: i64,
+    /// Pages locked in memory (`VmLck` above 0 kB): `L`.
+    pub locked: bool,
+    /// The process leads its session (session ID = PID): `s`.
+    pub session_leader: bool,
+    /// Threads (`l` when more than one).
+    pub threads: i64,
+    /// Its process group is the foreground group of its terminal (`pgrp` = `tpgid`): `+`.
+    pub foreground: bool,
+}
+
+impl PsStat {
+    /// From a process's `stat` and its `VmLck` in kB (None when status could not be read or,
+    /// as for kernel threads, has no such line).
+    pub fn of(stat: &procfs::process::Stat, vm_locked_kib: Option<u64>) -> PsStat {
+        PsStat {
+            state: stat.state,
+            nice: stat.nice,
+            locked: vm_locked_kib.is_some_and(|k| k > 0),
+            session_leader: stat.session == stat.pid,
+            threads: stat.num_threads,
+            foreground: stat.pgrp == stat.tpgid,
+        }
+    }
+
+    /// The process `pid`'s, or `None` if it does not exist (any more).
+    pub fn of_pid(pid: i32) -> Option<PsStat> {
+        let p = procfs::process::Process::new(pid).ok()?;
+        let stat = p.stat().ok()?;
+        Some(PsStat::of(&stat, p.status().ok().and_then(|s| s.vmlck)))
+    }
+
+    /// The column as `ps -o stat` prints it: `Ss`, `Sl+`, `R+`, `I<`, `SNs`.
+    pub fn text(&self) -> String {
+        let mut text = String::from(self.state);
+        let flags = [
+            (self.nice < 0, '<'),
+            (self.nice > 0, 'N'),
+            (self.locked, 'L'),
+            (self.session_leader, 's'),
+            (self.threads > 1, 'l'),
+            (self.foreground, '+'),
+        ];
+        text.extend(flags.iter().filter(|(on, _)| *on).map(|&(_, c)| c));
+        text
+    }
+}
+
 /// Every process below `root`: its children, their children, and so on, read from the PPID
 /// field of every `/proc/PID/stat`.
 pub fn descendants(root: Pid) -> Vec<ProcInfo> {
@@ -129,6 +184,88 @@ mod tests {
             comm: "multiple_forks".into(),
             state: 'S',
         }
+    }
+
+    fn plain(state: char) -> PsStat {
+        PsStat {
+            state,
+            nice: 0,
+            locked: false,
+            session_leader: false,
+            threads: 1,
+            foreground: false,
+        }
+    }
+
+    #[test]
+    fn ps_stat_is_the_state_then_the_flags_in_procps_order() {
+        // The slide's column: S, Ss, Sl, Sl+, Ssl+, R+.
+        assert_eq!(plain('S').text(), "S");
+        let leader = PsStat {
+            session_leader: true,
+            ..plain('S')
+        };
+        assert_eq!(leader.text(), "Ss");
+        let node = PsStat {
+            threads: 11,
+            foreground: true,
+            ..plain('S')
+        };
+        assert_eq!(node.text(), "Sl+");
+        assert_eq!(
+            PsStat {
+                threads: 2,
+                ..leader.clone()
+            }
+            .text(),
+            "Ssl"
+        );
+        let all = PsStat {
+            threads: 2,
+            foreground: true,
+            ..leader
+        };
+        assert_eq!(all.text(), "Ssl+");
+        let ps = PsStat {
+            foreground: true,
+            ..plain('R')
+        };
+        assert_eq!(ps.text(), "R+");
+        // A kworker at nice -20 (`I<`), a niced session leader, a locked multithreaded one.
+        assert_eq!(
+            PsStat {
+                nice: -20,
+                ..plain('I')
+            }
+            .text(),
+            "I<"
+        );
+        let niced = PsStat {
+            nice: 5,
+            session_leader: true,
+            ..plain('S')
+        };
+        assert_eq!(niced.text(), "SNs");
+        let locked = PsStat {
+            locked: true,
+            threads: 3,
+            nice: -1,
+            ..plain('D')
+        };
+        assert_eq!(locked.text(), "D<Ll");
+    }
+
+    #[test]
+    fn ps_stat_of_this_process_is_multithreaded_once_it_has_threads() {
+        let me = std::process::id() as i32;
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let t = std::thread::spawn(move || rx.recv());
+        let stat = PsStat::of_pid(me).expect("this process");
+        drop(tx);
+        t.join().unwrap().ok();
+        assert!(stat.threads > 1, "{stat:?}");
+        assert!(stat.text().contains('l'), "{}", stat.text());
+        assert!(PsStat::of_pid(i32::MAX).is_none());
     }
 
     #[test]

@@ -69,10 +69,29 @@ fn timeout_zero_hangs_like_the_lecture() {
     run.child.kill().expect("kill");
     let (_, stdout, _) = run.finish(TIMEOUT);
     assert!(still_running, "--timeout 0 should hang:\n{stdout}");
-    // Only the two waiting lines, in either order: nothing after them, ever.
-    let mut lines: Vec<&str> = stdout.lines().collect();
-    lines.sort();
+    // Only the two waiting lines, thread 1's first as on the slide: nothing after them, ever.
+    let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines, [WAITING_1, WAITING_2], "{stdout}");
+}
+
+#[test]
+fn thread_1_prints_first_in_every_run_as_deadlock_py_starts_it_first() {
+    // t1.start(); t2.start(): thread 1 has locked resource 1 and printed before thread 2 runs
+    // (the old start gate let them race: Thread 2 came first in about 7 of 12 runs).
+    for run in 1..=8 {
+        let (stdout, _) = run_alone("deadlock", &["--timeout", "0.1", "--sleep", "20"], "", 3);
+        let first: Vec<&str> = stdout.lines().take(2).collect();
+        assert_eq!(first, [WAITING_1, WAITING_2], "run {run}:\n{stdout}");
+    }
+    // The cures start the same way.
+    for fix in ["ordered", "trylock"] {
+        let (stdout, _) = run_alone("deadlock", &["--fix", fix, "--sleep", "20"], "", 0);
+        assert_eq!(
+            stdout.lines().next(),
+            Some(WAITING_1),
+            "--fix {fix}:\n{stdout}"
+        );
+    }
 }
 
 #[test]

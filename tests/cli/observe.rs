@@ -159,6 +159,92 @@ fn the_forest_shows_this_test_under_its_parent_and_proc_watch_under_it() {
     assert!(text.contains("\\_ proc_watch"), "{text}");
 }
 
+/// `ps -o stat=` for each PID, as real ps prints it.
+fn ps_stat(pids: &[i32]) -> Vec<(i32, String)> {
+    let list: Vec<String> = pids.iter().map(i32::to_string).collect();
+    let out = StdCommand::new("ps")
+        .args(["-o", "pid=,stat=", "-p", &list.join(",")])
+        .output()
+        .expect("ps");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut cells = l.split_whitespace();
+            Some((cells.next()?.parse().ok()?, cells.next()?.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_forest_prints_ps_stat_column_as_the_slide_shows_it() {
+    // The slide's `ps -e --forest -o pid,ppid,rss,vsz,etime,stat,comm`, rows like
+    // `19814 19813 6420 11256 09:03:34 Ss \_ bash` and `20661 20658 74072 931768 05:43:41 Sl+ \_ node`.
+    // Sleepers whose STAT is known: a niced session leader (SNs) and, as root, a high-priority
+    // one (S<).
+    let spawn = |args: &[&str]| {
+        StdCommand::new(args[0])
+            .args(&args[1..])
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut sleepers = vec![spawn(&["setsid", "nice", "-n", "5", "sleep", "30"])];
+    if nix::unistd::geteuid().is_root() {
+        sleepers.push(spawn(&["nice", "-n", "-3", "sleep", "30"]));
+    }
+    let pids: Vec<i32> = sleepers.iter().map(|c| c.id() as i32).collect();
+    for &pid in &pids {
+        wait_until("the sleeper has exec'd sleep", || {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sleep")
+        });
+    }
+    // A second thread of this process for as long as the forest is read: `l`.
+    let (hold, held) = std::sync::mpsc::channel::<()>();
+    let second = thread::spawn(move || held.recv());
+    let text = stdout_of("proc_watch", &["--forest"]);
+    let me = std::process::id() as i32;
+    let real = ps_stat(&[&pids[..], &[1, me]].concat());
+    drop(hold);
+    second.join().expect("join").ok();
+    for mut c in sleepers {
+        c.kill().expect("kill");
+        c.wait().expect("wait");
+    }
+
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["PID", "PPID", "RSS", "VSZ", "ELAPSED", "STAT", "COMMAND"],
+        "{text}"
+    );
+    let row =
+        r"^ *\d+ +\d+ +\d+ +\d+ +(\d+-)?(\d\d:)?\d\d:\d\d [A-Za-z][<N]?L?s?l?\+?( +| +\\_ )\S";
+    let mut ours = std::collections::HashMap::new();
+    for line in lines.take_while(|l| !l.is_empty() && !l.contains(": ")) {
+        assert!(
+            matches(row, line),
+            "not a ps --forest row: {line:?}\n{text}"
+        );
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        ours.insert(cells[0].parse::<i32>().unwrap(), cells[5].to_string());
+    }
+    assert!(ours.len() > 3, "{text}");
+    assert_eq!(real.len(), pids.len() + 2, "ps saw {real:?}");
+    for (pid, stat) in &real {
+        assert_eq!(
+            ours.get(pid),
+            Some(stat),
+            "PID {pid}: ps says {stat}\n{text}"
+        );
+    }
+    assert_eq!(ours[&pids[0]], "SNs", "{text}");
+    if let Some(high) = pids.get(1) {
+        assert_eq!(ours[high], "S<", "{text}");
+    }
+    assert!(ours[&me].contains('l'), "{}", ours[&me]);
+}
+
 #[test]
 fn ctrl_c_kills_and_reaps_the_started_command() {
     let mut watcher = StdCommand::new(exe("proc_watch"))

@@ -16,6 +16,7 @@ use crate::kit::report::Output;
 use crate::kit::timing::fmt_duration;
 use crate::kit::{Context, Findings, Verdict, words};
 use crate::proc::counters::{Delta, Snapshot};
+use crate::proc::tree::PsStat;
 use crate::process::{Child, Exit};
 use crate::{Error, Result};
 
@@ -500,7 +501,8 @@ pub struct Row {
     pub rss_kib: u64,
     pub vsz_kib: u64,
     pub etime: String,
-    pub stat: char,
+    /// ps's STAT: the state letter, then `<` `N` `L` `s` `l` `+` (see [`PsStat`]).
+    pub stat: String,
     pub comm: String,
     /// Depth in the tree (0 for a root).
     pub depth: usize,
@@ -520,14 +522,18 @@ pub fn every_process() -> Result<Vec<Row>> {
         .map_err(|e| Error::proc("/proc", e))?
         .flatten()
         // A process can exit between the listing and the read: skip it.
-        .filter_map(|p| p.stat().ok())
-        .map(|s| Row {
+        .filter_map(|p| {
+            let s = p.stat().ok()?;
+            let locked = p.status().ok().and_then(|st| st.vmlck);
+            Some((PsStat::of(&s, locked).text(), s))
+        })
+        .map(|(stat, s)| Row {
             pid: s.pid,
             ppid: s.ppid,
             rss_kib: s.rss * page_kib,
             vsz_kib: s.vsize / 1024,
             etime: etime(uptime_s - s.starttime as f64 / ticks),
-            stat: s.state,
+            stat,
             comm: s.comm,
             depth: 0,
         })
@@ -594,12 +600,12 @@ impl Forest {
         {
             {
                 out.lecture(format_args!(
-                    "{:>7} {:>7} {:>8} {:>9} {:>11} S COMMAND",
+                    "{:>7} {:>7} {:>8} {:>9} {:>11} STAT COMMAND",
                     "PID", "PPID", "RSS", "VSZ", "ELAPSED"
                 ));
                 for r in &rows {
                     out.lecture(format_args!(
-                        "{:>7} {:>7} {:>8} {:>9} {:>11} {} {}{}",
+                        "{:>7} {:>7} {:>8} {:>9} {:>11} {:<4} {}{}",
                         r.pid,
                         r.ppid,
                         r.rss_kib,
@@ -814,7 +820,7 @@ mod tests {
             rss_kib: 0,
             vsz_kib: 0,
             etime: String::new(),
-            stat: 'S',
+            stat: "S".into(),
             comm: format!("p{pid}"),
             depth: 0,
         }

@@ -8,6 +8,7 @@
 //! never looks, and the program hangs as the lecture's does until Ctrl-C.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,6 @@ use serde::Serialize;
 use crate::kit::timing::{fmt_ns, nanos};
 use crate::kit::{Context, Findings, Verdict, words};
 use crate::proc::tasks::TaskState;
-use crate::sync::gate::StartGate;
 use crate::sync::waitgraph::{Edge, Held, LockTable, ThreadView, find_cycle};
 use crate::{Error, Result};
 
@@ -123,6 +123,11 @@ impl ThreadRun {
 /// watchdog can find a cycle) and time each wait (the ordered cure's price).
 pub struct Locks {
     table: LockTable,
+    /// Set when a thread first reaches a sleep: thread 1, after its first line. The main thread
+    /// starts thread 2 then, as deadlock.py's does (see [`two_threads_watched`]).
+    slept: AtomicBool,
+    /// The main thread, woken when `slept` is set.
+    main: thread::Thread,
 }
 
 impl Locks {
@@ -142,6 +147,9 @@ impl Locks {
 
     /// `sleep(...)` while holding: `None` if the watchdog called the run off meanwhile.
     pub fn sleep(&self, length: Duration) -> Option<()> {
+        if !self.slept.swap(true, Ordering::AcqRel) {
+            self.main.unpark(); // the lecture's main thread gets on to t2.start()
+        }
         self.table.sleep(length).then_some(())
     }
 }
@@ -170,9 +178,15 @@ struct Watch {
     at: Duration,
 }
 
-/// Starts the lecture's two threads on `body` (`body(me, locks)`, `me` 0 or 1) at the same
-/// moment, watches the wait-for graph until both are done, Ctrl-C arrives or (after `timeout`,
+/// Starts the lecture's two threads on `body` (`body(me, locks)`, `me` 0 or 1) as deadlock.py
+/// does, watches the wait-for graph until both are done, Ctrl-C arrives or (after `timeout`,
 /// unless it is zero) the graph has a cycle; then lets every wait give up and joins them.
+///
+/// deadlock.py runs `t1.start(); t2.start()`: `start()` returns once thread 1 runs, and under
+/// the GIL thread 1 goes on to lock resource 1 and print before the main thread creates thread 2
+/// (it gets the GIL back at thread 1's `sleep(2)` at the latest). So thread 2 starts here once
+/// thread 1 has printed its first line and reached its sleep (or finished, or the run was
+/// stopped): Thread 1's line comes first, as on the slide.
 pub fn two_threads_watched(
     timeout: Duration,
     fix: Option<Fix>,
@@ -180,30 +194,38 @@ pub fn two_threads_watched(
 ) -> Result<Results> {
     let locks = Locks {
         table: LockTable::new(&RESOURCES, &THREADS),
+        slept: AtomicBool::new(false),
+        main: thread::current(),
     };
-    let gate = StartGate::new(THREADS.len());
     let start = Instant::now();
     let (watch, runs) = thread::scope(|s| -> Result<_> {
-        let mut handles = Vec::new();
+        let mut handles: Vec<ScopedJoinHandle<'_, Option<ThreadRun>>> = Vec::new();
         for me in 0..THREADS.len() {
-            let (locks, gate, body) = (&locks, &gate, &body);
+            if let Some(first) = handles.first() {
+                // t2.start() comes when thread 1 lets the main thread run: at its sleep.
+                while !locks.slept.load(Ordering::Acquire)
+                    && !first.is_finished()
+                    && crate::kit::interrupt::requested().is_none()
+                {
+                    thread::park_timeout(WATCHDOG_TICK);
+                }
+            }
+            let (locks, body) = (&locks, &body);
             let spawned = thread::Builder::new()
                 .name(format!("Thread-{}", me + 1))
                 .spawn_scoped(s, move || {
                     locks.table.enter(me);
-                    // Both start together, so both take their first resource at once.
-                    gate.wait().then(|| body(me, locks))?
+                    body(me, locks)
                 });
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(source) => {
                     let error = Error::spawn(me + 1, THREADS.len(), source); // while the others still count
-                    gate.abort();
+                    locks.table.abort(); // thread 1, if it runs, gives up and returns
                     return Err(error);
                 }
             }
         }
-        gate.open();
         let watch = watch(&locks.table, &handles, timeout, start);
         // A deadlock or Ctrl-C: every wait gives up, the threads unlock and return.
         locks.table.abort();

@@ -20,9 +20,10 @@
 //! }
 //! ```
 
+use std::cell::Cell;
 use std::process::ExitCode;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::thread;
 use std::time::Instant;
 
@@ -54,31 +55,65 @@ pub const MAX_STEPS: u64 = 1_000_000_000;
 /// *separate* relaxed load and relaxed store: each access is atomic, the pair is not. That is
 /// exactly what `++var` compiles to in the lecture's `-O0` build (`mov eax,[var]; add eax,1;
 /// mov [var],eax`), so updates are lost the same way, without undefined behaviour.
+///
+/// Beside it, the lab's instrument for the granularity pair: `owner`, the worker that last took
+/// the lock around `var` (see [`Var::note_owner`]), so the demo can count how often the lock
+/// changed hands. The race programs never touch it.
 #[derive(Debug, Default)]
-pub struct Var(AtomicI32);
+pub struct Var {
+    value: AtomicI32,
+    /// The worker that last held the lock, plus one (0: nobody yet).
+    owner: AtomicU32,
+}
+
+thread_local! {
+    /// This worker's number plus one, set by the bench before its thread body runs (0 on any
+    /// other thread).
+    static WORKER: Cell<u32> = const { Cell::new(0) };
+    /// This worker's handovers: the times it took the lock after another worker had it.
+    static HANDOVERS: Cell<u64> = const { Cell::new(0) };
+}
 
 impl Var {
     /// `var = 0`.
     pub const fn new() -> Var {
-        Var(AtomicI32::new(0))
+        Var {
+            value: AtomicI32::new(0),
+            owner: AtomicU32::new(0),
+        }
     }
 
     /// C's `++var` (or `--var` with delta -1) at -O0: three steps, not one.
     #[inline(always)]
     pub fn add(&self, delta: i32) {
-        let v = self.0.load(Relaxed); // 1. load  var into a register
+        let v = self.value.load(Relaxed); // 1. load  var into a register
         let v = v.wrapping_add(delta); // 2. add   in the register
-        self.0.store(v, Relaxed); // 3. store it back, overwriting whatever is there now
+        self.value.store(v, Relaxed); // 3. store it back, overwriting whatever is there now
+    }
+
+    /// The lab's handover count, called with the lock held (not the lecture's code): this
+    /// worker holds the lock now; if another worker held it last, the lock changed hands. Plain
+    /// relaxed loads and stores suffice: the lock orders them, as it orders `var`'s.
+    #[inline(always)]
+    pub fn note_owner(&self) {
+        let me = WORKER.get();
+        let last = self.owner.load(Relaxed);
+        if last != me {
+            self.owner.store(me, Relaxed);
+            if last != 0 {
+                HANDOVERS.set(HANDOVERS.get() + 1);
+            }
+        }
     }
 
     /// The atomic integer underneath, for the programs that use atomic instructions.
     pub fn atomic(&self) -> &AtomicI32 {
-        &self.0
+        &self.value
     }
 
     /// The value now.
     pub fn get(&self) -> i32 {
-        self.0.load(Relaxed)
+        self.value.load(Relaxed)
     }
 }
 
@@ -135,10 +170,13 @@ pub struct Demo {
     pub name: &'static str,
     /// How a step is protected, in a few words (`nothing`, `a mutex around each ++var`).
     pub variant: &'static str,
-    /// The lecture's thread count.
+    /// The lecture's thread count: the slide's run, the default.
     pub threads: u32,
-    /// The lecture's steps per thread.
+    /// The lecture's steps per thread: the slide's run, the default.
     pub steps: u64,
+    /// `NUM_THREADS` × `NUM_STEPS` as the lecture's source defines them, where they differ
+    /// from the slide's run (granularity.c's 10 × 2000000): what `--as-coded` runs.
+    pub coded: Option<(u32, u64)>,
     /// What the lecture claims for this program: the verdict checks it, the lesson explains it.
     pub claim: Claim,
     /// The field's standard tool for the same measurement.
@@ -175,6 +213,11 @@ impl Claim {
                 "a lock taken for every increment costs a context switch per step (the lab quiz)"
             }
         }
+    }
+
+    /// True for the programs that count the lock's handovers: the granularity pair.
+    pub fn hands_over(self) -> bool {
+        matches!(self, Claim::Coarse | Claim::Fine)
     }
 
     /// The lesson when no trial completed.
@@ -215,6 +258,11 @@ pub struct RaceArgs {
     #[arg(long)]
     pub decrement: bool,
 
+    /// Run the sizes the lecture's source defines (NUM_THREADS × NUM_STEPS) instead of the
+    /// slide's run: granularity.c's 10 × 2000000; the race programs' are the slide's already
+    #[arg(long, conflicts_with_all = ["threads", "steps"])]
+    pub as_coded: bool,
+
     /// Put thread i on usable CPU i mod N (sched_setaffinity) instead of wherever the
     /// scheduler places it; by default the scheduler decides, as in the lecture
     #[arg(long)]
@@ -238,19 +286,29 @@ pub fn parse<A: Parser>(demo: &Demo, race: impl Fn(&A) -> &RaceArgs) -> A {
             a.default_value(demo.steps.to_string()).required(false)
         })
     });
-    let r = race(&args);
-    if u64::from(r.threads) * r.steps > i32::MAX as u64 {
+    let (threads, steps) = race(&args).sizes(demo);
+    if u64::from(threads) * steps > i32::MAX as u64 {
         cli::usage_error(
             &mut command,
             format!(
                 "--threads × --steps must fit in var, a 32-bit int (at most {}): {} × {} does not",
                 i32::MAX,
-                r.threads,
-                r.steps
+                threads,
+                steps
             ),
         );
     }
     args
+}
+
+impl RaceArgs {
+    /// The run's threads and steps: the flags', or with `--as-coded` the source's constants.
+    pub fn sizes(&self, demo: &Demo) -> (u32, u64) {
+        match demo.coded {
+            Some(coded) if self.as_coded => coded,
+            _ => (self.threads, self.steps),
+        }
+    }
 }
 
 /// The run's parameters, as reported.
@@ -287,6 +345,8 @@ pub struct ThreadRun {
     pub finish_ns: u64,
     pub voluntary_cs: u64,
     pub nonvoluntary_cs: u64,
+    /// The granularity pair: the times it took the lock right after another thread had it.
+    pub handovers: Option<u64>,
 }
 
 /// One trial: one CSV row.
@@ -314,6 +374,9 @@ pub struct Trial {
     pub voluntary_cs: u64,
     pub nonvoluntary_cs: u64,
     pub minflt: u64,
+    /// The granularity pair: how often the lock changed owner, all threads together (a thread
+    /// took it right after another had it).
+    pub handovers: Option<u64>,
     /// False when Ctrl-C stopped the threads before they finished.
     pub complete: bool,
     pub threads: Vec<ThreadRun>,
@@ -349,6 +412,9 @@ pub fn run<P: Program>(
     lock: Option<MutexKind>,
     program: impl Fn() -> P,
 ) -> ExitCode {
+    let mut args = args.clone();
+    (args.threads, args.steps) = args.sizes(demo);
+    let args = &args;
     let params = Params {
         demo: *demo,
         variant: demo.variant,
@@ -384,7 +450,7 @@ fn trials<P: Program>(
     let trials = timing::run_trials(
         args.trials.warmup,
         args.trials.trials,
-        |r| trial(program(), args, r.number()),
+        |r| trial(program(), args, r.number(), demo.claim.hands_over()),
         |t| {
             s.out
                 .lecture(format_args!("var = {}; time = {} ms", t.var, t.time_ms))
@@ -405,6 +471,7 @@ struct WorkerRun {
     cpu_end: Option<usize>,
     usage: ThreadUsage,
     steps: u64,
+    handovers: u64,
 }
 
 /// The C program's statics, `static pthread_mutex_t lock; static int var;`: the program (its
@@ -416,8 +483,9 @@ struct Statics<P> {
     var: Var,
 }
 
-/// One trial: create the threads, let them run, join them, read var.
-fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> {
+/// One trial: create the threads, let them run, join them, read var. `handovers`: the program
+/// counts the lock's changes of owner ([`Var::note_owner`]), to be reported.
+fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, handovers: bool) -> Result<Trial> {
     let statics = Box::new(Statics {
         program,
         var: Var::new(),
@@ -452,6 +520,8 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
                     }
                     let usage = ThreadUsage::now()?;
                     let cpu_start = current_cpu();
+                    WORKER.set(i as u32 + 1);
+                    HANDOVERS.set(0);
                     let began = Instant::now();
                     program.thread_body(var, args.steps, delta(i), &Work { done: &progress[i] });
                     let ended = Instant::now();
@@ -463,6 +533,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
                         cpu_end: current_cpu(),
                         usage: usage.delta(&ThreadUsage::now()?),
                         steps: progress[i].load(Relaxed),
+                        handovers: HANDOVERS.get(),
                     }))
                 });
             match spawned {
@@ -507,6 +578,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32) -> Result<Trial> 
             finish_ns: nanos(r.ended.saturating_duration_since(opened)),
             voluntary_cs: r.usage.voluntary_cs,
             nonvoluntary_cs: r.usage.nonvoluntary_cs,
+            handovers: handovers.then_some(r.handovers),
         })
         .collect();
     let work = runs
@@ -565,6 +637,7 @@ fn outcome(
         voluntary_cs: counters.voluntary_cs,
         nonvoluntary_cs: counters.nonvoluntary_cs,
         minflt: counters.minflt,
+        handovers: threads.iter().map(|t| t.handovers).sum(),
         complete: threads.iter().all(|t| t.steps == steps),
         threads,
     }
@@ -624,9 +697,49 @@ impl Trial {
         self.threads.iter().map(|t| t.steps).sum()
     }
 
-    /// Context switches of the whole process in this trial.
+    /// The worker threads' context switches, voluntary and nonvoluntary together.
     fn switches(&self) -> u64 {
-        self.voluntary_cs + self.nonvoluntary_cs
+        let (v, n) = self.worker_switches();
+        v + n
+    }
+
+    /// The worker threads' own context switches, from the gate opening to the end of their
+    /// loops: the ones the lock can cause (the process's count adds the start and the join).
+    fn worker_switches(&self) -> (u64, u64) {
+        self.threads.iter().fold((0, 0), |(v, n), t| {
+            (v + t.voluntary_cs, n + t.nonvoluntary_cs)
+        })
+    }
+
+    /// The lock's handovers per increment, in words: `0.45 per increment` or `one per 459
+    /// increments`.
+    fn handover_rate(&self) -> String {
+        match (self.handovers.unwrap_or(0), self.updates()) {
+            (0, _) | (_, 0) => "none".into(),
+            (h, n) if h * 10 >= n => format!("{} per increment", sig3(h as f64 / n as f64)),
+            (h, n) => format!("one per {} increments", sig3(n as f64 / h as f64)),
+        }
+    }
+
+    /// How the lock changed hands, as the handovers and the workers' context switches tell it.
+    fn how_handed_over(&self, claim: Claim) -> String {
+        let handed = self.handovers.unwrap_or(0);
+        let (v, n) = self.worker_switches();
+        if self.threads.len() < 2 {
+            "one thread has nobody to hand the lock to".into()
+        } else if claim == Claim::Coarse {
+            format!(
+                "each thread took the lock once, for its whole loop: {} for {}, whatever the CPUs",
+                words::count(handed, "handover"),
+                words::count(self.threads.len() as u64, "thread")
+            )
+        } else if self.on_one_cpu() {
+            "every thread ran on one CPU, so the lock changed hands only when the scheduler switched threads (a time slice ended): each handover cost a switch, but not every step".into()
+        } else if handed > v + n {
+            "on several CPUs the lock mostly changed hands through its cache line, without a switch: the next owner was already running, spinning briefly before it would sleep".into()
+        } else {
+            "the lock seldom changed hands: the thread that let it go took it straight back while the others waited".into()
+        }
     }
 
     /// Why the threads could not race in this trial, if they could not: one CPU, or no overlap.
@@ -809,6 +922,20 @@ impl Findings for Results {
                 "  voluntary = a thread found the lock taken and slept in the kernel (futex) until it was free ({slept}); nonvoluntary = the scheduler took the CPU from a thread that still wanted it"
             ));
         }
+        if let Some(handed) = last.handovers {
+            lines.push(format!(
+                "handovers: the lock changed owner {} ({}; per thread: {}), against {} of the threads: a handover is a thread taking the lock right after another had it",
+                words::times(handed),
+                last.handover_rate(),
+                last.threads
+                    .iter()
+                    .map(|t| format!("{}: {}", t.thread, t.handovers.unwrap_or(0)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                words::count(last.switches(), "context switch")
+            ));
+            lines.push(format!("  {}", last.how_handed_over(p.demo.claim)));
+        }
         lines
     }
 
@@ -868,33 +995,36 @@ impl Findings for Results {
                     claim,
                     last.fairness() == Fairness::OneSided && others == 0,
                     format!(
-                        "when the first thread finished, the others had made {} between them ({})",
+                        "when the first thread finished, the others had made {} between them ({}); the lock changed owner {} in {}",
                         words::count(others, "increment"),
-                        shares(last)
+                        shares(last),
+                        words::times(last.handovers.unwrap_or(0)),
+                        words::count(last.updates(), "increment"),
                     ),
                 )
             }
             Claim::Fine => {
-                let per = last.updates() as f64 / last.switches().max(1) as f64;
+                let (v, n) = last.worker_switches();
+                let held = v + n >= last.updates();
                 Verdict::check(
                     claim,
-                    last.switches() >= last.updates(),
+                    held,
                     format!(
-                        "{} voluntary + {} nonvoluntary context switches for {} ({}){}",
-                        last.voluntary_cs,
-                        last.nonvoluntary_cs,
+                        "the threads made {v} voluntary + {n} nonvoluntary context switches for {} ({}), and the lock changed owner {} ({}): {}",
                         words::count(last.updates(), "increment"),
-                        if last.switches() == 0 {
-                            "none at all".to_string()
-                        } else {
-                            format!("one per {} increments", sig3(per))
+                        match v + n {
+                            0 => "none at all".to_string(),
+                            s => format!(
+                                "one per {} increments",
+                                sig3(last.updates() as f64 / s as f64)
+                            ),
                         },
-                        match (last.switches() < last.updates(), last.on_one_cpu()) {
-                            (false, _) => "",
-                            (true, true) =>
-                                ": every thread ran on one CPU, so a thread waited for the lock only when its time slice ended while it held it",
-                            (true, false) =>
-                                ": the lock mostly changed hands without a switch (a waiter spins briefly before it sleeps, and on several CPUs the holder is already running)",
+                        words::times(last.handovers.unwrap_or(0)),
+                        last.handover_rate(),
+                        if held {
+                            "a switch per step, as the quiz says".to_string()
+                        } else {
+                            last.how_handed_over(Claim::Fine)
                         }
                     ),
                 )
@@ -931,14 +1061,23 @@ impl Findings for Results {
                 words::count(t.voluntary_cs, "voluntary context switch")
             ),
             Claim::Coarse => format!(
-                "a large critical section means few context switches ({} here) but no parallelism: the threads ran one after another, {} of work for {}",
+                "a large critical section means few context switches ({} of the threads here) and few handovers (the lock changed owner {}) but no parallelism: the threads ran one after another, {} of work for {}",
                 t.switches(),
+                words::times(t.handovers.unwrap_or(0)),
                 fmt_ns(t.work_ns as f64),
                 words::count(t.updates(), "update")
             ),
-            Claim::Fine => format!(
-                "a lock around each increment lets the threads take turns ({}), at {cost} per update: the price is the lock's cache line and the wake-ups ({} context switches), not parallel work",
+            Claim::Fine if t.on_one_cpu() => format!(
+                "a lock around each increment lets the threads take turns ({}), at {cost} per update; on one CPU the lock changed owner only when the scheduler switched threads ({} handovers, {} context switches of the threads): each handover is a switch, as the lab quiz says, but the quiz's one switch per step would need a switch after every unlock",
                 shares(t),
+                t.handovers.unwrap_or(0),
+                t.switches()
+            ),
+            Claim::Fine => format!(
+                "a lock around each increment lets the threads take turns ({}), at {cost} per update; the lock changed owner {} ({}) with {} context switches of the threads: on several CPUs a handover is the lock's cache line moving to a thread already running, not a switch (the lab quiz's switch per handover needs one CPU: try --cpu 0)",
+                shares(t),
+                words::times(t.handovers.unwrap_or(0)),
+                t.handover_rate(),
                 t.switches()
             ),
         }
@@ -973,6 +1112,7 @@ mod tests {
             finish_ns: 0,
             voluntary_cs: 0,
             nonvoluntary_cs: 0,
+            handovers: None,
         }
     }
 
@@ -1088,6 +1228,7 @@ mod tests {
                 variant: "test",
                 threads: 2,
                 steps: 1_000_000,
+                coded: None,
                 claim,
                 compare: "",
             },
@@ -1157,20 +1298,157 @@ mod tests {
         assert_eq!(v.held, Some(false), "{}", v.line());
     }
 
+    /// A finished two-thread trial of the granularity pair: as [`two_threads`], with each
+    /// thread's own context switches (voluntary, nonvoluntary) and handovers.
+    fn granular(
+        cpus: [usize; 2],
+        shares: [f64; 2],
+        switches: [(u64, u64); 2],
+        handovers: [u64; 2],
+    ) -> Results {
+        let mut r = two_threads(2_000_000, cpus, shares, (400, 30));
+        let t = &mut r.trials[0];
+        for (i, w) in t.threads.iter_mut().enumerate() {
+            (w.voluntary_cs, w.nonvoluntary_cs) = switches[i];
+            w.handovers = Some(handovers[i]);
+        }
+        t.handovers = Some(handovers.iter().sum());
+        r
+    }
+
     #[test]
     fn fine_holds_only_with_a_switch_per_step_and_says_where_they_went() {
         let p = params("fine_granularity", Claim::Fine);
-        let few = two_threads(2_000_000, [0, 1], [0.6, 0.4], (85, 255));
-        let v = crate::testing::judge(&few, &p).0;
+        // Measured on the 2-vCPU guest: 2 × 1000000, the threads on CPUs 0 and 1.
+        let two_cpus = granular([0, 1], [0.5, 0.5], [(200, 20), (48, 4)], [2180, 2180]);
+        let (v, lesson, lines) = crate::testing::judge(&two_cpus, &p);
+        assert_eq!(v.held, Some(false), "{}", v.line());
+        for want in [
+            "the threads made 248 voluntary + 24 nonvoluntary context switches for 2000000 increments (one per 7353 increments)",
+            "the lock changed owner 4360 times (one per 459 increments)",
+            "mostly changed hands through its cache line, without a switch",
+        ] {
+            assert!(v.because.contains(want), "no {want:?} in {}", v.line());
+        }
+        assert!(
+            lesson.contains("the lock changed owner 4360 times (one per 459 increments) with 272 context switches of the threads"),
+            "{lesson}"
+        );
+        assert!(lesson.contains("try --cpu 0"), "{lesson}");
+        assert!(
+            lines.contains(&"handovers: the lock changed owner 4360 times (one per 459 increments; per thread: 0: 2180, 1: 2180), against 272 context switches of the threads: a handover is a thread taking the lock right after another had it".to_string()),
+            "{lines:#?}"
+        );
+
+        // Pinned with --cpu 0: a handover only when the scheduler switches threads.
+        let one_cpu = granular([0, 0], [0.5, 0.5], [(1, 3), (0, 2)], [3, 2]);
+        let (v, lesson, _) = crate::testing::judge(&one_cpu, &p);
         assert_eq!(v.held, Some(false), "{}", v.line());
         assert!(
-            v.because.contains("85 voluntary + 255 nonvoluntary"),
+            v.because
+                .contains("changed owner 5 times (one per 400000 increments)")
+        );
+        assert!(
+            v.because
+                .contains("every thread ran on one CPU, so the lock changed hands only when the scheduler switched threads"),
             "{}",
             v.line()
         );
-        assert!(v.because.contains("without a switch"), "{}", v.line());
-        let many = two_threads(2_000_000, [0, 1], [0.5, 0.5], (1_500_000, 600_000));
-        assert_eq!(crate::testing::judge(&many, &p).0.held, Some(true));
+        assert!(
+            v.because
+                .contains("each handover cost a switch, but not every step"),
+            "{}",
+            v.line()
+        );
+        assert!(
+            lesson.contains("on one CPU the lock changed owner only when the scheduler switched threads (5 handovers, 6 context switches of the threads): each handover is a switch, as the lab quiz says"),
+            "{lesson}"
+        );
+
+        // The quiz's picture: a switch per step, and (nearly) every step a handover.
+        let quiz = granular(
+            [0, 0],
+            [0.5, 0.5],
+            [(700_000, 300_000), (700_000, 300_000)],
+            [999_999, 1_000_000],
+        );
+        let v = crate::testing::judge(&quiz, &p).0;
+        assert_eq!(v.held, Some(true), "{}", v.line());
+        assert!(
+            v.because
+                .contains("changed owner 1999999 times (1.000 per increment)"),
+            "{}",
+            v.line()
+        );
+        assert!(v.because.ends_with("a switch per step, as the quiz says"));
+
+        // The whole process's switches (the start gate, the join) do not count for the lock.
+        let gate_only = two_threads(2_000_000, [0, 1], [0.5, 0.5], (1_500_000, 600_000));
+        assert_eq!(crate::testing::judge(&gate_only, &p).0.held, Some(false));
+    }
+
+    #[test]
+    fn coarse_reports_one_handover_per_thread_after_the_first() {
+        let p = params("coarse_granularity", Claim::Coarse);
+        let serial = granular([0, 1], [1.0, 0.0], [(0, 0), (1, 0)], [0, 1]);
+        let (v, lesson, lines) = crate::testing::judge(&serial, &p);
+        assert_eq!(v.held, Some(true), "{}", v.line());
+        assert!(
+            v.because
+                .ends_with("; the lock changed owner once in 2000000 increments"),
+            "{}",
+            v.line()
+        );
+        assert!(
+            lesson.starts_with("a large critical section means few context switches (1 of the threads here) and few handovers (the lock changed owner once)"),
+            "{lesson}"
+        );
+        assert!(
+            lines.iter().any(|l| l.starts_with("handovers: the lock changed owner once (one per 2000000 increments; per thread: 0: 0, 1: 1)")),
+            "{lines:#?}"
+        );
+        assert!(lines.contains(&"  each thread took the lock once, for its whole loop: 1 handover for 2 threads, whatever the CPUs".to_string()));
+    }
+
+    #[test]
+    fn the_race_programs_report_no_handovers() {
+        let p = params("race_condition_mutex", Claim::Mutex);
+        let r = two_threads(2_000_000, [0, 1], [0.5, 0.5], (9, 1));
+        assert_eq!(r.trials[0].handovers, None);
+        let lines = crate::testing::judge(&r, &p).2;
+        assert!(
+            !lines.iter().any(|l| l.starts_with("handovers")),
+            "{lines:#?}"
+        );
+        assert!(
+            !Claim::Mutex.hands_over() && Claim::Fine.hands_over() && Claim::Coarse.hands_over()
+        );
+    }
+
+    #[test]
+    fn the_granularity_pair_defaults_to_the_slides_run_and_as_coded_to_the_codes() {
+        #[derive(Parser)]
+        struct A {
+            #[command(flatten)]
+            race: RaceArgs,
+        }
+        let parse = |argv: &[&str]| {
+            A::try_parse_from(
+                [&["demo", "--threads", "2", "--steps", "1000000"][..], argv].concat(),
+            )
+        };
+        let mut demo = params("fine_granularity", Claim::Fine).demo;
+        demo.coded = Some((10, 2_000_000));
+        let slide = parse(&[]).unwrap().race;
+        assert_eq!(slide.sizes(&demo), (2, 1_000_000));
+        let mut as_coded = slide.clone();
+        as_coded.as_coded = true;
+        assert_eq!(as_coded.sizes(&demo), (10, 2_000_000));
+        // The race programs' code is the slide's: --as-coded changes nothing.
+        demo.coded = None;
+        assert_eq!(as_coded.sizes(&demo), (2, 1_000_000));
+        // --as-coded and explicit sizes contradict each other.
+        assert!(parse(&["--as-coded"]).is_err());
     }
 
     #[test]
