@@ -318,10 +318,7 @@ fn not_utf8(command: &clap::Command, argv: &[std::ffi::OsString]) -> String {
             flag.or_else(|| {
                 let mut positionals: Vec<&clap::Arg> = cmd.get_positionals().collect();
                 positionals.sort_by_key(|a| a.get_index());
-                positionals
-                    .get(positional)
-                    .or(positionals.last())
-                    .copied()
+                positionals.get(positional).or(positionals.last()).copied()
             }),
         ),
     };
@@ -348,10 +345,10 @@ fn escaped(bytes: &[u8]) -> String {
 
 /// An argument as clap's errors show it: `--cpu <LIST>`, `<PID>`.
 fn display_arg(arg: &clap::Arg) -> String {
-    let value = arg
-        .get_value_names()
-        .and_then(|v| v.first())
-        .map_or_else(|| arg.get_id().to_string().to_uppercase(), |v| v.to_string());
+    let value = arg.get_value_names().and_then(|v| v.first()).map_or_else(
+        || arg.get_id().to_string().to_uppercase(),
+        |v| v.to_string(),
+    );
     match (arg.get_long(), arg.get_short()) {
         (Some(long), _) => format!("--{long} <{value}>"),
         (None, Some(short)) => format!("-{short} <{value}>"),
@@ -364,9 +361,7 @@ fn find_flag<'c>(command: &'c clap::Command, flag: &str) -> Option<&'c clap::Arg
     let found = command.get_arguments().find(|a| {
         flag.strip_prefix("--")
             .is_some_and(|l| a.get_long() == Some(l))
-            || (flag.len() == 2
-                && flag.starts_with('-')
-                && a.get_short() == flag.chars().nth(1))
+            || (flag.len() == 2 && flag.starts_with('-') && a.get_short() == flag.chars().nth(1))
     });
     found.or_else(|| command.get_subcommands().find_map(|c| find_flag(c, flag)))
 }

@@ -301,9 +301,13 @@ pub fn target(pid: i32, text: &str, letters: Letters) -> Option<String> {
         let init = pid == 1 || status.nspid.as_ref().and_then(|ns| ns.last()) == Some(&1);
         let kernel = StatFlags::from_bits_truncate(stat.flags).contains(StatFlags::PF_KTHREAD);
         let what = if kernel {
-            format!("{name} is a kernel thread: kernel threads ignore every signal they have not asked for")
+            format!(
+                "{name} is a kernel thread: kernel threads ignore every signal they have not asked for"
+            )
         } else if init {
-            format!("{name} is init (PID 1 of its PID namespace): init gets only the signals it has a handler for, the kernel drops the rest")
+            format!(
+                "{name} is init (PID 1 of its PID namespace): init gets only the signals it has a handler for, the kernel drops the rest"
+            )
         } else {
             return None;
         };

@@ -257,7 +257,11 @@ fn watch(
     drop(placed_tx);
     // Each child, named, for the error if one dies before it is read.
     let children: Vec<(&Child, String)> = std::iter::once((&worker, name.to_string()))
-        .chain(competitor.iter().map(|c| (c, format!("{name}'s competitor"))))
+        .chain(
+            competitor
+                .iter()
+                .map(|c| (c, format!("{name}'s competitor"))),
+        )
         .collect();
     for _ in 0..children.len() {
         match placed.next(None)? {

@@ -313,7 +313,9 @@ fn share_cpu(
         tasks.push(read_task(child.pid(), setting, cpu)?);
     }
     release.open(); // both may end now
-    let names: Vec<String> = (0..2).map(|i| spinners.name(i, children[i].pid())).collect();
+    let names: Vec<String> = (0..2)
+        .map(|i| spinners.name(i, children[i].pid()))
+        .collect();
     for (child, who) in children.into_iter().zip(names) {
         let exit = child.wait()?;
         if !exit.success() {
@@ -331,9 +333,13 @@ struct Spinners<'a> {
 }
 
 impl Spinners<'_> {
-    /// `spinner 2 (nice 5, PID 1234)`.
+    /// `spinner 2, nice 5 (PID 1234)`.
     fn name(&self, i: usize, pid: Pid) -> String {
-        format!("spinner {} ({}, PID {pid})", i + 1, self.settings[i].label())
+        format!(
+            "spinner {}, {} (PID {pid})",
+            i + 1,
+            self.settings[i].label()
+        )
     }
 
     /// The next report, or None when Ctrl-C came first. A spinner that ends `when` a report is
