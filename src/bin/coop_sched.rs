@@ -48,13 +48,13 @@ struct Args {
     steps: u32,
 
     /// With --preemptive: the time slice, in CPU time [1ms-1s]
-    #[arg(long, default_value = "10ms", value_name = "DURATION",
-          value_parser = duration(Duration::from_millis(1), Duration::from_secs(1), None))]
+    #[arg(long, default_value = "10ms", value_name = "DURATION", requires = "preemptive",
+          conflicts_with = "cooperate", value_parser = duration(Duration::from_millis(1), Duration::from_secs(1), None))]
     slice: Duration,
 
     /// With --preemptive: how long each step computes [1ms-10s]
-    #[arg(long, default_value = "25ms", value_name = "DURATION",
-          value_parser = duration(Duration::from_millis(1), Duration::from_secs(10), None))]
+    #[arg(long, default_value = "25ms", value_name = "DURATION", requires = "preemptive",
+          conflicts_with = "cooperate", value_parser = duration(Duration::from_millis(1), Duration::from_secs(10), None))]
     busy: Duration,
 
     #[command(flatten)]

@@ -47,7 +47,7 @@ struct Args {
     count: Option<u64>,
 
     /// Instead of watching, list every process as a tree: pid ppid rss vsz etime stat comm
-    #[arg(long, conflicts_with_all = ["pid", "count", "command"])]
+    #[arg(long, conflicts_with_all = ["pid", "count", "command", "interval"])]
     forest: bool,
 
     #[command(flatten)]

@@ -103,13 +103,14 @@ fn spell(pid: Pid, text: &str, how: &Setup) -> oslab::Result<usize> {
 /// `signals send PID WORD`: WORD and a newline, one kill() per letter.
 fn send(a: &SendArgs) -> anyhow::Result<lab::Sent> {
     let text = format!("{}\n", a.word);
+    let target = lab::target(a.pid, &text, a.letters); // a zombie, a kernel thread, init: warned
     let sent = spell(
         Pid::from_raw(a.pid),
         &text,
         &Setup::sender(a.letters, a.gap),
     )
     .with_context(|| format!("cannot signal PID {}", a.pid))?;
-    Ok(lab::Sent::of(&text, sent))
+    Ok(lab::Sent::of(&text, sent, target))
 }
 
 /// The demo's printer (a forked child): signal_printer.c's handler, and while `busy` the

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use nix::sys::time::TimeSpec;
 use nix::time::{ClockId, ClockNanosleepFlags, clock_nanosleep};
 use oslab::demos::scheduling::sleep_jitter::{self as lab, Mode, Samples};
 use oslab::kit::cli::{self, CommonArgs, duration, ranged};
@@ -77,7 +78,8 @@ struct Args {
 }
 
 /// The lecture's loop, `for i in range(50000): start = millis(); time.sleep(.005); ...`, with
-/// the overshoot of each wakeup past its deadline measured as cyclictest measures it.
+/// the overshoot of each wakeup past its deadline measured as cyclictest measures it. Ctrl-C
+/// wakes a sleep at once (clock_nanosleep returns EINTR); a sleep cut short is no sample.
 fn sleep_and_time(args: &Args, samples: &mut Samples) {
     let interval = nanos(args.interval);
     let mut next = monotonic_ns() + interval; // absolute and busy: the first deadline
@@ -86,31 +88,32 @@ fn sleep_and_time(args: &Args, samples: &mut Samples) {
             break;
         }
         let start = monotonic_ns();
-        let deadline = match args.mode {
+        let slept = match args.mode {
             Mode::Relative => {
-                std::thread::sleep(args.interval); // time.sleep(.005)
-                start + interval
+                let length = TimeSpec::from_duration(args.interval);
+                // time.sleep(.005): nanosleep, as std::thread::sleep (which would resume it)
+                let flags = ClockNanosleepFlags::empty();
+                let woke = clock_nanosleep(ClockId::CLOCK_MONOTONIC, flags, &length);
+                woke.ok().map(|_| start + interval)
             }
             Mode::Absolute => {
-                let at = nix::sys::time::TimeSpec::from_duration(Duration::from_nanos(next));
-                // Interrupted (EINTR) by Ctrl-C: the deadline still stands; the loop stops next.
-                let _ = clock_nanosleep(
-                    ClockId::CLOCK_MONOTONIC,
-                    ClockNanosleepFlags::TIMER_ABSTIME,
-                    &at,
-                );
+                let at = TimeSpec::from_duration(Duration::from_nanos(next));
+                let flags = ClockNanosleepFlags::TIMER_ABSTIME;
+                let woke = clock_nanosleep(ClockId::CLOCK_MONOTONIC, flags, &at);
                 next += interval; // cyclictest: the schedule is absolute, errors never add up
-                next - interval
+                woke.ok().map(|_| next - interval)
             }
             Mode::Busy => {
-                while monotonic_ns() < next {
+                while monotonic_ns() < next && interrupt::requested().is_none() {
                     std::hint::spin_loop();
                 }
                 next += interval;
-                next - interval
+                interrupt::requested().is_none().then_some(next - interval)
             }
         };
-        samples.record(start, deadline, monotonic_ns()); // millis() after - millis() before
+        if let Some(deadline) = slept {
+            samples.record(start, deadline, monotonic_ns()); // millis() after - millis() before
+        }
     }
 }
 

@@ -194,9 +194,15 @@ fn parse_cpu_list_syntax(s: &str) -> std::result::Result<CpuList, CpuListError> 
         }
         cpus.extend(a..=b);
     }
-    cpus.sort_unstable();
-    cpus.dedup();
-    Ok(CpuList(cpus))
+    // Each CPU once, in the order given: the first listed is the one a demo places its tasks on
+    // (context_switch's shared CPU), so `1,0` is not `0,1`.
+    let mut unique = Vec::with_capacity(cpus.len());
+    for cpu in cpus {
+        if !unique.contains(&cpu) {
+            unique.push(cpu);
+        }
+    }
+    Ok(CpuList(unique))
 }
 
 /// Ends the program the same way in every binary: `Ok` gives its exit code, an error is printed
@@ -234,16 +240,130 @@ pub fn parse<A: Parser>(
     name: &'static str,
     adjust: impl FnOnce(clap::Command) -> clap::Command,
 ) -> (A, clap::Command) {
-    let mut command = adjust(A::command().name(name).bin_name(name));
+    let mut command = one_rule(adjust(A::command().name(name).bin_name(name)));
     let mut argv = std::env::args_os().skip(1);
     if let Some(request) = argv.next().and_then(|a| a.into_string().ok())
         && let Some(code) = generate(&mut command, &request, argv.next())
     {
         std::process::exit(code);
     }
-    let matches = command.get_matches_mut();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let matches = match command.try_get_matches_from_mut(&argv) {
+        Ok(matches) => matches,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
+            let message = not_utf8(&command, &argv[1..]);
+            usage_error(&mut command, message)
+        }
+        Err(e) => e.exit(),
+    };
     let args = A::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut command).exit());
     (args, command)
+}
+
+/// The rules every binary's command line follows, set here once:
+/// - a flag given twice is not an error, the last one wins (`--quiet -q`, `--count 5 --count
+///   50`; `oslab compare` appends the user's flags to a family's own);
+/// - a value that starts with `-` is the flag's value, so `--seconds -1` or `--cpu -1` is
+///   refused by the flag's own range check (exit 2, naming the flag and its range) instead of
+///   being "an unexpected argument '-1'". Positional arguments take negative numbers only, so a
+///   flag after them is still a flag.
+fn one_rule(command: clap::Command) -> clap::Command {
+    fn values_may_start_with_a_hyphen(mut command: clap::Command) -> clap::Command {
+        command = command.mut_args(|arg| {
+            if !arg.get_action().takes_values() {
+                arg
+            } else if arg.is_positional() {
+                arg.allow_negative_numbers(true)
+            } else {
+                arg.allow_hyphen_values(true)
+            }
+        });
+        command.mut_subcommands(values_may_start_with_a_hyphen)
+    }
+    values_may_start_with_a_hyphen(command.args_override_self(true))
+}
+
+/// What clap's "invalid UTF-8 was detected in one or more arguments" leaves out: the flag the
+/// value was given to (`--cpu $'\xff'`, `--gap=$'\xff'`) or the positional argument it is.
+fn not_utf8(command: &clap::Command, argv: &[std::ffi::OsString]) -> String {
+    let Some(i) = argv.iter().position(|a| a.to_str().is_none()) else {
+        return "an argument is not valid UTF-8".into();
+    };
+    // Walk the (UTF-8) arguments before it as clap does: subcommands, flags and their values,
+    // positionals.
+    let (mut cmd, mut flag, mut positional, mut dashes) = (command, None, 0, false);
+    for token in argv[..i].iter().filter_map(|a| a.to_str()) {
+        if flag.take().is_some() {
+            continue; // the value of the flag before it
+        }
+        if token == "--" {
+            dashes = true;
+        } else if token.starts_with('-') && token.len() > 1 && !dashes {
+            flag = find_flag(cmd, token).filter(|a| a.get_action().takes_values());
+        } else if let Some(sub) = cmd.find_subcommand(token).filter(|_| positional == 0) {
+            cmd = sub;
+        } else {
+            positional += 1;
+        }
+    }
+    let bytes = argv[i].as_encoded_bytes();
+    let (value, arg) = match bytes.iter().position(|&b| b == b'=') {
+        // `--flag=value`
+        Some(eq) if bytes.starts_with(b"-") && !dashes => (
+            escaped(&bytes[eq + 1..]),
+            find_flag(cmd, &String::from_utf8_lossy(&bytes[..eq])),
+        ),
+        _ => (
+            escaped(bytes),
+            flag.or_else(|| {
+                let mut positionals: Vec<&clap::Arg> = cmd.get_positionals().collect();
+                positionals.sort_by_key(|a| a.get_index());
+                positionals.get(positional).or(positionals.last()).copied()
+            }),
+        ),
+    };
+    match arg {
+        Some(arg) => format!(
+            "invalid value '{value}' for '{}': not valid UTF-8 (every value must be text)",
+            display_arg(arg)
+        ),
+        None => format!("argument {} ('{value}') is not valid UTF-8", i + 1),
+    }
+}
+
+/// Text as it is, a byte that is not UTF-8 as `\xFF`.
+fn escaped(bytes: &[u8]) -> String {
+    let mut text = String::new();
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            text.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    text
+}
+
+/// An argument as clap's errors show it: `--cpu <LIST>`, `<PID>`.
+fn display_arg(arg: &clap::Arg) -> String {
+    let value = arg.get_value_names().and_then(|v| v.first()).map_or_else(
+        || arg.get_id().to_string().to_uppercase(),
+        |v| v.to_string(),
+    );
+    match (arg.get_long(), arg.get_short()) {
+        (Some(long), _) => format!("--{long} <{value}>"),
+        (None, Some(short)) => format!("-{short} <{value}>"),
+        (None, None) => format!("<{value}>"),
+    }
+}
+
+/// The flag `--name`, `-n` (or `--name=`'s name) in `command` or any of its subcommands.
+fn find_flag<'c>(command: &'c clap::Command, flag: &str) -> Option<&'c clap::Arg> {
+    let found = command.get_arguments().find(|a| {
+        flag.strip_prefix("--")
+            .is_some_and(|l| a.get_long() == Some(l))
+            || (flag.len() == 2 && flag.starts_with('-') && a.get_short() == flag.chars().nth(1))
+    });
+    found.or_else(|| command.get_subcommands().find_map(|c| find_flag(c, flag)))
 }
 
 /// The hidden first argument that makes a binary print its man page (roff) on stdout; `oslab man
@@ -409,7 +529,8 @@ mod tests {
         ));
         assert_eq!(parse_cpu_list_syntax("0").unwrap().0, vec![0]);
         assert_eq!(parse_cpu_list_syntax("0-2,5").unwrap().0, vec![0, 1, 2, 5]);
-        assert_eq!(parse_cpu_list_syntax("1,0,1").unwrap().0, vec![0, 1]);
+        assert_eq!(parse_cpu_list_syntax("1,0,1").unwrap().0, vec![1, 0]);
+        assert_eq!(parse_cpu_list_syntax("2,0-1").unwrap().0, vec![2, 0, 1]);
         assert!(parse_cpu_list_syntax("2-1").is_err());
         assert!(parse_cpu_list_syntax("x").is_err());
         assert!(parse_cpu_list_syntax("").is_err());

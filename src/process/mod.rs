@@ -60,6 +60,15 @@ impl Exit {
     pub fn success(self) -> bool {
         self.code() == Some(0)
     }
+
+    /// As the end of a sentence about the child: `exited with code 1`, `was killed by signal 9
+    /// (SIGKILL)`.
+    pub fn verb(self) -> String {
+        match self {
+            Exit::Code { .. } => self.to_string(),
+            Exit::Signal { .. } => format!("was {self}"),
+        }
+    }
 }
 
 impl fmt::Display for Exit {
@@ -136,6 +145,40 @@ impl Child {
         let (status, usage) = sys::process::wait4(self.pid)?;
         self.reaped = true;
         Ok((Exit::from_raw(status), ChildUsage::from_rusage(&usage)))
+    }
+
+    /// How it ended, if it has, without reaping it (`waitid(WNOHANG | WNOWAIT)`): the guard
+    /// still reaps it. For naming a child that died when its parent expected a word from it.
+    pub fn ended(&self) -> Result<Option<Exit>> {
+        use nix::sys::wait::{Id, WaitPidFlag, waitid};
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        loop {
+            return match waitid(Id::Pid(self.pid), flags) {
+                Ok(WaitStatus::Exited(_, code)) => Ok(Some(Exit::Code { code })),
+                Ok(WaitStatus::Signaled(_, signal, core_dumped)) => Ok(Some(Exit::Signal {
+                    signal: signal as i32,
+                    core_dumped,
+                })),
+                Ok(_) => Ok(None),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => Err(Error::sys("waitid", e)),
+            };
+        }
+    }
+
+    /// How it ended, waiting up to `limit` for it to end (a child whose pipe just closed is
+    /// about to); None if it is still running then. It is not reaped.
+    pub fn ended_within(&self, limit: std::time::Duration) -> Result<Option<Exit>> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(exit) = self.ended()? {
+                return Ok(Some(exit));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// Lets it go unreaped: the lesson is the orphan (`fork_celsius --no-wait`). Its parent's

@@ -100,6 +100,10 @@ pub fn refusal(what: Privileged, errno: Errno, instead: &str) -> Refusal {
     let request = what.request();
     let denied = matches!(errno, Errno::EPERM | Errno::EACCES)
         || (what == Privileged::LockMemory && errno == Errno::ENOMEM);
+    // Lowering the nice value is what needs the privilege: below 0 from the usual 0, but below
+    // anything from a nice value inherited from the parent (`nice -n 10 demo`).
+    let now = sys::sched::nice().unwrap_or(0);
+    let inherited = matches!(what, Privileged::Nice(n) if now > 0 && n < now);
     let (capability, why) = match what {
         Privileged::Realtime(_, prio) => (
             "CAP_SYS_NICE",
@@ -109,14 +113,20 @@ pub fn refusal(what: Privileged, errno: Errno, instead: &str) -> Refusal {
                 limit_text(nix::sys::resource::Resource::RLIMIT_RTPRIO, 1)
             ),
         ),
-        Privileged::Nice(_) => (
-            "CAP_SYS_NICE",
-            format!(
-                "a nice value below 0 needs CAP_SYS_NICE, or an RLIMIT_NICE that allows it \
-                 (`ulimit -e`, now {})",
-                limit_text(nix::sys::resource::Resource::RLIMIT_NICE, 1)
-            ),
-        ),
+        Privileged::Nice(n) => {
+            let rlimit = limit_text(nix::sys::resource::Resource::RLIMIT_NICE, 1);
+            let why = if inherited {
+                format!(
+                    "this process runs at nice {now}, inherited from whatever started it (`nice -n {now}`, a niced shell), and nice {n} is lower: lowering a nice value needs CAP_SYS_NICE, or an RLIMIT_NICE that allows it (`ulimit -e`, now {rlimit}); run it at nice 0 (without the outer `nice`)"
+                )
+            } else {
+                format!(
+                    "a nice value below 0 needs CAP_SYS_NICE, or an RLIMIT_NICE that allows it \
+                     (`ulimit -e`, now {rlimit})"
+                )
+            };
+            ("CAP_SYS_NICE", why)
+        }
         Privileged::LockMemory => (
             "CAP_IPC_LOCK",
             format!(
@@ -135,7 +145,8 @@ pub fn refusal(what: Privileged, errno: Errno, instead: &str) -> Refusal {
         // Granting a binary DAC override is far more than this request needs: say root.
         Privileged::IdleLatency(_) => "run as root".to_string(),
         _ => format!(
-            "run as root or grant it with `sudo setcap {}+ep <binary>`",
+            "{}run as root or grant it with `sudo setcap {}+ep <binary>`",
+            if inherited { "or " } else { "" },
             capability.to_lowercase()
         ),
     };

@@ -5,6 +5,7 @@ mod common;
 mod condition;
 mod cost;
 mod deadlock;
+mod faults;
 mod granularity;
 mod hostile;
 mod limits;

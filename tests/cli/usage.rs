@@ -458,3 +458,194 @@ fn a_second_signal_keeps_the_partial_report() {
         "{stdout}"
     );
 }
+
+/// A demo's command lines, from its `--help`: for the demo and each of its subcommands (`signals
+/// demo`, `print`, `send`), the words before the flags, the long flags that take a value and
+/// the first positional argument's name (`N`, `PID`).
+struct Line {
+    words: Vec<String>,
+    flags: Vec<String>,
+    /// For each flag: its value is free text (`--message TEXT`), which may start with `-`.
+    free_text: Vec<bool>,
+    positional: Option<String>,
+}
+
+fn command_lines(name: &str, words: &[String]) -> Vec<Line> {
+    let help = stdout_of(
+        name,
+        &[
+            &words.iter().map(String::as_str).collect::<Vec<_>>()[..],
+            &["--help"],
+        ]
+        .concat(),
+    );
+    let (mut section, mut line) = (
+        "",
+        Line {
+            words: words.to_vec(),
+            flags: Vec::new(),
+            free_text: Vec::new(),
+            positional: None,
+        },
+    );
+    let mut subcommands = Vec::new();
+    for text in help.lines() {
+        if text.trim().is_empty() {
+            continue;
+        }
+        if !text.starts_with(' ') {
+            section = text;
+            continue;
+        }
+        let indent = text.len() - text.trim_start().len();
+        let item = text.trim_start();
+        match section {
+            "Commands:" => {
+                let sub = item.split_whitespace().next().unwrap_or("help");
+                if sub != "help" {
+                    subcommands.push(sub.to_string());
+                }
+            }
+            "Arguments:" if indent == 2 && line.positional.is_none() => {
+                let bare = item.trim_start_matches(['[', '<', '-', ' ']);
+                let end = bare.find([']', '>']).unwrap_or(bare.len());
+                line.positional = Some(bare[..end].to_string());
+            }
+            "Options:" if indent <= 6 => {
+                // `-t, --threads <N>`: the long name.
+                let long = match item.as_bytes() {
+                    [b'-', _, b',', b' ', ..] => &item[4..],
+                    _ => item,
+                };
+                if let Some((flag, _)) = long.split_once(" <") {
+                    line.flags.push(flag.to_string());
+                    line.free_text.push(true);
+                }
+            }
+            // A range (`[1-1024]`, `[0-3600 s]`) or a list of choices: not free text.
+            "Options:"
+                if item.contains("[possible values")
+                    || item.starts_with("Possible values")
+                    || item.contains("usable CPUs")
+                    || item.contains("e.g. 0, 0-1")
+                    || item.rfind('[').is_some_and(|i| {
+                        item[i + 1..].starts_with(|c: char| c.is_ascii_digit() || c == '-')
+                    }) =>
+            {
+                if let Some(last) = line.free_text.last_mut() {
+                    *last = false;
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut lines = vec![line];
+    for sub in subcommands {
+        let words: Vec<String> = words.iter().cloned().chain([sub]).collect();
+        lines.extend(command_lines(name, &words));
+    }
+    lines
+}
+
+/// `name words args`: exit 2, stderr names `needle` and is not clap's "unexpected argument".
+fn refused_naming(name: &str, words: &[String], args: &[&std::ffi::OsStr], needle: &str) {
+    let out = demo(name)
+        .args(words)
+        .args(args)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(needle) && !stderr.contains("unexpected argument"),
+        "{name} {words:?} {args:?}: stderr should name {needle}:\n{stderr}"
+    );
+}
+
+/// `--cpu -1`, `--seconds -1`, `--gap -1`: a negative value is the flag's value, refused by its
+/// range (or its parser) by name, never "unexpected argument '-1'". Every flag that takes a
+/// value, and the first positional argument, of every demo and subcommand.
+#[test]
+fn every_demo_names_the_flag_a_negative_value_was_given_to() {
+    let negative = std::ffi::OsStr::new("-99999999999");
+    let mut checked = 0;
+    for name in demos() {
+        for line in command_lines(name, &[]) {
+            let numeric: Vec<&String> = line
+                .flags
+                .iter()
+                .zip(&line.free_text)
+                .filter(|(_, free)| !**free)
+                .map(|(flag, _)| flag)
+                .collect();
+            // --cpu and --format at least, in every command line: the parse of --help holds.
+            for shared in ["--cpu", "--format"] {
+                assert!(
+                    numeric.iter().any(|f| *f == shared),
+                    "{name} {:?}: {numeric:?} of {:?}",
+                    line.words,
+                    line.flags
+                );
+            }
+            checked += numeric.len();
+            for flag in numeric {
+                refused_naming(
+                    name,
+                    &line.words,
+                    &[std::ffi::OsStr::new(flag), negative],
+                    flag,
+                );
+            }
+            if let Some(positional) = &line.positional {
+                refused_naming(name, &line.words, &[negative], positional);
+            }
+        }
+    }
+    assert!(
+        checked > 80,
+        "only {checked} flags found in the --help texts"
+    );
+}
+
+/// A value that is not UTF-8 (`--cpu $'\xff'`) is refused naming the flag, or the positional
+/// argument, it was given to.
+#[test]
+fn every_demo_names_the_flag_a_non_utf8_value_was_given_to() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"\xff");
+    for name in demos() {
+        for line in command_lines(name, &[]) {
+            for flag in &line.flags {
+                refused_naming(name, &line.words, &[std::ffi::OsStr::new(flag), bad], flag);
+                let joined = [flag.as_bytes(), b"=\xff"].concat();
+                refused_naming(
+                    name,
+                    &line.words,
+                    &[std::ffi::OsStr::from_bytes(&joined)],
+                    flag,
+                );
+            }
+            if let Some(positional) = &line.positional {
+                refused_naming(name, &line.words, &[bad], positional);
+            }
+        }
+    }
+}
+
+/// One rule for a flag given twice, in every binary: the last one wins (`--quiet -q` is quiet,
+/// `--format text --format json` is JSON).
+#[test]
+fn every_demo_takes_a_flag_given_twice() {
+    for d in oslab::catalogue::DEMOS {
+        let out = demo(d.name)
+            .args(["--quiet", "-q", "--format", "text", "--format", "json"])
+            .args(d.tour)
+            .assert()
+            .code(d.tour_exit)
+            .get_output()
+            .clone();
+        let doc = parse_json(d.name, &String::from_utf8_lossy(&out.stdout));
+        assert_eq!(doc["demo"], d.name);
+    }
+}

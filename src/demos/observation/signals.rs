@@ -263,19 +263,82 @@ impl SendParams {
 #[derive(Clone, Debug, Serialize)]
 pub struct Sent {
     pub sent: String,
+    /// Why the signals do not arrive as they would at a printer, when the PID is a zombie, a
+    /// kernel thread or an init (see [`target`]).
+    pub target: Option<String>,
 }
 
 impl Sent {
-    /// The first `n` letters of `text` were sent.
-    pub fn of(text: &str, n: usize) -> Sent {
+    /// The first `n` letters of `text` were sent to a PID that [`target`] described.
+    pub fn of(text: &str, n: usize, target: Option<String>) -> Sent {
         Sent {
             sent: text.chars().take(n).collect(),
+            target,
         }
     }
 
     fn count(&self) -> u64 {
         self.sent.chars().count() as u64
     }
+}
+
+/// What the signals for `text` will find at `pid` when it cannot take them as a printer would,
+/// said on stderr before the first one is sent: a zombie has already exited; a kernel thread
+/// and an init (PID 1, of this or any PID namespace) get only the signals they have a handler
+/// for, and the kernel drops the rest. None for any other process (or one /proc cannot show:
+/// kill says why then).
+pub fn target(pid: i32, text: &str, letters: Letters) -> Option<String> {
+    use procfs::process::{Process, StatFlags};
+    let process = Process::new(pid).ok()?;
+    let stat = process.stat().ok()?;
+    let name = format!("PID {pid} ({})", stat.comm);
+    let note = if stat.state == 'Z' || stat.state == 'X' {
+        format!(
+            "{name} is a zombie: it has already exited and waits only for its parent to reap it, so nothing arrives"
+        )
+    } else {
+        let status = process.status().ok()?;
+        let init = pid == 1 || status.nspid.as_ref().and_then(|ns| ns.last()) == Some(&1);
+        let kernel = StatFlags::from_bits_truncate(stat.flags).contains(StatFlags::PF_KTHREAD);
+        let what = if kernel {
+            format!(
+                "{name} is a kernel thread: kernel threads ignore every signal they have not asked for"
+            )
+        } else if init {
+            format!(
+                "{name} is init (PID 1 of its PID namespace): init gets only the signals it has a handler for, the kernel drops the rest"
+            )
+        } else {
+            return None;
+        };
+        let mut caught: Vec<String> = Vec::new();
+        for n in text.chars().map(|c| letters.signal_of(c)) {
+            if (1..=64).contains(&n) && status.sigcgt & (1 << (n - 1)) != 0 {
+                let name = name_of(n);
+                if !caught.contains(&name) {
+                    caught.push(name);
+                }
+            }
+        }
+        if caught.is_empty() {
+            format!("{what}, so nothing arrives")
+        } else {
+            format!(
+                "{what}: of these it catches only {}, and does with them what it does",
+                caught.join(", ")
+            )
+        }
+    };
+    crate::kit::report::warn(&note);
+    Some(note)
+}
+
+/// `SIGHUP`, `SIGRTMIN+3`.
+fn name_of(signal: i32) -> String {
+    Signal::try_from(signal).map_or_else(
+        |_| format!("SIGRTMIN+{}", signal - sys::signal::sigrtmin()),
+        |s| s.as_str().to_string(),
+    )
 }
 
 impl Findings for Sent {
@@ -301,6 +364,9 @@ impl Findings for Sent {
     }
 
     fn verdict(&self, p: &SendParams, _cx: &Context<'_>) -> Verdict {
+        if let Some(target) = &self.target {
+            return Verdict::unchecked(CLAIM, format!("no printer there: {target}"));
+        }
         Verdict::unchecked(
             CLAIM,
             format!(
@@ -312,6 +378,13 @@ impl Findings for Sent {
     }
 
     fn lesson(&self, p: &SendParams, _cx: &Context<'_>) -> String {
+        if let Some(target) = &self.target {
+            return format!(
+                "{} returned 0, which means only that the kernel accepted each signal for PID {}; yet {target}",
+                words::count(self.count(), "kill() call"),
+                p.pid
+            );
+        }
         let queue = if p.rt {
             "a real-time one queues, so each arrives"
         } else {
@@ -1099,7 +1172,7 @@ mod tests {
             one.headline(&PrintParams::of(one.letters)),
             "1 letter arrived: g"
         );
-        let sent = Sent::of("g\n", 1);
+        let sent = Sent::of("g\n", 1, None);
         let params = SendParams::of(7, 0, Letters { rt: false });
         let cx = &crate::testing::context();
         {

@@ -271,8 +271,12 @@ pub fn measure(
         check_memory(bytes, &format!("--rss {}", p.rss_mib))?;
         let m = Mapping::new(bytes as usize, Sharing::Private, HugePages::Never)?;
         let page = procfs::page_size() as usize;
-        for i in (0..m.len()).step_by(page) {
-            m.bytes()[i].store(1, std::sync::atomic::Ordering::Relaxed);
+        // A page at a time (a fault each: about 1 s per GiB), looking at Ctrl-C every 16 MiB.
+        for (i, at) in (0..m.len()).step_by(page).enumerate() {
+            if i % 4096 == 0 && interrupt::requested().is_some() {
+                break; // no series runs: each looks at Ctrl-C first
+            }
+            m.bytes()[at].store(1, std::sync::atomic::Ordering::Relaxed);
         }
         Some(m)
     } else {
@@ -555,9 +559,19 @@ impl Findings for Results {
     }
 
     fn analysis(&self, p: &Params, cx: &Context<'_>) -> Vec<String> {
+        // Ctrl-C stops the last series short: say how many of its runs were timed.
+        let each = match self.trials.iter().find(|s| !s.complete) {
+            Some(cut) => format!(
+                "{} asked for ({} of them timed before the stop, in {} {})",
+                words::count(p.count, "timed run"),
+                cut.samples_ns.len(),
+                cut.label,
+                cut.placement
+            ),
+            None => words::count(p.count, "timed run"),
+        };
         let mut lines = vec![format!(
-            "each: {} after {} untimed; the time of one run includes its wait (or join); the child of fork calls _exit(0) at once, posix_spawn and exec run {PROGRAM}{}",
-            words::count(p.count, "timed run"),
+            "each: {each} after {} untimed; the time of one run includes its wait (or join); the child of fork calls _exit(0) at once, posix_spawn and exec run {PROGRAM}{}",
             p.warmup,
             if p.trials > 1 {
                 format!(

@@ -17,7 +17,7 @@ use crate::kit::machine::current_cpu;
 use crate::kit::report::Output;
 use crate::kit::stats::Spread;
 use crate::kit::timing::{self, Run, fmt_ns, monotonic_ns, nanos_since, sig3};
-use crate::kit::{Context, Findings, Session, Verdict, words};
+use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
 use crate::proc::counters::Snapshot;
 use crate::process::channel::{Next, Receiver};
 use crate::process::limits::{allocate, check_can_create};
@@ -115,12 +115,27 @@ impl SplitMix64 {
 
 /// for (i = 0; i < ARR_LEN; i++) array[i] = rand_r(&seed) % MAX_ELEMENT;
 /// The array is reserved first: a refusal names its size and the limit, where `collect` would
-/// abort.
-fn generate(len: u64, seed: u64) -> Result<Vec<i32>> {
+/// abort. None if Ctrl-C came first.
+fn generate(len: u64, seed: u64) -> Result<Option<Vec<i32>>> {
     let mut array = allocate(len as usize, &format!("an array of {len} ints"))?;
+    Ok(fill(&mut array, len as usize, seed).then_some(array))
+}
+
+/// How many elements a long pass (the fill, a sum) handles between two looks at Ctrl-C: about
+/// 10 ms of filling, 1 ms of summing. A billion elements take 10 s to fill.
+const CHUNK: usize = 1 << 20;
+
+/// Fills `array` up to `len` elements; false if Ctrl-C or SIGTERM stopped it first.
+fn fill(array: &mut Vec<i32>, len: usize, seed: u64) -> bool {
     let mut rng = SplitMix64(seed);
-    array.extend((0..len).map(|_| (rng.next() % MAX_ELEMENT) as i32));
-    Ok(array)
+    while array.len() < len {
+        if interrupt::requested().is_some() {
+            return false;
+        }
+        let n = (len - array.len()).min(CHUNK);
+        array.extend((0..n).map(|_| (rng.next() % MAX_ELEMENT) as i32));
+    }
+    true
 }
 
 /// One worker's part: `ARR_LEN / N` elements, the last worker also taking the remainder (the
@@ -346,9 +361,17 @@ impl Results {
     }
 }
 
-/// The lab's `sum_part` loop, for the sequential pass.
-fn sum(part: &[i32]) -> i64 {
-    part.iter().map(|&x| i64::from(x)).sum()
+/// The lab's `sum_part` loop, for the sequential pass, a chunk at a time: None if Ctrl-C came
+/// first.
+fn sum(part: &[i32]) -> Option<i64> {
+    let mut total = 0;
+    for chunk in part.chunks(CHUNK) {
+        if interrupt::requested().is_some() {
+            return None;
+        }
+        total += chunk.iter().map(|&x| i64::from(x)).sum::<i64>();
+    }
+    Some(total)
 }
 
 /// Runs the demo: checks what it needs, fills the array (not timed), then the trials, each a
@@ -371,7 +394,9 @@ pub fn run(
     let start = std::time::Instant::now();
     let array = generate(p.len, p.seed)?;
     let generate_ns = nanos_since(start);
-    let expected_sum = sum(&array);
+    let Some((array, expected_sum)) = array.and_then(|a| sum(&a).map(|sum| (a, sum))) else {
+        return Ok(Results::of(Vec::new(), 0, generate_ns)); // Ctrl-C: no trial ran
+    };
     let silent = Output::silent();
     let trials = timing::run_trials(
         p.warmup,
@@ -402,6 +427,9 @@ fn trial(
     let start = std::time::Instant::now();
     let sequential = std::hint::black_box(sum(std::hint::black_box(array)));
     let sequential_ns = nanos_since(start);
+    let Some(sequential) = sequential.filter(|_| interrupt::requested().is_none()) else {
+        return Ok(None); // Ctrl-C: the workers are not started
+    };
     // Before the timer starts, as in the lab: the mapping for the partial sums
     // (results = mmap(NULL, n * sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
     // -1, 0)).
@@ -956,11 +984,10 @@ mod tests {
         let parts: Vec<_> = (0..3).map(|i| part(10, 3, i)).collect();
         assert_eq!(parts, [0..3, 3..6, 6..10]);
         assert_eq!(generate(5, 7).unwrap(), generate(5, 7).unwrap());
-        assert!(
-            generate(1000, 1)
-                .unwrap()
-                .iter()
-                .all(|&x| (0..1000).contains(&x))
-        );
+        let array = generate(3 * CHUNK as u64 + 5, 1).unwrap().unwrap();
+        assert_eq!(array.len(), 3 * CHUNK + 5);
+        assert!(array.iter().all(|&x| (0..1000).contains(&x)));
+        let whole: i64 = array.iter().map(|&x| i64::from(x)).sum();
+        assert_eq!(sum(&array), Some(whole));
     }
 }

@@ -255,14 +255,25 @@ fn watch(
         _ => spawn(cpu, &placed_tx, move || io_bound(io_out, pause))?,
     };
     drop(placed_tx);
-    for _ in 0..1 + usize::from(competitor.is_some()) {
+    // Each child, named, for the error if one dies before it is read.
+    let children: Vec<(&Child, String)> = std::iter::once((&worker, name.to_string()))
+        .chain(
+            competitor
+                .iter()
+                .map(|c| (c, format!("{name}'s competitor"))),
+        )
+        .collect();
+    for _ in 0..children.len() {
         match placed.next(None)? {
             Next::Message(Placed { ok: true }) => {}
             Next::Stopped(_) => return Ok(None), // the guards kill and reap the children
-            _ => {
+            Next::Message(Placed { ok: false }) => {
                 return Err(Error::Failed(format!(
                     "{name} or its competitor failed to take CPU {cpu}"
                 )));
+            }
+            Next::End | Next::TimedOut => {
+                return Err(died(&children, &format!("before it took CPU {cpu}"), None));
             }
         }
     }
@@ -279,6 +290,17 @@ fn watch(
             return Ok(None);
         }
         while drain.read(&mut sink).is_ok_and(|n| n > 0) {} // the terminal takes what is there
+        for (child, who) in &children {
+            if let Some(exit) = child.ended()? {
+                return Err(Error::Failed(format!(
+                    "{who} (PID {}) {} {} into its {} on CPU {cpu}: its counters would not show what the lecture shows",
+                    child.pid(),
+                    exit.verb(),
+                    fmt_duration(started.elapsed()),
+                    fmt_duration(seconds)
+                )));
+            }
+        }
         std::thread::sleep(Duration::from_millis(1));
     }
     let seconds = started.elapsed();
@@ -300,6 +322,7 @@ fn watch(
         let c = read_status("competitor", c.pid(), cpu, seconds, true)?;
         reading.competitor_nonvoluntary_cs = Some(c.nonvoluntary_cs);
     }
+    drop(children);
     drop(worker); // SIGKILL and reap, like the lecture's Ctrl-C; then the competitor
     drop(competitor);
     Ok(Some(reading))
@@ -372,11 +395,20 @@ fn pingpong(programs: &Programs, n: u64, ours: usize, theirs: usize) -> Result<O
     };
     drop((to_child_r, to_parent_w, tx));
     let restore = pin_self(ours)?;
+    let named = [(&child, "the ping-pong child".to_string())];
+    let on = if ours == theirs {
+        format!("CPU {ours}")
+    } else {
+        format!("CPUs {ours} and {theirs}")
+    };
     match reports.next(None)? {
         Next::Message(Pong::Ready) => {}
         Next::Stopped(_) => {
             restore_affinity(&restore)?;
             return Ok(None); // the guard kills the child
+        }
+        Next::End | Next::TimedOut => {
+            return Err(died(&named, &format!("before it took CPU {theirs}"), None));
         }
         _ => {
             return Err(Error::Failed(format!(
@@ -386,8 +418,10 @@ fn pingpong(programs: &Programs, n: u64, ours: usize, theirs: usize) -> Result<O
     }
     let before = ThreadUsage::now()?;
     let start = Instant::now();
-    let done =
-        (programs.ping)(n, &mut to_child_w, &mut to_parent_r).map_err(Error::io("write/read"))?;
+    let done = (programs.ping)(n, &mut to_child_w, &mut to_parent_r).map_err(|e| {
+        // The pipe broke (EOF, EPIPE): the child is gone; say how it went.
+        died(&named, &format!("during the ping-pong on {on}"), Some(e))
+    })?;
     let elapsed = start.elapsed();
     let ours_usage = before.delta(&ThreadUsage::now()?);
     restore_affinity(&restore)?;
@@ -400,11 +434,15 @@ fn pingpong(programs: &Programs, n: u64, ours: usize, theirs: usize) -> Result<O
             nonvoluntary_cs,
         }) => (voluntary_cs, nonvoluntary_cs),
         Next::Stopped(_) => return Ok(None),
-        _ => return Err(Error::Failed("the ping-pong child sent no counters".into())),
+        _ => return Err(died(&named, "before it sent its counters", None)),
     };
+    let pid = child.pid();
     let exit = child.wait()?;
     if !exit.success() {
-        return Err(Error::Failed(format!("the ping-pong child {exit}")));
+        return Err(Error::Failed(format!(
+            "the ping-pong child (PID {pid}) {} after the ping-pong on {on}",
+            exit.verb()
+        )));
     }
     let switches = ours_usage.voluntary_cs
         + ours_usage.nonvoluntary_cs
@@ -420,6 +458,28 @@ fn pingpong(programs: &Programs, n: u64, ours: usize, theirs: usize) -> Result<O
         child_nonvoluntary_cs,
         switches_per_round_trip: switches as f64 / n as f64,
     }))
+}
+
+/// The error for a child that went silent `when` (its pipe closed, a report missing): which of
+/// `children` ended and how (exit code or signal), waiting a moment for it to end; `broken` is
+/// what the pipe said.
+fn died(children: &[(&Child, String)], when: &str, broken: Option<std::io::Error>) -> Error {
+    let wait = Duration::from_secs(1) / children.len().max(1) as u32;
+    for (child, who) in children {
+        if let Ok(Some(exit)) = child.ended_within(wait) {
+            let (pid, how) = (child.pid(), exit.verb());
+            return Error::Failed(format!("{who} (PID {pid}) {how} {when}"));
+        }
+    }
+    let who: Vec<String> = children
+        .iter()
+        .map(|(c, who)| format!("{who} (PID {})", c.pid()))
+        .collect();
+    let broken = broken.map_or_else(String::new, |e| format!(" (write/read: {e})"));
+    Error::Failed(format!(
+        "{} stopped answering {when}{broken}, yet is still running",
+        who.join(" or ")
+    ))
 }
 
 /// The lecture's claims, as the verdict states them.
@@ -569,9 +629,13 @@ impl Findings for Results {
                 )
             });
         } else if p.pingpong > 0 && !self.trials.is_empty() {
-            lines.push(
-                "placement: only one CPU is usable, so the two-CPU ping-pong was skipped".into(),
-            );
+            // The summary lists every placement the run had CPUs for, measured or not.
+            let two_cpus = self.summary.iter().any(|s| s.placement == PLACEMENTS[1]);
+            lines.push(if two_cpus {
+                "placement: the run was stopped before the two-CPU ping-pong ended".into()
+            } else {
+                "placement: only one CPU is usable, so the two-CPU ping-pong was skipped".into()
+            });
         }
         lines
     }

@@ -270,9 +270,14 @@ fn share_cpu(
         }
     }
     drop(tx);
+    let spinners = Spinners {
+        children: &children,
+        settings,
+        cpu,
+    };
     // Did the kernel accept each one's policy and nice?
     for _ in 0..2 {
-        match next(&mut reports)? {
+        match spinners.next(&mut reports, "before it took its place on CPU")? {
             Some(Report::Placed { spinner, errno }) if errno != 0 => {
                 let setting = settings[spinner.min(1)];
                 let what = if setting.policy.is_realtime() {
@@ -295,7 +300,7 @@ fn share_cpu(
     deadline.words()[0].store((monotonic_ns() + nanos(seconds)) as i64, SeqCst);
     start.open();
     for _ in 0..2 {
-        match next(&mut reports)? {
+        match spinners.next(&mut reports, "while the pair shared CPU")? {
             Some(Report::Done { .. }) => {}
             Some(Report::Placed { .. }) => {
                 return Err(Error::Channel("a spinner reported twice".into()));
@@ -308,23 +313,58 @@ fn share_cpu(
         tasks.push(read_task(child.pid(), setting, cpu)?);
     }
     release.open(); // both may end now
-    for child in children {
+    let names: Vec<String> = (0..2)
+        .map(|i| spinners.name(i, children[i].pid()))
+        .collect();
+    for (child, who) in children.into_iter().zip(names) {
         let exit = child.wait()?;
         if !exit.success() {
-            return Err(Error::Failed(format!("a spinner {exit}")));
+            return Err(Error::Failed(format!("{who} {} at its end", exit.verb())));
         }
     }
     Ok(Outcome::Measured(tasks))
 }
 
-/// The next report, or None when Ctrl-C came first. A closed channel means a spinner died.
-fn next(reports: &mut Receiver<Report>) -> Result<Option<Report>> {
-    match reports.next(None)? {
-        Next::Message(m) => Ok(Some(m)),
-        Next::Stopped(_) => Ok(None),
-        Next::End | Next::TimedOut => Err(Error::Failed(
-            "a spinner ended before it reported (killed?)".into(),
-        )),
+/// The two spinners, for naming the one that died.
+struct Spinners<'a> {
+    children: &'a [Child],
+    settings: [Setting; 2],
+    cpu: usize,
+}
+
+impl Spinners<'_> {
+    /// `spinner 2, nice 5 (PID 1234)`.
+    fn name(&self, i: usize, pid: Pid) -> String {
+        format!(
+            "spinner {}, {} (PID {pid})",
+            i + 1,
+            self.settings[i].label()
+        )
+    }
+
+    /// The next report, or None when Ctrl-C came first. A spinner that ends `when` a report is
+    /// due is named, with how it ended (the other one would wait for ever).
+    fn next(&self, reports: &mut Receiver<Report>, when: &str) -> Result<Option<Report>> {
+        loop {
+            match reports.next(Some(crate::kit::interrupt::POLL))? {
+                Next::Message(m) => return Ok(Some(m)),
+                Next::Stopped(_) => return Ok(None),
+                Next::End | Next::TimedOut => {}
+            }
+            for (i, child) in self.children.iter().enumerate() {
+                let Some(exit) = child.ended()? else { continue };
+                // What it said before it ended is in the pipe already: that comes first.
+                if let Next::Message(m) = reports.next(Some(Duration::ZERO))? {
+                    return Ok(Some(m));
+                }
+                return Err(Error::Failed(format!(
+                    "{} {} {when} {}",
+                    self.name(i, child.pid()),
+                    exit.verb(),
+                    self.cpu
+                )));
+            }
+        }
     }
 }
 

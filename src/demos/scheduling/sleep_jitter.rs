@@ -22,7 +22,8 @@ use crate::process::scheduler::{self, InForce, Policy, Refusal};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// `std::thread::sleep(interval)`: nanosleep for a duration, the lecture's time.sleep.
+    /// `clock_nanosleep(CLOCK_MONOTONIC, 0, interval)`: a sleep for a duration, what the
+    /// lecture's time.sleep (and std::thread::sleep) calls.
     Relative,
     /// `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next)`, `next += interval`.
     Absolute,
@@ -412,7 +413,7 @@ impl Findings for Results {
         );
         let how = match p.mode {
             Mode::Relative => {
-                "relative: std::thread::sleep(interval), timed from just before the call (the lecture's time.sleep); every overshoot delays all later sleeps: the schedule drifts"
+                "relative: nanosleep(interval), timed from just before the call (the lecture's time.sleep); every overshoot delays all later sleeps: the schedule drifts"
             }
             Mode::Absolute => {
                 "absolute: clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) to deadlines next += interval, as cyclictest; the schedule never drifts"
