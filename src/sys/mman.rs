@@ -108,3 +108,23 @@ impl Drop for Mapping {
         let _ = unsafe { nix::sys::mman::munmap(self.ptr, self.len) };
     }
 }
+
+/// Asks for transparent huge pages (`madvise(MADV_HUGEPAGE)`) on the 2 MiB-aligned part of
+/// `buf`, a buffer this process owns and has not yet touched (a `Vec`'s spare capacity): after a
+/// fork, a child then reads it through a few hundred PMD entries instead of one PTE per 4 KiB
+/// page, each of whose first touch costs ~0.6 µs on a KVM guest, and the fork copies 512× fewer
+/// entries. Advice only: false if the kernel refused it (THP off, or too small a buffer).
+pub fn advise_huge_pages<T>(buf: &mut [std::mem::MaybeUninit<T>]) -> bool {
+    const HUGE: usize = 2 << 20;
+    let start = buf.as_mut_ptr() as usize;
+    let end = start + std::mem::size_of_val(buf);
+    let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+    let Some(addr) = std::ptr::NonNull::new(from as *mut libc::c_void).filter(|_| to > from) else {
+        return false;
+    };
+    // SAFETY: [from, to) lies inside `buf`, which we borrow mutably, so no one else uses it;
+    // MADV_HUGEPAGE changes how the pages are backed, never their contents, and the range is
+    // page-aligned as madvise requires.
+    unsafe { nix::sys::mman::madvise(addr, to - from, nix::sys::mman::MmapAdvise::MADV_HUGEPAGE) }
+        .is_ok()
+}
