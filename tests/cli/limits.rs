@@ -10,7 +10,7 @@
 //! needs root and a mounted controller: without them, a test prints why it is skipped and
 //! returns.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -279,33 +279,19 @@ fn sum_array_refuses_an_array_beyond_rlimit_as() {
 /// the buffers grew past the limit after mlockall). Needs root to run as nobody.
 #[test]
 fn sleep_jitter_mlock_beyond_rlimit_memlock_is_refused_by_name_never_aborted() {
-    if !nix::unistd::geteuid().is_root() || !Path::new("/usr/bin/setpriv").exists() {
-        eprintln!("skipped: needs root and setpriv to run as a user RLIMIT_MEMLOCK applies to");
+    let Some((code, stdout, stderr)) = sleep_jitter_as_nobody_with_8_mib_locked(&[
+        "--count",
+        "100000",
+        "--interval",
+        "1us",
+        "--mode",
+        "busy",
+        "--mlock",
+        "--format",
+        "json",
+    ]) else {
         return;
-    }
-    let copy = Copied::new("sleep_jitter");
-    let (code, stdout, stderr) = output_of(
-        "prlimit",
-        &[
-            "--memlock=8388608:8388608",
-            "setpriv",
-            "--reuid",
-            "65534",
-            "--regid",
-            "65534",
-            "--clear-groups",
-            &copy.exe,
-            "--count",
-            "100000",
-            "--interval",
-            "1us",
-            "--mode",
-            "busy",
-            "--mlock",
-            "--format",
-            "json",
-        ],
-    );
+    };
     assert!(
         matches!(code, Some(0 | 1)),
         "exit {code:?} (never an abort): {stderr}"
@@ -329,31 +315,17 @@ fn sleep_jitter_mlock_beyond_rlimit_memlock_is_refused_by_name_never_aborted() {
 /// to abort (exit 134) allocating the CSV rows under MCL_FUTURE.
 #[test]
 fn sleep_jitter_mlock_as_nobody_reports_its_run() {
-    if !nix::unistd::geteuid().is_root() || !Path::new("/usr/bin/setpriv").exists() {
-        eprintln!("skipped: needs root and setpriv to run as a user RLIMIT_MEMLOCK applies to");
+    let Some((code, stdout, stderr)) = sleep_jitter_as_nobody_with_8_mib_locked(&[
+        "--count",
+        "50000",
+        "--interval",
+        "1us",
+        "--mode",
+        "busy",
+        "--mlock",
+    ]) else {
         return;
-    }
-    let copy = Copied::new("sleep_jitter");
-    let (code, stdout, stderr) = output_of(
-        "prlimit",
-        &[
-            "--memlock=8388608:8388608",
-            "setpriv",
-            "--reuid",
-            "65534",
-            "--regid",
-            "65534",
-            "--clear-groups",
-            &copy.exe,
-            "--count",
-            "50000",
-            "--interval",
-            "1us",
-            "--mode",
-            "busy",
-            "--mlock",
-        ],
-    );
+    };
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("× 50000, each timed"), "{stdout}");
     assert!(stdout.contains("\nverdict: "), "{stdout}");
@@ -362,4 +334,22 @@ fn sleep_jitter_mlock_as_nobody_reports_its_run() {
         locked || stderr.contains("RLIMIT_MEMLOCK (`ulimit -l`, 8 MiB)"),
         "neither locked nor refused by name: {stdout}{stderr}"
     );
+}
+
+/// `sleep_jitter ARGS` as nobody (for whom RLIMIT_MEMLOCK applies) with RLIMIT_MEMLOCK 8 MiB,
+/// the default `ulimit -l`: (exit code, stdout, stderr); None without root or setpriv.
+fn sleep_jitter_as_nobody_with_8_mib_locked(
+    args: &[&str],
+) -> Option<(Option<i32>, String, String)> {
+    let mut cmd = as_nobody("sleep_jitter", &["prlimit", "--memlock=8388608:8388608"])?;
+    let out = cmd
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    Some((
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
 }
