@@ -490,12 +490,7 @@ fn csv_cells_honour_quotes() {
 /// None (the test says it skipped, and why) without root or setpriv. The command runs a copy of
 /// the binary (see [`Copied`]); it derefs to the `Command`.
 pub fn as_nobody(name: &str, wrapper: &[&str]) -> Option<AsNobody> {
-    let setpriv = StdCommand::new("setpriv")
-        .args(["--reuid=65534", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !nix::unistd::geteuid().is_root() || !setpriv {
-        eprintln!("skipped: needs root and setpriv to run {name} as nobody");
+    if !setpriv_can(&["--reuid=65534"], &format!("run {name} as nobody")) {
         return None;
     }
     let copy = Copied::new(name);
@@ -504,6 +499,20 @@ pub fn as_nobody(name: &str, wrapper: &[&str]) -> Option<AsNobody> {
         .args(wrapper)
         .arg(&copy.exe);
     Some(AsNobody { cmd, _copy: copy })
+}
+
+/// True if root may run `setpriv ARGS true` here; if not, the test says it skips `what`.
+pub fn setpriv_can(args: &[&str], what: &str) -> bool {
+    let works = StdCommand::new("setpriv")
+        .args(args)
+        .arg("true")
+        .status()
+        .is_ok_and(|s| s.success());
+    let can = nix::unistd::geteuid().is_root() && works;
+    if !can {
+        eprintln!("skipped: needs root and setpriv to {what}");
+    }
+    can
 }
 
 /// A command that runs a copied demo as nobody; the copy goes when it does.

@@ -341,12 +341,7 @@ fn sleep_jitter_reports_the_realtime_policy_and_locked_memory_it_got() {
 /// `setpriv` with CAP_SYS_NICE and CAP_IPC_LOCK dropped from the bounding set: as root, the
 /// binary then runs without them. None when this cannot be arranged here.
 fn without_privileges(name: &str) -> Option<StdCommand> {
-    let available = StdCommand::new("setpriv")
-        .args(["--bounding-set=-sys_nice,-ipc_lock", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !nix::unistd::geteuid().is_root() || !available {
-        eprintln!("skipped: needs root and setpriv to drop CAP_SYS_NICE");
+    if !setpriv_can(&["--bounding-set=-sys_nice,-ipc_lock"], "drop CAP_SYS_NICE") {
         return None;
     }
     let mut cmd = StdCommand::new("setpriv");

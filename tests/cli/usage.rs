@@ -70,14 +70,7 @@ fn every_demo_names_its_lecture_program_and_gives_an_example() {
 #[test]
 fn every_demo_reports_one_json_document_with_its_verdict() {
     for d in oslab::catalogue::DEMOS {
-        let out = demo(d.name)
-            .args(["--format", "json"])
-            .args(d.tour)
-            .assert()
-            .code(d.tour_exit)
-            .get_output()
-            .clone();
-        let doc = parse_json(d.name, &String::from_utf8_lossy(&out.stdout));
+        let doc = tour_json(d, &["--format", "json"]);
         let ctx = format!("{}: {doc:#}", d.name);
         assert_eq!(doc["demo"], d.name, "{ctx}");
         assert!(uint(&doc["schema_version"], "schema_version") >= 1, "{ctx}");
@@ -638,14 +631,23 @@ fn every_demo_names_the_flag_a_non_utf8_value_was_given_to() {
 #[test]
 fn every_demo_takes_a_flag_given_twice() {
     for d in oslab::catalogue::DEMOS {
-        let out = demo(d.name)
-            .args(["--quiet", "-q", "--format", "text", "--format", "json"])
-            .args(d.tour)
-            .assert()
-            .code(d.tour_exit)
-            .get_output()
-            .clone();
-        let doc = parse_json(d.name, &String::from_utf8_lossy(&out.stdout));
+        let doc = tour_json(
+            d,
+            &["--quiet", "-q", "--format", "text", "--format", "json"],
+        );
         assert_eq!(doc["demo"], d.name);
     }
+}
+
+/// The JSON document of `d`'s tour run with `flags` (which must ask for JSON), exiting as the
+/// tour expects.
+fn tour_json(d: &oslab::catalogue::Demo, flags: &[&str]) -> Value {
+    let out = demo(d.name)
+        .args(flags)
+        .args(d.tour)
+        .assert()
+        .code(d.tour_exit)
+        .get_output()
+        .clone();
+    parse_json(d.name, &String::from_utf8_lossy(&out.stdout))
 }
