@@ -43,6 +43,9 @@
 # `p50_ns`), each unpinned and pinned (Rust: --placement pinned, which pins itself to the first
 # usable CPU; C: taskset -c 0). Every process row counts toward the 1.10 target.
 #
+# After the process rows, scripts/sum_array_pages.sh prints sum_array's threads against its
+# processes on huge and on 4 KiB pages (information: no C twin).
+#
 # Then scripts/bench_sched.sh prints the time and scheduling rows (pipe ping-pong against perf
 # bench, sleep jitter against cyclictest, nice shares against CFS's weights); it also runs alone
 # (--only sched runs just those; --only race|cost skips them).
@@ -501,6 +504,14 @@ if cost_lines:
           "directly, as spawn_cost.c does.")
     print("- over target (process rows): " + (", ".join(cost_over) if cost_over else "none") + ".")
 PY
+
+# ---- sum_array: processes against threads, by page size (scripts/sum_array_pages.sh) -----------
+if want cost; then
+    echo
+    pages_len=20000000
+    [[ $quick == 1 ]] && pages_len=2000000
+    OSLAB_BIN="$root/target/release" "$root/scripts/sum_array_pages.sh" --runs "$runs" --len "$pages_len"
+fi
 
 # ---- time and scheduling: scripts/bench_sched.sh (pipe ping-pong, sleep jitter, nice shares) --
 want sched || exit 0

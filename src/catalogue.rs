@@ -213,9 +213,9 @@ pub const DEMOS: &[Demo] = &[
     Demo {
         name: "create_process",
         chapter: Chapter::Processes,
-        concept: "fork(): the child prints its PID and PPID and returns 42; the parent waits and reads it",
-        lecture: "fork.c",
-        tour: &["--sleep", "50", "--message", "OS Rullz!"],
+        concept: "a child process: its own PID, the parent's PID as its PPID; the parent waits for it (create_process.py, fork.c, exec, posix_spawn)",
+        lecture: "create_process.py",
+        tour: &["--sleep", "50"],
         tour_exit: 0,
     },
     Demo {
@@ -538,6 +538,37 @@ pub const FAMILIES: &[Family] = &[
     },
 ];
 
+/// The demos that, run with no flags, take more than a few seconds or wait for the student:
+/// what `oslab list` marks beside them, measured on a 2-vCPU guest (a test runs every other
+/// demo with no flags and stdin closed, and checks that it ends by itself).
+pub const NO_FLAGS: &[(&str, &str)] = &[
+    ("create_process", "5 s: the child's sleep(5)"),
+    ("create_thread", "5 s: the thread's sleep(5)"),
+    ("spawn_cost", "about 4 s: 1000 of each, pinned and not"),
+    (
+        "deadlock",
+        "5 s until the watchdog; --timeout 0 hangs as the lecture",
+    ),
+    ("condition", "waits for you to type notify"),
+    ("sleep_jitter", "about 4 min: 50,000 sleeps of 5 ms"),
+    (
+        "context_switch",
+        "about 9 s: 3 s per worker, then the ping-pong",
+    ),
+    ("nice_share", "5 s"),
+];
+
+impl Demo {
+    /// What `oslab list` says beside a demo that takes long or waits for input, run with no
+    /// flags.
+    pub fn no_flags(&self) -> Option<&'static str> {
+        NO_FLAGS
+            .iter()
+            .find(|(n, _)| *n == self.name)
+            .map(|(_, t)| *t)
+    }
+}
+
 /// The demo called `name`.
 pub fn find(name: &str) -> Option<&'static Demo> {
     DEMOS.iter().find(|d| d.name == name)
@@ -551,6 +582,18 @@ pub fn family(name: &str) -> Option<&'static Family> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_no_flags_mark_names_a_demo() {
+        for (name, _) in NO_FLAGS {
+            assert!(find(name).is_some(), "{name} is marked but not in DEMOS");
+        }
+        assert_eq!(
+            find("condition").unwrap().no_flags(),
+            Some("waits for you to type notify")
+        );
+        assert_eq!(find("race_condition").unwrap().no_flags(), None);
+    }
 
     #[test]
     fn the_catalogue_matches_src_bin() {

@@ -115,24 +115,35 @@ fn main() -> ExitCode {
 
 fn list(format: Format) -> Result<ExitCode> {
     match format {
-        Format::Json => print_line(serde_json::to_string_pretty(&json!({
-            "demos": DEMOS,
-            "families": FAMILIES,
-        }))?),
+        Format::Json => {
+            let demos: Vec<_> = DEMOS
+                .iter()
+                .map(|d| {
+                    let mut v = serde_json::to_value(d).expect("a demo serialises");
+                    v["no_flags"] = json!(d.no_flags());
+                    v
+                })
+                .collect();
+            print_line(serde_json::to_string_pretty(&json!({
+                "demos": demos,
+                "families": FAMILIES,
+            }))?)
+        }
         Format::Csv => {
-            print_line("chapter,demo,concept");
+            print_line("chapter,demo,concept,no_flags");
             for d in DEMOS {
                 print_line(format_args!(
-                    "{},{},\"{}\"",
+                    "{},{},\"{}\",\"{}\"",
                     d.chapter.title(),
                     d.name,
-                    d.concept
+                    d.concept,
+                    d.no_flags().unwrap_or("")
                 ));
             }
         }
         Format::Text => {
             print_line(format_args!(
-                "oslab: {} demos. Run one with no flags for the lecture's version; --help says more.",
+                "oslab: {} demos. Run one with no flags for the lecture's version ([marked]: how long it takes, or what it waits for); --help says more.",
                 DEMOS.len()
             ));
             let mut chapters: Vec<Chapter> = DEMOS.iter().map(|d| d.chapter).collect();
@@ -143,7 +154,13 @@ fn list(format: Format) -> Result<ExitCode> {
                 let rows: Vec<Vec<String>> = DEMOS
                     .iter()
                     .filter(|d| d.chapter == chapter)
-                    .map(|d| vec![format!("  {}", d.name), d.concept.to_string()])
+                    .map(|d| {
+                        let concept = match d.no_flags() {
+                            Some(mark) => format!("{}  [{mark}]", d.concept),
+                            None => d.concept.to_string(),
+                        };
+                        vec![format!("  {}", d.name), concept]
+                    })
                     .collect();
                 report::print_raw_table(&table(&["", ""], &rows, false));
             }

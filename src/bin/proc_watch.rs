@@ -24,14 +24,14 @@ use oslab::proc::counters::Snapshot;
 /// (voluntary_ctxt_switches) by hand from a second terminal while a demo pauses. proc_watch prints
 /// those counters as deltas every interval until the process exits or Ctrl-C.
 #[derive(Parser, Debug)]
+#[command(group = clap::ArgGroup::new("watched").args(["pid", "command"]))]
 #[command(
     version,
     after_help = "Example: proc_watch --interval 200ms -- cow_overhead --pages 16384\n\nThe lecture's two terminals:\n  cow_overhead --pause &   # then, in another terminal:\n  proc_watch $(pgrep -n cow_overhead) --interval 200ms\n  proc_watch --forest"
 )]
 struct Args {
-    /// The process to watch
-    #[arg(required_unless_present_any = ["forest", "command"], conflicts_with = "command",
-          value_parser = ranged::<i32>(1, i32::MAX))]
+    /// The process to watch (with no PID and no COMMAND: the forest, as the slide's ps)
+    #[arg(conflicts_with = "command", value_parser = ranged::<i32>(1, i32::MAX))]
     pid: Option<i32>,
 
     /// Or: start this command and watch it (after `--`), e.g. -- cow_overhead --pages 16384
@@ -39,11 +39,11 @@ struct Args {
     command: Vec<String>,
 
     /// Time between lines, e.g. 1s, 200ms [10ms-1h]
-    #[arg(long, default_value = "1s", value_parser = parse_interval)]
+    #[arg(long, default_value = "1s", value_parser = parse_interval, requires = "watched")]
     interval: Duration,
 
     /// Stop after N lines (default: until the process exits or Ctrl-C) [1-1000000]
-    #[arg(long, value_name = "N", value_parser = ranged::<u64>(1, 1_000_000))]
+    #[arg(long, value_name = "N", value_parser = ranged::<u64>(1, 1_000_000), requires = "watched")]
     count: Option<u64>,
 
     /// Instead of watching, list every process as a tree: pid ppid rss vsz etime stat comm
@@ -112,7 +112,7 @@ fn forest(out: Output) -> oslab::Result<lab::Forest> {
 
 fn main() -> ExitCode {
     let args: Args = kit::parse("proc_watch");
-    if args.forest {
+    if args.forest || (args.pid.is_none() && args.command.is_empty()) {
         let p = lab::ForestParams { forest: true };
         return kit::run("proc_watch", &args.common, p, |s| forest(s.out));
     }

@@ -23,15 +23,16 @@ use oslab::sys::signal as sig;
 /// The lecture's signal_printer.c / signal_sender.c (and rt_signal_*.c): standard signals sent
 /// back to back coalesce and letters go missing; with a gap they all arrive; real-time signals
 /// queue. `signals demo` runs it all in one go; `signals print` and `signals send PID WORD` are
-/// the lecture's two programs for two terminals.
+/// the lecture's two programs for two terminals. With no subcommand: demo.
 #[derive(Parser, Debug)]
 #[command(
     version,
     after_help = "Example: signals demo\n\nThe lecture's two terminals:\n  signals print            # in one terminal: prints its PID\n  signals send PID geronimo --gap 100   # in another"
 )]
 struct Args {
+    /// With none: demo
     #[command(subcommand)]
-    mode: Mode,
+    mode: Option<Mode>,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -138,7 +139,7 @@ fn demo(s: &Session, gap: u64) -> oslab::Result<lab::DemoResults> {
 fn main() -> ExitCode {
     let args: Args = kit::parse("signals");
     let c = &args.common;
-    match &args.mode {
+    match args.mode.as_ref().unwrap_or(&Mode::Demo { gap: 20 }) {
         Mode::Demo { gap } => kit::run("signals", c, lab::DemoParams::of(*gap), |s| demo(s, *gap)),
         Mode::Print(l) => kit::run("signals", c, lab::PrintParams::of(*l), |s| print(s, *l)),
         Mode::Send(a) => {

@@ -1,8 +1,8 @@
 //! sleep_jitter: sleep 5 ms, 50,000 times, and time every sleep.
 //!
 //! What the lecture wants you to see: a sleep is a promise of *at least* the time asked for.
-//! Timed in whole milliseconds, almost every `sleep(5 ms)` lands in the 5 ms bin and a few in 6
-//! or later; at microsecond resolution every one of them overshoots: by the timer slack the
+//! Timed in whole milliseconds, almost every `sleep(5 ms)` lands in the [5, 6) bin and a few
+//! later; at microsecond resolution every one of them overshoots: by the timer slack the
 //! kernel adds to batch wakeups (50 µs for a normal task), the wakeup itself, and whatever else
 //! was running. Real-time work removes what it can, the way cyclictest does: absolute deadlines
 //! (no drift), SCHED_FIFO (nothing normal runs first), mlockall (no page faults), no slack, and
@@ -22,8 +22,8 @@ use oslab::kit::{self, interrupt};
 /// Sleeps 5 ms 50,000 times and times every sleep: the lecture's millisecond histogram, then
 /// the true overshoot at microsecond resolution.
 ///
-/// The lecture's sleep-histogram demo (time.sleep(.005), 50e3 times, 1 ms bins from 4 to
-/// 10 ms), then what cyclictest measures: the overshoot of each wakeup past its deadline, as
+/// The lecture's sleep-histogram demo (time.sleep(.005), 50e3 times, plt.hist(times, [4, 5,
+/// 6, 7, 8, 9, 10])), then what cyclictest measures: the overshoot of each wakeup past its deadline, as
 /// percentiles and a histogram. --mode absolute, --fifo, --mlock, --dma-latency and --timerslack
 /// remove the noise cyclictest removes, one at a time.
 #[derive(Parser, Debug)]

@@ -101,14 +101,20 @@ fn with_processes(w: &Work<'_>, single: &SingleThreaded) -> Result<Option<Vec<Wo
     after_help = "Example: sum_array 2   (then: sum_array 2 --processes; sum_array 2 --global-lock)"
 )]
 struct Args {
-    /// Workers: threads, or processes with --processes [1-1024]
+    /// Workers: threads, or processes with --processes (default: one per usable CPU, as the lab
+    /// runs it on the machine in front of you) [1-1024]
     #[arg(value_name = "N", allow_negative_numbers = true, value_parser = ranged::<u32>(1, 1024))]
-    workers: u32,
+    workers: Option<u32>,
 
     /// Fork N processes instead of creating N threads; each writes its partial sum into a
     /// shared mapping (mmap MAP_SHARED | MAP_ANONYMOUS)
     #[arg(long, conflicts_with = "global_lock")]
     processes: bool,
+
+    /// The array on 4 KiB pages (MADV_NOHUGEPAGE) instead of 2 MiB ones: forked children then
+    /// pay for each page's first read, which the fault counters do not show
+    #[arg(long)]
+    small_pages: bool,
 
     /// Every thread holds one global lock while it computes, as CPython's GIL makes threads do
     #[arg(long)]
@@ -135,7 +141,9 @@ struct Args {
 fn main() -> ExitCode {
     let (args, _) = cli::parse::<Args>("sum_array", |c| c.args_override_self(true));
     let mode = Mode::of(args.processes, args.global_lock);
-    let p = lab::Params::of(args.workers, mode, args.len, args.seed, &args.trials);
+    let workers = args.workers.unwrap_or_else(lab::one_per_cpu);
+    let p = lab::Params::of(workers, mode, args.len, args.seed, &args.trials)
+        .small_pages(args.small_pages);
     kit::run("sum_array", &args.common, p.clone(), |s| {
         lab::run(s, &p, sum_array)
     })

@@ -109,22 +109,27 @@ impl Drop for Mapping {
     }
 }
 
-/// Asks for transparent huge pages (`madvise(MADV_HUGEPAGE)`) on the 2 MiB-aligned part of
-/// `buf`, a buffer this process owns and has not yet touched (a `Vec`'s spare capacity): after a
-/// fork, a child then reads it through a few hundred PMD entries instead of one PTE per 4 KiB
-/// page, each of whose first touch costs ~0.6 µs on a KVM guest, and the fork copies 512× fewer
-/// entries. Advice only: false if the kernel refused it (THP off, or too small a buffer).
-pub fn advise_huge_pages<T>(buf: &mut [std::mem::MaybeUninit<T>]) -> bool {
-    const HUGE: usize = 2 << 20;
+/// Tells the kernel how to back `buf`, a buffer this process owns and has not yet touched (a
+/// `Vec`'s spare capacity). `Wanted` asks for transparent huge pages (`madvise(MADV_HUGEPAGE)`)
+/// on its 2 MiB-aligned part: after a fork, a child then reads it through a few hundred PMD
+/// entries instead of one PTE per 4 KiB page, each of whose first touch costs ~0.6 µs on a KVM
+/// guest, and the fork copies 512× fewer entries. `Never` asks for 4 KiB pages only
+/// (`MADV_NOHUGEPAGE`, whatever the system's THP mode). Advice only: false if the kernel
+/// refused it (THP off, or too small a buffer), or for `Default`, which gives none.
+pub fn advise_pages<T>(buf: &mut [std::mem::MaybeUninit<T>], huge: HugePages) -> bool {
+    let (align, advice) = match huge {
+        HugePages::Wanted => (2 << 20, nix::sys::mman::MmapAdvise::MADV_HUGEPAGE),
+        HugePages::Never => (4096, nix::sys::mman::MmapAdvise::MADV_NOHUGEPAGE),
+        HugePages::Default => return false,
+    };
     let start = buf.as_mut_ptr() as usize;
     let end = start + std::mem::size_of_val(buf);
-    let (from, to) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+    let (from, to) = (start.next_multiple_of(align), end / align * align);
     let Some(addr) = std::ptr::NonNull::new(from as *mut libc::c_void).filter(|_| to > from) else {
         return false;
     };
     // SAFETY: [from, to) lies inside `buf`, which we borrow mutably, so no one else uses it;
-    // MADV_HUGEPAGE changes how the pages are backed, never their contents, and the range is
-    // page-aligned as madvise requires.
-    unsafe { nix::sys::mman::madvise(addr, to - from, nix::sys::mman::MmapAdvise::MADV_HUGEPAGE) }
-        .is_ok()
+    // MADV_HUGEPAGE and MADV_NOHUGEPAGE change how the pages are backed, never their contents,
+    // and the range is page-aligned as madvise requires.
+    unsafe { nix::sys::mman::madvise(addr, to - from, advice) }.is_ok()
 }

@@ -530,10 +530,46 @@ fn a_fork_failing_midway_stops_reaps_and_reports_errno() {
 // create_process
 
 #[test]
+fn create_process_with_no_mode_prints_create_process_py_lines() {
+    let (pid, stdout) = ok("create_process", &["--sleep", "10"]);
+    let lecture: Vec<&str> = stdout.lines().take(5).collect();
+    let patterns = [
+        r"^\[parent\] PID = \d+$",
+        r"^\[parent\] Before starting, child PID = None$",
+        r"^\[parent\] After starting, child PID = \d+$",
+        r"^\[child\] PID = \d+; PPID = \d+$",
+        r"^\[child\] Message from parent: OS Rullz!$",
+    ];
+    for (line, pattern) in lecture.iter().zip(patterns) {
+        assert!(
+            matches(pattern, line),
+            "{line:?} is not {pattern}:\n{stdout}"
+        );
+    }
+    assert_eq!(number_after(lecture[0], "[parent] PID = "), Some(pid));
+    let child = number_after(lecture[2], "child PID = ").expect("child PID");
+    assert_eq!(lecture[3], format!("[child] PID = {child}; PPID = {pid}"));
+    assert!(stdout.contains("verdict: held"), "{stdout}");
+    check_lesson_and_compare("create_process", &stdout);
+
+    let (_, doc) = json("create_process", &["--sleep", "0"]);
+    assert_eq!(doc["params"]["mode"], "python", "{doc:#}");
+    assert_eq!(doc["params"]["message"], "OS Rullz!", "{doc:#}");
+    assert_eq!(doc["results"]["exit_code"], 0, "{doc:#}");
+    assert_eq!(doc["results"]["child_ppid"], doc["results"]["parent_pid"]);
+    assert_eq!(doc["verdict"]["held"], true, "{doc:#}");
+    let (_, stdout) = ok("create_process", &["--sleep", "0", "--message", "hi"]);
+    assert!(
+        stdout.contains("[child] Message from parent: hi\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn create_process_fork_prints_the_lecture_lines_and_exit_code_42() {
     let (pid, stdout) = ok(
         "create_process",
-        &["--sleep", "10", "--message", "OS Rullz!"],
+        &["fork", "--sleep", "10", "--message", "OS Rullz!"],
     );
     let line = |prefix: &str| {
         stdout
@@ -569,7 +605,10 @@ fn create_process_fork_prints_the_lecture_lines_and_exit_code_42() {
     assert!(r["usage"]["minflt"].as_u64().is_some(), "{doc:#}");
     assert_eq!(doc["params"]["mode"], "fork");
 
-    let (_, csv) = ok("create_process", &["--sleep", "0", "--format", "csv"]);
+    let (_, csv) = ok(
+        "create_process",
+        &["fork", "--sleep", "0", "--format", "csv"],
+    );
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 2, "{csv}");
     let header = csv_cells(lines[0]);
@@ -701,14 +740,19 @@ fn create_process_usage_errors() {
         &["--sleep", "60001"],
         &["--sleep", "0 to 60000"],
     );
-    usage_error("create_process", &["clone"], &["fork", "exec", "spawn"]);
+    usage_error(
+        "create_process",
+        &["clone"],
+        &["python", "fork", "exec", "spawn"],
+    );
     usage_error("create_process", &["fork", "--", "ls"], &["exec and spawn"]);
+    usage_error("create_process", &["--", "ls"], &["python runs this"]);
     // --sleep is the forked child's sleep: in exec and spawn nothing of ours sleeps.
     for mode in ["exec", "spawn"] {
         usage_error(
             "create_process",
             &[mode, "--sleep", "10"],
-            &["--sleep is for mode fork only", mode],
+            &["--sleep is for modes python and fork only", mode],
         );
     }
     usage_error("create_process", &["--no-such-flag"], &["--no-such-flag"]);

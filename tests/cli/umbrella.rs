@@ -13,6 +13,27 @@ use crate::common::{
 use crate::orphans::{descendants, survivors_after_grace};
 use crate::race::{race, race_family};
 
+/// `oslab list` says "run one with no flags for the lecture's version" and marks the ones that
+/// take long or wait for input: every other one, run with no flags and stdin closed, ends by
+/// itself with its verdict.
+#[test]
+fn every_demo_list_does_not_mark_ends_by_itself_with_no_flags() {
+    for d in oslab::catalogue::DEMOS
+        .iter()
+        .filter(|d| d.no_flags().is_none())
+    {
+        let run = Running::start(d.name, &[], Stdio::null());
+        let (status, stdout, stderr) = run.finish(Duration::from_secs(30));
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "{} with no flags: {status}\n{stdout}\n{stderr}",
+            d.name
+        );
+        assert!(stdout.contains("\nverdict: "), "{}:\n{stdout}", d.name);
+    }
+}
+
 #[test]
 fn list_names_every_demo_with_its_concept() {
     let text = stdout_of("oslab", &["list"]);
@@ -27,7 +48,24 @@ fn list_names_every_demo_with_its_concept() {
             "no concept beside {name}: {line}"
         );
     }
+    let marked = text
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("sleep_jitter"))
+        .unwrap();
+    assert!(
+        marked.ends_with("[about 4 min: 50,000 sleeps of 5 ms]"),
+        "{marked}"
+    );
     let doc = parse_json("oslab", &stdout_of("oslab", &["list", "--format", "json"]));
+    let condition = doc["demos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "condition");
+    assert_eq!(
+        condition.unwrap()["no_flags"],
+        "waits for you to type notify"
+    );
     let names: Vec<&str> = doc["demos"]
         .as_array()
         .unwrap()

@@ -28,6 +28,11 @@ use crate::proc::tree;
 use crate::process::channel::{Next, Receiver, Sender, channel};
 use crate::process::{self, Child, ChildUsage, Exit, SingleThreaded, Waited};
 
+/// The `--help` examples.
+pub const EXAMPLES: &str = "Example: create_process --sleep 500
+         create_process fork --message 'OS Rullz!'
+         create_process exec -- ls -l /proc/self/";
+
 /// The child's exit code in fork.c.
 pub const CHILD_CODE: i32 = 42;
 /// The exit code of a forked child whose exec failed, as a shell uses for "not found".
@@ -37,6 +42,8 @@ pub const EXEC_FAILED: i32 = 127;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
+    /// create_process.py: `multiprocessing.Process(target=proc, args=("OS Rullz!",))`.
+    Python,
     Fork,
     Exec,
     Spawn,
@@ -46,6 +53,7 @@ impl Mode {
     /// `fork`, `exec` or `spawn`.
     pub fn name(self) -> &'static str {
         match self {
+            Mode::Python => "python",
             Mode::Fork => "fork",
             Mode::Exec => "exec",
             Mode::Spawn => "spawn",
@@ -53,9 +61,16 @@ impl Mode {
     }
 }
 
+impl Mode {
+    /// True for exec and spawn, whose child runs COMMAND; python and fork run our own code.
+    pub fn runs_command(self) -> bool {
+        matches!(self, Mode::Exec | Mode::Spawn)
+    }
+}
+
 /// The program exec and spawn run: COMMAND, or the lecture's `ls -la`; none for fork.
 fn command(mode: Mode, command: &[String]) -> Vec<String> {
-    if command.is_empty() && mode != Mode::Fork {
+    if command.is_empty() && mode.runs_command() {
         vec!["ls".into(), "-la".into()]
     } else {
         command.to_vec()
@@ -64,24 +79,27 @@ fn command(mode: Mode, command: &[String]) -> Vec<String> {
 
 /// A usage error (exit 2) for a COMMAND given to fork, which runs this program's own code.
 pub fn check_command(cli: &mut clap::Command, mode: Mode, command: &[String], sleep: Option<u64>) {
-    if mode == Mode::Fork && !command.is_empty() {
-        crate::kit::cli::usage_error(
-            cli,
-            "a COMMAND after -- is for the exec and spawn modes; fork runs this program's own code",
-        );
-    }
-    if mode != Mode::Fork && sleep.is_some() {
+    if !mode.runs_command() && !command.is_empty() {
         crate::kit::cli::usage_error(
             cli,
             format!(
-                "--sleep is for mode fork only: in {} mode the child runs COMMAND, which does not sleep",
+                "a COMMAND after -- is for the exec and spawn modes; {} runs this program's own code",
+                mode.name()
+            ),
+        );
+    }
+    if mode.runs_command() && sleep.is_some() {
+        crate::kit::cli::usage_error(
+            cli,
+            format!(
+                "--sleep is for modes python and fork only: in {} mode the child runs COMMAND, which does not sleep",
                 mode.name()
             ),
         );
     }
 }
 
-/// The forked child's sleep before `return 42`: `--sleep`, or the lecture's `sleep(5)`.
+/// The forked child's sleep before it returns: `--sleep`, or the lecture's `sleep(5)`.
 pub fn sleep_ms(sleep: Option<u64>) -> u64 {
     sleep.unwrap_or(SLEEP_MS)
 }
@@ -94,6 +112,9 @@ pub fn sleep(sleep: Option<u64>) -> std::time::Duration {
 /// The lecture's `sleep(5)`, in ms.
 pub const SLEEP_MS: u64 = 5000;
 
+/// The message create_process.py gives its child: `args=("OS Rullz!",)`.
+pub const PY_MESSAGE: &str = "OS Rullz!";
+
 /// The run's parameters, as reported.
 #[derive(Clone, Debug, Serialize)]
 pub struct Params {
@@ -104,12 +125,17 @@ pub struct Params {
 }
 
 impl Params {
-    /// The parameters, COMMAND defaulting to the lecture's `ls -la` in exec and spawn mode.
+    /// The parameters, COMMAND defaulting to the lecture's `ls -la` in exec and spawn mode, the
+    /// message to create_process.py's "OS Rullz!" in python mode.
     pub fn new(mode: Mode, cmd: &[String], message: &Option<String>, sleep: Option<u64>) -> Params {
+        let message = match (mode, message) {
+            (Mode::Python, None) => Some(PY_MESSAGE.to_string()),
+            (_, m) => m.clone(),
+        };
         Params {
             mode,
             command: command(mode, cmd),
-            message: message.clone(),
+            message,
             sleep_ms: sleep_ms(sleep),
         }
     }
@@ -196,6 +222,11 @@ impl Lab {
         }
         let attr = PosixSpawnAttr::init().map_err(|e| Error::sys("posix_spawnattr_init", e))?;
         Ok((actions, attr))
+    }
+
+    /// The pipe the message goes through, when there is one (python mode always has one).
+    pub fn message_pipe(&self) -> anyhow::Result<Option<MessagePipe>> {
+        message_pipe(&self.text)
     }
 
     /// In the parent, once fork or posix_spawn has returned: the child, to be waited for, and
@@ -430,6 +461,7 @@ impl Findings for Results {
             }
         )];
         let how = match p.mode {
+            Mode::Python => "a copy of this program, as Process.start() makes one with fork: it ran proc(msg), the message coming through a pipe as start() sends a child its args".to_string(),
             Mode::Fork => {
                 "a copy of this program: it ran our code from the fork() call on".to_string()
             }
@@ -461,6 +493,9 @@ impl Findings for Results {
 
     fn verdict(&self, p: &Params, _cx: &Context<'_>) -> Verdict {
         let claim = match p.mode {
+            Mode::Python => {
+                "Process.start() creates a new process: its PID exists only after start(), its PPID is the parent's PID, and join() waits for it to end"
+            }
             Mode::Fork => {
                 "fork() makes a child whose PPID is the parent's PID, and the parent's wait reads the code it returned (42)"
             }
@@ -479,6 +514,20 @@ impl Findings for Results {
         };
         let (parentage, mut because) = self.parentage();
         let ended = match (p.mode, exit) {
+            (Mode::Python, Exit::Code { code: 0 }) => {
+                because.push_str(&format!(
+                    "; PID {} came back from start(), and join() returned when it exited with code 0",
+                    self.child.child_pid
+                ));
+                true
+            }
+            (Mode::Python, other) => {
+                because.push_str(&format!(
+                    "; but the child {}, not with code 0 as proc() returning gives",
+                    ended(other)
+                ));
+                false
+            }
             (Mode::Fork, Exit::Code { code: CHILD_CODE }) => {
                 because.push_str(&format!("; the parent's wait4 read exit code {CHILD_CODE}"));
                 true
@@ -523,6 +572,9 @@ impl Findings for Results {
             .exit()
             .map_or("was killed when the demo was stopped".to_string(), ended);
         match p.mode {
+            Mode::Python => format!(
+                "a process is a running program with a PID of its own: before start() there was only a Process object (pid None), after it PID {child}, a child of PID {parent} that ran proc() on its own copy of the program; multiprocessing makes it with fork() (from Python 3.14, it forks it from a fork server) and join() waits for it as waitpid() does (here it {ended})"
+            ),
             Mode::Fork => format!(
                 "fork() returns twice: the child's PID ({child}) in the parent, 0 in the child, which runs the same program from that call on; the parent's wait collects how the child ended (here it {ended})"
             ),
@@ -539,8 +591,8 @@ impl Findings for Results {
 
     fn compare(&self, p: &Params) -> String {
         let mode = match p.mode {
-            Mode::Fork => "fork --sleep 100",
-            other => other.name(),
+            Mode::Python | Mode::Fork => format!("{} --sleep 100", p.mode.name()),
+            other => other.name().to_string(),
         };
         format!(
             "strace -f -e trace=clone,clone3,execve,wait4 create_process {mode}   (what each mode asks the kernel for)"
@@ -626,6 +678,32 @@ mod tests {
         );
         let v = verdict(&results(None, None, Some(7001)), Mode::Fork);
         assert_eq!(v.held, None, "{v:?}");
+    }
+
+    #[test]
+    fn python_holds_when_join_reads_0_from_a_child_of_ours() {
+        let v = verdict(&results(Some(0), None, Some(7001)), Mode::Python);
+        assert_eq!(v.held, Some(true), "{v:?}");
+        assert!(
+            v.because.ends_with(
+                "PID 7002 came back from start(), and join() returned when it exited with code 0"
+            ),
+            "{}",
+            v.because
+        );
+        let v = verdict(&results(Some(130), None, Some(7001)), Mode::Python);
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert!(
+            v.because.contains("exited with code 130, not with code 0"),
+            "{}",
+            v.because
+        );
+        let v = verdict(&results(Some(0), None, Some(1)), Mode::Python);
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert_eq!(params(Mode::Python).message, None);
+        let p = Params::new(Mode::Python, &[], &None, None);
+        assert_eq!(p.message.as_deref(), Some("OS Rullz!"));
+        assert!(p.command.is_empty());
     }
 
     #[test]

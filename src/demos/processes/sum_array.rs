@@ -70,6 +70,14 @@ pub struct Params {
     pub seed: u64,
     pub trials: u32,
     pub warmup: u32,
+    /// `--small-pages`: the array on 4 KiB pages (MADV_NOHUGEPAGE) instead of 2 MiB ones.
+    pub small_pages: bool,
+}
+
+/// `N` when none is given: one worker per CPU this process may run on (at least one), the
+/// count at which the lab's threads should give their best speed-up.
+pub fn one_per_cpu() -> u32 {
+    crate::kit::machine::usable_cpus().len().clamp(1, 1024) as u32
 }
 
 impl Params {
@@ -82,6 +90,24 @@ impl Params {
             seed,
             trials: t.trials,
             warmup: t.warmup,
+            small_pages: false,
+        }
+    }
+
+    /// With `--small-pages`.
+    pub fn small_pages(self, small_pages: bool) -> Params {
+        Params {
+            small_pages,
+            ..self
+        }
+    }
+
+    /// The page size the array asks for.
+    fn pages(&self) -> HugePages {
+        if self.small_pages {
+            HugePages::Never
+        } else {
+            HugePages::Wanted
         }
     }
 
@@ -116,10 +142,11 @@ impl SplitMix64 {
 /// for (i = 0; i < ARR_LEN; i++) array[i] = rand_r(&seed) % MAX_ELEMENT;
 /// The array is reserved first: a refusal names its size and the limit, where `collect` would
 /// abort. None if Ctrl-C came first.
-fn generate(len: u64, seed: u64) -> Result<Option<Vec<i32>>> {
+fn generate(len: u64, seed: u64, pages: HugePages) -> Result<Option<Vec<i32>>> {
     let mut array = allocate(len as usize, &format!("an array of {len} ints"))?;
-    // On 2 MiB pages: a forked child reads them without a first-touch cost per 4 KiB page.
-    crate::sys::mman::advise_huge_pages(array.spare_capacity_mut());
+    // On 2 MiB pages: a forked child reads them without a first-touch cost per 4 KiB page
+    // (`--small-pages` asks for 4 KiB pages, to show that cost).
+    crate::sys::mman::advise_pages(array.spare_capacity_mut(), pages);
     Ok(fill(&mut array, len as usize, seed).then_some(array))
 }
 
@@ -345,11 +372,84 @@ pub struct Results {
     pub expected_sum: i64,
     /// The time to fill the array (not timed by the lab).
     pub generate_ns: u64,
+    /// How the kernel backed the array, read once it was filled (None: not read).
+    pub pages: Option<ArrayPages>,
     pub summary: Summary,
 }
 
+/// How the kernel backed the array: on 2 MiB transparent huge pages, or 4 KiB pages. Forking a
+/// process copies one page-table entry per 4 KiB page (512× fewer on huge pages), and gives the
+/// child those entries marked old (mm/memory.c, `pte_mkold` in copy_present_pte): its first read
+/// of each 4 KiB page makes the CPU walk the table and set the accessed bit. No fault is taken,
+/// so the fault counters are the same in both modes; the time is not.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct ArrayPages {
+    pub array_bytes: u64,
+    /// `AnonHugePages` of the mappings the array lies in (`/proc/self/smaps`), at most the
+    /// array's size.
+    pub huge_bytes: u64,
+}
+
+impl ArrayPages {
+    /// Reads `/proc/self/smaps` for the mappings `array` lies in; None if it cannot be read.
+    fn of(array: &[i32]) -> Option<ArrayPages> {
+        let start = array.as_ptr() as u64;
+        let array_bytes = std::mem::size_of_val(array) as u64;
+        let maps = procfs::process::Process::myself().ok()?.smaps().ok()?;
+        let huge_bytes: u64 = maps
+            .iter()
+            .filter(|m| m.address.0 < start + array_bytes && m.address.1 > start)
+            .filter_map(|m| m.extension.map.get("AnonHugePages"))
+            .sum();
+        Some(ArrayPages {
+            array_bytes,
+            huge_bytes: huge_bytes.min(array_bytes),
+        })
+    }
+
+    /// The analysis line: how much of the array is on huge pages, and what that means for fork.
+    fn line(&self, p: &Params) -> String {
+        let mib = |b: u64| format!("{:.1}", b as f64 / (1 << 20) as f64);
+        let (huge, all) = (mib(self.huge_bytes), mib(self.array_bytes));
+        let asked = if p.small_pages {
+            "--small-pages: MADV_NOHUGEPAGE"
+        } else {
+            "MADV_HUGEPAGE"
+        };
+        let meaning = match (self.mostly_small(), p.mode) {
+            (true, Mode::Processes) => format!(
+                "each fork copies {} page-table entries for it, and each child reads every 4 KiB page once through an entry marked old",
+                self.small_pages()
+            ),
+            (false, Mode::Processes) => {
+                "a fork copies one entry per 2 MiB, and a child's reads cost what the parent's do"
+                    .to_string()
+            }
+            (_, _) => "threads share one page table: the page size matters only to processes (--processes)".to_string(),
+        };
+        format!(
+            "pages: {huge} of the array's {all} MiB on 2 MiB huge pages ({asked}; AnonHugePages in /proc/self/smaps): {meaning}"
+        )
+    }
+
+    /// True when less than half of the array is on huge pages.
+    fn mostly_small(&self) -> bool {
+        self.huge_bytes * 2 < self.array_bytes
+    }
+
+    /// 4 KiB pages the array spans: the page-table entries each fork copies for it.
+    fn small_pages(&self) -> u64 {
+        (self.array_bytes - self.huge_bytes).div_ceil(4096)
+    }
+}
+
 impl Results {
-    fn of(trials: Vec<Trial>, expected_sum: i64, generate_ns: u64) -> Results {
+    fn of(
+        trials: Vec<Trial>,
+        expected_sum: i64,
+        generate_ns: u64,
+        pages: Option<ArrayPages>,
+    ) -> Results {
         let summary = Summary {
             time_ms: Spread::of(trials.iter().map(|t| t.time_ms as f64)),
             speedup: Spread::of(trials.iter().map(|t| t.speedup)),
@@ -358,6 +458,7 @@ impl Results {
             trials,
             expected_sum,
             generate_ns,
+            pages,
             summary,
         }
     }
@@ -394,11 +495,12 @@ pub fn run(
         check_can_create(u64::from(p.workers))?;
     }
     let start = std::time::Instant::now();
-    let array = generate(p.len, p.seed)?;
+    let array = generate(p.len, p.seed, p.pages())?;
     let generate_ns = nanos_since(start);
     let Some((array, expected_sum)) = array.and_then(|a| sum(&a).map(|sum| (a, sum))) else {
-        return Ok(Results::of(Vec::new(), 0, generate_ns)); // Ctrl-C: no trial ran
+        return Ok(Results::of(Vec::new(), 0, generate_ns, None)); // Ctrl-C: no trial ran
     };
+    let pages = ArrayPages::of(&array);
     let silent = Output::silent();
     let trials = timing::run_trials(
         p.warmup,
@@ -415,7 +517,7 @@ pub fn run(
         Option::is_some,
     )?;
     let done = trials.done.into_iter().flatten().collect();
-    Ok(Results::of(done, expected_sum, generate_ns))
+    Ok(Results::of(done, expected_sum, generate_ns, pages))
 }
 
 fn trial(
@@ -517,7 +619,7 @@ impl Trial {
 
     /// Why the workers did not sum faster than one pass, from the run's own figures: the
     /// likeliest reason first.
-    fn why_slow(&self, p: &Params) -> Vec<String> {
+    fn why_slow(&self, p: &Params, pages: Option<ArrayPages>) -> Vec<String> {
         let n = p.workers as usize;
         let (worker, workers) = (p.mode.worker(), words::plural(p.mode.worker()));
         let share = self.sequential_ns as f64 / n.max(1) as f64;
@@ -525,6 +627,13 @@ impl Trial {
         if let Some(cpu) = self.one_cpu() {
             reasons.push(format!(
                 "every {worker} ended on CPU {cpu}: the other CPUs were busy (a loaded machine) or the scheduler kept them together"
+            ));
+        }
+        if let Some(pages) = pages.filter(|g| p.mode == Mode::Processes && g.mostly_small()) {
+            reasons.push(format!(
+                "the array is on 4 KiB pages ({} of them{}): every fork copies their page-table entries and each child's first read of a page makes the CPU set its accessed bit (no fault, so the fault counts do not show it)",
+                pages.small_pages(),
+                if p.small_pages { ", --small-pages" } else { ", the kernel gave no huge pages" }
             ));
         }
         let last = self.last_start_ns() as f64;
@@ -641,6 +750,9 @@ impl Findings for Results {
                 ""
             }
         ));
+        if let Some(pages) = self.pages {
+            lines.push(pages.line(p));
+        }
         let usable = cx.machine.cpus_usable_count;
         let ideal = p.ideal(usable);
         lines.push(format!(
@@ -714,7 +826,7 @@ impl Findings for Results {
             }
             if !faster {
                 because.push_str(": ");
-                because.push_str(&t.why_slow(p).join("; "));
+                because.push_str(&t.why_slow(p, self.pages).join("; "));
             } else if !within {
                 because.push_str(&format!(
                     ": more than {ideal}×, so the one pass ran slow (a loaded machine, or a cold cache)"
@@ -790,7 +902,7 @@ impl Findings for Results {
             ),
             (_, true, false) => format!(
                 "{workers} can sum up to {ideal}× faster on {ideal} idle CPUs, but gave {speedup}× here: {}",
-                t.why_slow(p)[0]
+                t.why_slow(p, self.pages)[0]
             ),
         }
     }
@@ -856,10 +968,61 @@ mod tests {
     }
 
     fn judged(p: &Params, t: Trial, cpus: usize) -> (Verdict, String, Vec<String>) {
+        judged_on(p, t, cpus, None)
+    }
+
+    fn judged_on(
+        p: &Params,
+        t: Trial,
+        cpus: usize,
+        pages: Option<ArrayPages>,
+    ) -> (Verdict, String, Vec<String>) {
         let mut machine = crate::testing::machine().clone();
         machine.cpus_usable_count = cpus;
         let cx = crate::testing::context_on(&machine, None);
-        crate::testing::judge_on(&Results::of(vec![t], 0, 1), p, &cx)
+        crate::testing::judge_on(&Results::of(vec![t], 0, 1, pages), p, &cx)
+    }
+
+    #[test]
+    fn processes_on_small_pages_name_the_page_size_as_a_reason() {
+        let small = ArrayPages {
+            array_bytes: 80_000_000,
+            huge_bytes: 0,
+        };
+        let huge = ArrayPages {
+            array_bytes: 80_000_000,
+            huge_bytes: 77_594_624,
+        };
+        let p = params(2, Mode::Processes).small_pages(true);
+        let slow = || trial(26, 61, &[(0, 55, 0), (13, 61, 1)]);
+        let (v, _, analysis) = judged_on(&p, slow(), 2, Some(small));
+        assert_eq!(v.held, Some(false), "{}", v.line());
+        assert!(
+            v.because
+                .contains("the array is on 4 KiB pages (19532 of them, --small-pages)"),
+            "{}",
+            v.because
+        );
+        assert!(
+            analysis.iter().any(|l| l.starts_with("pages: 0.0 of the array's 76.3 MiB on 2 MiB huge pages (--small-pages: MADV_NOHUGEPAGE;")
+                && l.contains("each fork copies 19532 page-table entries")),
+            "{analysis:?}"
+        );
+        let p = params(2, Mode::Processes);
+        let (v, _, analysis) = judged_on(&p, slow(), 2, Some(huge));
+        assert!(!v.because.contains("4 KiB pages"), "{}", v.because);
+        assert!(
+            analysis
+                .iter()
+                .any(|l| l.contains("a fork copies one entry per 2 MiB")),
+            "{analysis:?}"
+        );
+        let (v, _, _) = judged_on(&params(2, Mode::Threads), slow(), 2, Some(small));
+        assert!(
+            !v.because.contains("4 KiB pages"),
+            "threads share one page table: {}",
+            v.because
+        );
     }
 
     #[test]
@@ -975,7 +1138,7 @@ mod tests {
     #[test]
     fn a_run_stopped_before_a_trial_cannot_be_checked() {
         let p = params(2, Mode::Threads);
-        let r = Results::of(vec![], 0, 1);
+        let r = Results::of(vec![], 0, 1, None);
         assert_eq!(r.verdict(&p, &crate::testing::context()).held, None);
         assert_eq!(r.progress(&p).unwrap(), "0 of 1 trial");
         assert_eq!(r.headline(&p), "stopped before a trial ended");
@@ -985,8 +1148,14 @@ mod tests {
     fn parts_cover_the_array_once() {
         let parts: Vec<_> = (0..3).map(|i| part(10, 3, i)).collect();
         assert_eq!(parts, [0..3, 3..6, 6..10]);
-        assert_eq!(generate(5, 7).unwrap(), generate(5, 7).unwrap());
-        let array = generate(3 * CHUNK as u64 + 5, 1).unwrap().unwrap();
+        let small = HugePages::Never;
+        assert_eq!(
+            generate(5, 7, small).unwrap(),
+            generate(5, 7, small).unwrap()
+        );
+        let array = generate(3 * CHUNK as u64 + 5, 1, HugePages::Wanted)
+            .unwrap()
+            .unwrap();
         assert_eq!(array.len(), 3 * CHUNK + 5);
         assert!(array.iter().all(|&x| (0..1000).contains(&x)));
         let whole: i64 = array.iter().map(|&x| i64::from(x)).sum();

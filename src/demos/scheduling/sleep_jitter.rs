@@ -59,7 +59,8 @@ pub struct Params {
 pub struct Samples {
     /// Actual minus requested, ns (0 for a wakeup at or before its deadline).
     overshoot_ns: Vec<u64>,
-    /// The lecture's figure: the sleep in whole milliseconds, as millis() - millis() gives it.
+    /// The lecture's figure: the sleep in whole milliseconds, as millis() - millis() gives it
+    /// (`millis = lambda: int(round(time.time() * 1000))`: each reading rounded to the nearest ms).
     lecture_ms: Vec<u64>,
     /// The CPU that woke up.
     cpu: Vec<Option<usize>>,
@@ -95,13 +96,20 @@ impl Samples {
     #[inline]
     pub fn record(&mut self, start: u64, deadline: u64, woke: u64) {
         self.overshoot_ns.push(woke.saturating_sub(deadline));
-        self.lecture_ms.push(woke / 1_000_000 - start / 1_000_000);
+        self.lecture_ms.push(millis(woke) - millis(start));
         self.cpu.push(current_cpu());
         let n = self.overshoot_ns.len() as u64;
         if n % 64 == 1 {
             self.bar.set_position(n - 1);
         }
     }
+}
+
+/// The seed's `millis()`, `int(round(time.time() * 1000))`: a clock reading in ns, rounded to
+/// the nearest millisecond. The monotonic clock stands in for time.time(), which a clock step
+/// could move; the rounding is the seed's.
+fn millis(ns: u64) -> u64 {
+    (ns + 500_000) / 1_000_000
 }
 
 /// The run's figures: one "trial", for `oslab compare sleep_jitter`.
@@ -126,18 +134,31 @@ pub struct Trial {
     pub elapsed_ns: u64,
 }
 
-/// The lecture's histogram: sleeps that lasted `ms` whole milliseconds.
+/// One bin of the lecture's histogram, as `plt.hist(times, [4, 5, 6, 7, 8, 9, 10])` makes it:
+/// sleeps of `from_ms` up to `to_ms` whole milliseconds, `to_ms` itself only in the last bin
+/// (`closed`), as numpy's last bin includes its right edge.
 #[derive(Clone, Debug, Serialize)]
 pub struct LectureBin {
-    pub ms: u64,
+    pub from_ms: u64,
+    pub to_ms: u64,
+    pub closed: bool,
     pub count: u64,
+}
+
+impl LectureBin {
+    /// `[4, 5)`, or `[9, 10]` for the last bin.
+    fn label(&self) -> String {
+        let end = if self.closed { ']' } else { ')' };
+        format!("[{}, {}{end}", self.from_ms, self.to_ms)
+    }
 }
 
 /// What the run found.
 #[derive(Clone, Debug, Serialize)]
 pub struct Results {
     pub trials: Vec<Trial>,
-    /// 1 ms bins from interval − 1 to interval + 5 ms (4 to 10 ms for the lecture's 5 ms).
+    /// The seed's six bins, edges interval − 1 to interval + 5 ms ([4, 5, 6, 7, 8, 9, 10] for
+    /// the lecture's 5 ms).
     pub lecture_histogram: Vec<LectureBin>,
     /// Sleeps outside the lecture's bins: shorter, longer.
     pub lecture_below: u64,
@@ -293,19 +314,28 @@ fn summarise(
     })
 }
 
-/// The lecture's bins: 1 ms wide, from one below the interval to five above; and the sleeps
-/// shorter and longer than those.
+/// The lecture's bins: the seed's edges, `[4, 5, 6, 7, 8, 9, 10]` for a 5 ms sleep (from one
+/// below the interval to five above), six bins of which the last is closed; and the sleeps
+/// shorter and longer than those, which `plt.hist` leaves out.
 fn lecture_bins(p: &Params, lecture_ms: &[u64]) -> (Vec<LectureBin>, u64, u64) {
     let first = (p.interval_ns / 1_000_000).saturating_sub(1);
-    let mut bins: Vec<LectureBin> = (first..=first + 6)
-        .map(|ms| LectureBin { ms, count: 0 })
+    let last = first + 6;
+    let mut bins: Vec<LectureBin> = (first..last)
+        .map(|ms| LectureBin {
+            from_ms: ms,
+            to_ms: ms + 1,
+            closed: ms + 1 == last,
+            count: 0,
+        })
         .collect();
     let (mut below, mut above) = (0, 0);
     for &ms in lecture_ms {
-        match ms.checked_sub(first) {
-            Some(i) if (i as usize) < bins.len() => bins[i as usize].count += 1,
-            Some(_) => above += 1,
-            None => below += 1,
+        if ms < first {
+            below += 1;
+        } else if ms > last {
+            above += 1;
+        } else {
+            bins[(ms.min(last - 1) - first) as usize].count += 1;
         }
     }
     (bins, below, above)
@@ -314,21 +344,21 @@ fn lecture_bins(p: &Params, lecture_ms: &[u64]) -> (Vec<LectureBin>, u64, u64) {
 /// The lecture's output: the millisecond histogram, as the seed's `plt.hist` makes it.
 fn print_lecture(s: &Session, p: &Params, r: &Results) {
     s.out.lecture(format_args!(
-        "sleep({}) × {}, each timed in whole milliseconds (millis() after - millis() before):",
+        "sleep({}) × {}, each timed in whole milliseconds (millis() after - millis() before), plt.hist's bins:",
         fmt_ns(p.interval_ns as f64),
         r.trials[0].sleeps
     ));
     let rows: Vec<(String, u64)> = r
         .lecture_histogram
         .iter()
-        .map(|b| (format!("{} ms", b.ms), b.count))
+        .map(|b| (format!("{} ms", b.label()), b.count))
         .collect();
     for line in histogram::draw(&rows, 50) {
         s.out.lecture(line);
     }
     if r.lecture_below + r.lecture_above > 0 {
         s.out.lecture(format_args!(
-            "({} shorter, {} longer: outside the bins)",
+            "({} shorter, {} longer: outside the bins, which plt.hist leaves out)",
             r.lecture_below, r.lecture_above
         ));
     }
@@ -649,17 +679,27 @@ mod tests {
     }
 
     #[test]
-    fn the_lecture_bins_run_from_one_below_the_interval_to_five_above() {
+    fn the_lecture_bins_are_plt_hist_s_six_with_the_last_closed() {
         let p = params(Mode::Relative);
-        let (bins, below, above) = lecture_bins(&p, &[3, 4, 5, 5, 6, 10, 11]);
+        let (bins, below, above) = lecture_bins(&p, &[3, 4, 5, 5, 6, 9, 10, 11]);
+        let labels: Vec<String> = bins.iter().map(LectureBin::label).collect();
         assert_eq!(
-            bins.iter().map(|b| b.ms).collect::<Vec<_>>(),
-            [4, 5, 6, 7, 8, 9, 10]
+            labels,
+            ["[4, 5)", "[5, 6)", "[6, 7)", "[7, 8)", "[8, 9)", "[9, 10]"]
         );
         assert_eq!(
             bins.iter().map(|b| b.count).collect::<Vec<_>>(),
-            [1, 2, 1, 0, 0, 0, 1]
+            [1, 2, 1, 0, 0, 2],
+            "9 and 10 ms both fall in the closed last bin"
         );
         assert_eq!((below, above), (1, 1));
+    }
+
+    #[test]
+    fn millis_rounds_each_reading_to_the_nearest_millisecond() {
+        assert_eq!(millis(4_499_999), 4);
+        assert_eq!(millis(4_500_000), 5);
+        // A 5.2 ms sleep that starts at 0.4 ms reads 6 - 0 = 6 (the floor would give 5 - 0).
+        assert_eq!(millis(5_600_000) - millis(400_000), 6);
     }
 }
