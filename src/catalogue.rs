@@ -391,6 +391,14 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "sched_sim",
+        chapter: Chapter::Scheduling,
+        concept: "the slides' scheduling algorithms simulated tick by tick: Round-Robin's P1 4, P2 3, P3 5 with slice 2, FIFO, SJF, priorities, MLFQ, CFS",
+        lecture: "Round-Robin example",
+        tour: &["--compare"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "signals",
         chapter: Chapter::Signals,
         concept: "spell a word with signals: standard ones coalesce, real-time ones queue, SIGKILL cannot be caught",

@@ -4,4 +4,5 @@
 pub mod context_switch;
 pub mod coop_sched;
 pub mod nice_share;
+pub mod sched_sim;
 pub mod sleep_jitter;

@@ -1,0 +1,120 @@
+//! sched_sim: the slides' Round-Robin example, the other algorithms, --predict from a pipe,
+//! --compare.
+
+use serde_json::Value;
+
+use crate::common::{json_of, run_alone, stdout_of, uint, usage_error};
+
+fn finishes(doc: &Value) -> Vec<(String, u64)> {
+    doc["results"]["schedule"]["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["job"].as_str().unwrap().to_string(),
+                uint(&j["finish"], "finish"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn with_no_flags_it_prints_the_slides_round_robin_schedule() {
+    let out = stdout_of("sched_sim", &[]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "Round-Robin, time slice 2: P1 4, P2 3, P3 5 (all arrive at 0)"
+    );
+    // The hand-computed schedule: P1 0-2, P2 2-4, P3 4-6, P1 6-8, P2 8-9, P3 9-12.
+    let cpu: Vec<&str> = lines[2..15]
+        .iter()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        cpu,
+        [
+            "P1", "P1", "P2", "P2", "P3", "P3", "P1", "P1", "P2", "P3", "P3", "P3", "-"
+        ],
+        "{out}"
+    );
+    assert!(lines[10].contains("P1 finishes; P2 runs"), "{}", lines[10]);
+    assert!(
+        lines[14].ends_with("P3 finishes: all done"),
+        "{}",
+        lines[14]
+    );
+    assert!(out.contains("\nP1    ████········████"), "{out}");
+    assert!(out.contains("5 context switches"), "{out}");
+    assert!(out.contains("verdict: held"), "{out}");
+
+    let doc = json_of("sched_sim", &[]);
+    let want: Vec<(String, u64)> = vec![("P1".into(), 8), ("P2".into(), 9), ("P3".into(), 12)];
+    assert_eq!(finishes(&doc), want);
+    let s = &doc["results"]["schedule"];
+    assert_eq!(s["switches"], 5);
+    assert_eq!(s["ticks"].as_array().unwrap().len(), 13);
+    assert_eq!(doc["params"]["policy"], "rr");
+}
+
+#[test]
+fn every_algorithm_runs_the_same_jobs_to_the_end() {
+    for policy in ["fifo", "sjf", "rr", "priority", "mlfq", "fair"] {
+        let doc = json_of(
+            "sched_sim",
+            &["--policy", policy, "--jobs", "A:5,B:2:1:3,C:4:2:1:5"],
+        );
+        let done: u64 = finishes(&doc).iter().map(|(_, f)| *f).max().unwrap();
+        // Eleven ticks of work, all of it done by tick 11 (the CPU is never idle here).
+        assert_eq!(done, 11, "{policy}: {doc:#}");
+        assert_eq!(doc["verdict"]["held"], true, "{policy}: {doc:#}");
+    }
+    // FIFO: A first to its end, then B, then C.
+    let doc = json_of(
+        "sched_sim",
+        &["--policy", "fifo", "--jobs", "A:5,B:2:1,C:4:2"],
+    );
+    let want: Vec<(String, u64)> = vec![("A".into(), 5), ("B".into(), 7), ("C".into(), 11)];
+    assert_eq!(finishes(&doc), want);
+}
+
+#[test]
+fn predict_reads_the_answer_from_a_pipe_and_marks_it() {
+    let (out, err) = run_alone("sched_sim", &["--predict"], "P1=8 P2=9 P3=11\n", 0);
+    assert!(err.contains("When does each job finish?"), "{err}");
+    assert!(
+        out.contains("your answer: 2 of 3 right: P1 8 right; P2 9 right; P3 12, not 11"),
+        "{out}"
+    );
+    let (out, _) = run_alone("sched_sim", &["--predict", "--answer", "8 9 12"], "", 0);
+    assert!(out.contains("your answer: 3 of 3 right"), "{out}");
+    let (_, err) = run_alone("sched_sim", &["--predict"], "", 1);
+    assert!(err.contains("no answer on stdin"), "{err}");
+}
+
+#[test]
+fn compare_runs_every_algorithm_and_sweeps_the_slice() {
+    let doc = json_of("sched_sim", &["--compare"]);
+    let r = &doc["results"];
+    assert_eq!(r["compare"].as_array().unwrap().len(), 6);
+    let sweep = r["sweep"].as_array().unwrap();
+    assert_eq!(sweep.len(), 5, "slices 1 to the longest job, 5");
+    assert_eq!(sweep[0]["switches"], 10);
+    assert_eq!(sweep[4]["switches"], 2);
+    assert_eq!(doc["verdict"]["held"], true, "{doc:#}");
+}
+
+#[test]
+fn bad_jobs_and_flags_are_usage_errors() {
+    usage_error("sched_sim", &["--jobs", "P1:0"], &["run time"]);
+    usage_error(
+        "sched_sim",
+        &["--jobs", "P1:4,P1:2"],
+        &["two jobs are called P1"],
+    );
+    usage_error("sched_sim", &["--quantum", "0"], &["--quantum"]);
+    usage_error("sched_sim", &["--seed", "1", "--jobs", "1,2"], &["--seed"]);
+    usage_error("sched_sim", &["--count", "3"], &["--seed"]);
+    usage_error("sched_sim", &["--answer", "8"], &["--predict"]);
+}
