@@ -3,7 +3,12 @@
 
 use serde_json::Value;
 
-use crate::common::{json_of, run_alone, stdout_of, uint, usage_error};
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::common::{Running, json_of, run_alone, stdout_of, uint, usage_error};
 
 fn finishes(doc: &Value) -> Vec<(String, u64)> {
     doc["results"]["schedule"]["jobs"]
@@ -91,6 +96,21 @@ fn predict_reads_the_answer_from_a_pipe_and_marks_it() {
     assert!(out.contains("your answer: 3 of 3 right"), "{out}");
     let (_, err) = run_alone("sched_sim", &["--predict"], "", 1);
     assert!(err.contains("no answer on stdin"), "{err}");
+}
+
+#[test]
+fn ctrl_c_while_predict_waits_for_the_answer_exits_130() {
+    let run = Running::start("sched_sim", &["--predict"], Stdio::piped());
+    run.interrupt(Signal::SIGINT, Duration::from_millis(200));
+    let (status, stdout, stderr) = run.finish(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    // The schedule is still shown, unmarked, and said to be partial.
+    assert!(stdout.contains("P3 finishes: all done"), "{stdout}");
+    assert!(!stdout.contains("your answer"), "{stdout}");
+    assert!(
+        stdout.contains("partial") || stderr.contains("partial"),
+        "{stdout}\n{stderr}"
+    );
 }
 
 #[test]

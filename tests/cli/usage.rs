@@ -41,6 +41,8 @@ pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
         "signals" => &["demo", "--gap", "1000"],
         "proc_watch" => &["--interval", "50ms", "--", "sleep", "60"],
         "lost_wakeup" => &["--bound", "60000"],
+        // A simulation of milliseconds; Ctrl-C during --predict's wait is in sim.rs.
+        "sched_sim" => return Ok(None),
         other => return Err(format!("{other}: add flags for a long run to long_run()")),
     }))
 }

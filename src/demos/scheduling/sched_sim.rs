@@ -804,7 +804,7 @@ pub struct Results {
 /// `--predict`, the question, then the answer read), the live schedule and the Gantt chart.
 pub fn run(s: &Session, p: &Params, make: Make) -> anyhow::Result<Results> {
     let out = s.out;
-    let marked_answer = if p.predict { Some(ask(p)?) } else { None };
+    let marked_answer = if p.predict { ask(p)? } else { None };
     let schedule = simulate(p.policy, &p.jobs, p.quantum, make(p.policy, p).as_mut());
     out.lecture(format_args!(
         "{}{}: {}",
@@ -899,7 +899,8 @@ pub fn describe(jobs: &[Job]) -> String {
 }
 
 /// `--predict`: the jobs and the question; the answer from `--answer` or a line of stdin.
-fn ask(p: &Params) -> anyhow::Result<String> {
+/// None when Ctrl-C or SIGTERM came first: the schedule is still shown, unmarked.
+fn ask(p: &Params) -> anyhow::Result<Option<String>> {
     let policy = p.policy.title();
     let slice = if p.policy.sliced() {
         format!(" with a time slice of {}", p.quantum)
@@ -916,12 +917,12 @@ fn ask(p: &Params) -> anyhow::Result<String> {
     );
     if let Some(answer) = &p.answer {
         eprintln!("> {answer}");
-        return Ok(answer.clone());
+        return Ok(Some(answer.clone()));
     }
     match StdinLines::new().next_line()? {
-        Input::Line(line) => Ok(line),
+        Input::Line(line) => Ok(Some(line)),
         Input::End => anyhow::bail!("no answer on stdin (or give one with --answer)"),
-        Input::Stopped(signal) => anyhow::bail!("stopped by {signal} before an answer came"),
+        Input::Stopped(_) => Ok(None),
     }
 }
 
