@@ -102,8 +102,18 @@ fn add2_pure(x: i32) -> i32 {
 /// The four, in the slide's order, each with its `tmp` (for the check that another caller
 /// overwrote it during a call) and what the slide says of it: (thread-safe, reentrant).
 static VARIANTS: [Variant; 4] = [
-    Variant::new("tmp read back", add2_read_back, Some(|| TMP.load(Relaxed)), (false, false)),
-    Variant::new("tmp written only", add2_written, Some(|| TMP.load(Relaxed)), (false, true)),
+    Variant::new(
+        "tmp read back",
+        add2_read_back,
+        Some(|| TMP.load(Relaxed)),
+        (false, false),
+    ),
+    Variant::new(
+        "tmp written only",
+        add2_written,
+        Some(|| TMP.load(Relaxed)),
+        (false, true),
+    ),
     Variant::new(
         "thread_local tmp",
         add2_thread_local,

@@ -13,6 +13,7 @@ mod observe;
 mod orphans;
 mod processes;
 mod race;
+mod reentrancy;
 mod sched;
 mod signals;
 mod umbrella;

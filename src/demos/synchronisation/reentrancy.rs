@@ -127,7 +127,7 @@ extern "C" fn reenter(_signal: libc::c_int) {
 pub struct Params {
     pub threads: u32,
     /// Calls by each thread.
-    pub calls: u64,
+    pub calls_per_thread: u64,
     /// Calls on the main thread with the timer running.
     pub reentries: u64,
     /// The timer's period, µs.
@@ -138,7 +138,7 @@ impl Params {
     pub fn new(threads: u32, calls: u64, reentries: u64, tick_us: u64) -> Params {
         Params {
             threads,
-            calls,
+            calls_per_thread: calls,
             reentries,
             tick_us,
         }
@@ -225,7 +225,7 @@ pub fn run(s: &Session, p: &Params, variants: &'static [Variant]) -> Result<Resu
         s.out.lecture(format_args!(
             "{label}: {} × {} at once: {}{}",
             words::count(p.threads, "thread"),
-            words::count(p.calls, "call"),
+            words::count(p.calls_per_thread, "call"),
             words::count(threads.wrong, "wrong result"),
             overwritten(&threads, "by another thread")
         ));
@@ -270,7 +270,7 @@ fn value(t: usize, i: u64) -> i32 {
     (t as i32 + 1) * 10_000_000 + (i % 1_000_000) as i32
 }
 
-/// `p.threads` threads, started together, each calling add2 `p.calls` times.
+/// `p.threads` threads, started together, each calling add2 `p.calls_per_thread` times.
 fn threaded(v: &Variant, p: &Params) -> Result<Tally> {
     MODE.store(DWELL, Relaxed);
     let n = p.threads as usize;
@@ -281,7 +281,9 @@ fn threaded(v: &Variant, p: &Params) -> Result<Tally> {
             let gate = &gate;
             let spawned = thread::Builder::new()
                 .name(format!("add2-{t}"))
-                .spawn_scoped(scope, move || gate.wait().then(|| calls(v, t, p.calls)));
+                .spawn_scoped(scope, move || {
+                    gate.wait().then(|| calls(v, t, p.calls_per_thread))
+                });
             match spawned {
                 Ok(h) => handles.push(h),
                 Err(source) => {
@@ -407,10 +409,10 @@ impl Results {
             let lines = re.len().max(not.len()).max(1);
             for k in 0..lines {
                 let pick = |v: &Vec<(String, String)>, name: bool| {
-                    v.get(k).map_or(
-                        if k == 0 && name { "-" } else { "" }.to_string(),
-                        |c| if name { c.0.clone() } else { c.1.clone() },
-                    )
+                    v.get(k)
+                        .map_or(if k == 0 && name { "-" } else { "" }.to_string(), |c| {
+                            if name { c.0.clone() } else { c.1.clone() }
+                        })
                 };
                 let first = if k == 0 { heading } else { "" };
                 rows.push(vec![first.to_string(), pick(&re, true), pick(&not, true)]);
@@ -614,5 +616,142 @@ impl Findings for Results {
 
     fn progress(&self, _p: &Params) -> Option<String> {
         Some(format!("{} of 4 variants", self.variants.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(calls: u64, wrong: u64, overwritten: Option<u64>, reentered: Option<u64>) -> Tally {
+        Tally {
+            calls,
+            wrong,
+            overwritten,
+            reentered,
+            handler_wrong: reentered.map(|_| 0),
+        }
+    }
+
+    /// The four variants with threads' (wrong, overwritten) and the handler's wrong counts.
+    fn results(threads: [(u64, Option<u64>); 4], signal: [u64; 4], cpus: usize) -> Results {
+        let names = [
+            "tmp read back",
+            "tmp written only",
+            "thread_local tmp",
+            "no tmp",
+        ];
+        let slide = [(false, false), (false, true), (true, false), (true, true)];
+        Results {
+            variants: (0..4)
+                .map(|i| Measured {
+                    number: i + 1,
+                    name: names[i],
+                    threads: tally(200, threads[i].0, threads[i].1, None),
+                    signal: Some(tally(100, signal[i], threads[i].1.map(|_| 100), Some(100))),
+                    slide_thread_safe: slide[i].0,
+                    slide_reentrant: slide[i].1,
+                })
+                .collect(),
+            cpus,
+        }
+    }
+
+    fn params() -> Params {
+        Params::new(2, 100, 100, 100)
+    }
+
+    #[test]
+    fn the_table_holds_when_every_cell_shows_and_not_when_one_does_not() {
+        let good = results(
+            [(40, Some(41)), (0, Some(12)), (0, Some(0)), (0, None)],
+            [100, 0, 100, 0],
+            2,
+        );
+        let (v, lesson, lines) = crate::testing::judge(&good, &params());
+        assert_eq!(v.held, Some(true), "{v:?}");
+        assert!(
+            v.because
+                .contains("#1 gave 40 wrong with threads and 100 when re-entered")
+        );
+        assert!(lesson.contains("recursion is not reentrancy"), "{lesson}");
+        assert!(lesson.contains("#1 lost 40 of 200 calls"), "{lesson}");
+        assert!(
+            lines[1].starts_with("#2 tmp written only: thread-safe no (slide: no), reentrant yes")
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("another thread wrote tmp during 12 calls"))
+        );
+        let table = good.table();
+        let rows: Vec<&str> = table.lines().collect();
+        assert!(rows[1].starts_with("thread-safe") && rows[1].contains("#4 no tmp"));
+        assert!(rows[1].contains("#3 thread_local tmp"));
+        assert!(rows[3].starts_with("not thread-safe") && rows[3].contains("#2 tmp written only"));
+        assert!(rows[4].contains("tmp raced 12 times"), "{table}");
+
+        // One CPU: #1 and #2 never raced.
+        let one = results(
+            [(0, Some(0)), (0, Some(0)), (0, Some(0)), (0, None)],
+            [100, 0, 100, 0],
+            1,
+        );
+        let (v, ..) = crate::testing::judge(&one, &params());
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert!(v.because.contains(
+            "#1 (tmp read back) showed no race in 200 calls: the threads shared one CPU"
+        ));
+        assert!(!one.table().contains("not thread-safe  #"));
+
+        // The handler never landed: #3 looks reentrant.
+        let mut missed = results(
+            [(40, Some(41)), (0, Some(12)), (0, Some(0)), (0, None)],
+            [100, 0, 0, 0],
+            2,
+        );
+        missed.variants[2].signal.as_mut().unwrap().reentered = Some(0);
+        let (v, ..) = crate::testing::judge(&missed, &params());
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert!(
+            v.because
+                .contains("#3 (thread_local tmp) was never re-entered"),
+            "{}",
+            v.because
+        );
+
+        // A wrong result where the slide says safe.
+        let broken = results(
+            [(40, Some(41)), (0, Some(12)), (0, Some(0)), (3, None)],
+            [100, 0, 100, 0],
+            2,
+        );
+        let (v, ..) = crate::testing::judge(&broken, &params());
+        assert_eq!(v.held, Some(false));
+        assert!(
+            v.because.contains(
+                "#4 (no tmp) gave 3 wrong with threads, yet the slide calls it thread-safe"
+            )
+        );
+
+        let mut cut = good.clone();
+        cut.variants.truncate(2);
+        let (v, ..) = crate::testing::judge(&cut, &params());
+        assert_eq!(v.held, None);
+        assert_eq!(cut.progress(&params()).as_deref(), Some("2 of 4 variants"));
+    }
+
+    #[test]
+    fn rows_are_one_per_run() {
+        let r = results(
+            [(40, Some(41)), (0, Some(12)), (0, Some(0)), (0, None)],
+            [100, 0, 100, 0],
+            2,
+        );
+        let rows = r.rows(&params());
+        assert_eq!(rows.len(), 8);
+        assert_eq!((rows[0].run, rows[0].wrong), ("threads", 40));
+        assert_eq!((rows[1].run, rows[1].wrong), ("signal", 100));
+        assert_eq!(rows[7].overwritten, None);
     }
 }
