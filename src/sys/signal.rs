@@ -232,3 +232,21 @@ pub fn tick(
     ticker.timer = Some(timer);
     Ok(ticker)
 }
+
+/// Sets each signal in `signals` back to its default action (SIG_DFL) and unblocks it: what a
+/// child needs before showing a default action, whatever its parent caught, ignored (a shell's
+/// background job ignores SIGINT and SIGQUIT) or blocked.
+pub fn restore_defaults(signals: &[i32]) -> Result<()> {
+    for &signal in signals {
+        // SAFETY: sigaction is plain data; every field the kernel reads is set below.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = libc::SIG_DFL;
+        // SAFETY: `sa_mask` is a field of the live local `action`.
+        unsafe { libc::sigemptyset(&mut action.sa_mask) };
+        // SAFETY: SIG_DFL runs no code of ours; both pointers are to a live local or null.
+        if unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) } != 0 {
+            return Err(Error::sys("sigaction", Errno::last()));
+        }
+    }
+    block_signals(signals, false)
+}
