@@ -15,6 +15,7 @@ mod processes;
 mod race;
 mod reentrancy;
 mod sched;
+mod signal_defaults;
 mod signals;
 mod umbrella;
 mod usage;

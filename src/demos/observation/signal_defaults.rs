@@ -678,3 +678,161 @@ impl Findings for DefaultsResults {
         Some(format!("{} of {} signals", self.signals.len(), SEED.len()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(number: i32, default: Ended, with_handler: Ended, sigaction: Option<&str>) -> SignalRun {
+        let seed = SEED.iter().find(|s| s.0 == number).unwrap();
+        SignalRun {
+            number,
+            name: seed.1,
+            meaning: seed.2,
+            expected: seed.3,
+            pid: 1000 + number,
+            default,
+            core: None,
+            sigaction_error: sigaction.map(str::to_string),
+            with_handler: Some(with_handler),
+        }
+    }
+
+    fn term(signal: i32, core_dumped: bool) -> Ended {
+        Ended::Terminated {
+            signal,
+            core_dumped,
+        }
+    }
+
+    fn as_listed(core_limit: u64) -> DefaultsResults {
+        let signals = SEED
+            .iter()
+            .map(|&(n, _, _, action)| {
+                let core = action == Action::Core && core_limit > 0;
+                if n == 9 {
+                    run(n, term(9, false), term(9, false), Some("EINVAL"))
+                } else {
+                    run(n, term(n, core), Ended::Exited { code: n }, None)
+                }
+            })
+            .collect();
+        DefaultsResults {
+            signals,
+            core_limit,
+            core_hard_limit: None,
+            core_pattern: "core".into(),
+            dir: "/tmp/x".into(),
+        }
+    }
+
+    #[test]
+    fn the_table_holds_as_signal_7_lists_it_and_turns_on_any_difference() {
+        let p = DefaultsParams::of(1024);
+        let mut good = as_listed(1 << 20);
+        good.signals[2].core = Some(Core::Written {
+            file: "core".into(),
+            bytes: 53248,
+        });
+        let (v, lesson, lines) = crate::testing::judge(&good, &p);
+        assert_eq!(v.held, Some(true), "{v:?}");
+        assert!(v.because.contains("with WCOREDUMP set for QUIT and ABRT"));
+        assert!(v.because.contains("6 of 7 exited by themselves"));
+        assert!(v.because.ends_with("failed with EINVAL"));
+        assert!(lesson.contains("(a 52 KiB file here)"), "{lesson}");
+        assert!(
+            lines[1].contains("the kernel wrote 1 core file"),
+            "{}",
+            lines[1]
+        );
+        let table = good.table();
+        let rows: Vec<&str> = table.lines().collect();
+        assert!(rows[3].starts_with("3   QUIT (quit)"), "{table}");
+        assert!(
+            rows[3].contains("core dumped (core, 52 KiB, removed)"),
+            "{table}"
+        );
+        assert!(
+            rows[5].contains("no: sigaction EINVAL; terminated"),
+            "{table}"
+        );
+        assert!(rows[7].ends_with("kill -15 1015"), "{table}");
+        assert_eq!(
+            good.headline(&p),
+            "terminated: HUP, INT, KILL, ALRM and TERM; core: QUIT and ABRT; caught: 6 of 7"
+        );
+
+        // Without a core limit, QUIT and ABRT terminate without a core: still as listed.
+        let nocore = as_listed(0);
+        let (v, ..) = crate::testing::judge(&nocore, &DefaultsParams::of(0));
+        assert_eq!(v.held, Some(true), "{v:?}");
+        assert!(
+            v.because
+                .contains("without a core, since RLIMIT_CORE was 0")
+        );
+        assert!(
+            nocore
+                .table()
+                .contains("terminated (no core: RLIMIT_CORE 0)")
+        );
+
+        // A core expected and not dumped; a handler that did not catch; a stop.
+        let mut bad = as_listed(1 << 20);
+        bad.signals[3].default = term(6, false);
+        bad.signals[0].with_handler = Some(term(1, false));
+        bad.signals[6].default = Ended::Stopped { signal: 15 };
+        let (v, ..) = crate::testing::judge(&bad, &p);
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert!(v.because.contains("SIGABRT's default action was terminated where signal(7) says terminate with a core dump"), "{}", v.because);
+        assert!(v.because.contains("SIGHUP with a handler: no: terminated"));
+        assert!(v.because.contains("SIGTERM's default action was stopped"));
+
+        // KILL caught would contradict the slide.
+        let mut caught = as_listed(1 << 20);
+        caught.signals[4].sigaction_error = None;
+        caught.signals[4].with_handler = Some(Ended::Exited { code: 9 });
+        let (v, ..) = crate::testing::judge(&caught, &p);
+        assert_eq!(v.held, Some(false));
+
+        let mut cut = as_listed(1 << 20);
+        cut.signals.truncate(3);
+        let (v, ..) = crate::testing::judge(&cut, &p);
+        assert_eq!(v.held, None);
+        assert_eq!(cut.progress(&p).as_deref(), Some("3 of 7 signals"));
+    }
+
+    #[test]
+    fn rows_are_flat_and_say_what_was_caught() {
+        let r = as_listed(1 << 20);
+        let rows = r.rows(&DefaultsParams::of(1024));
+        assert_eq!(rows.len(), 7);
+        assert_eq!((rows[2].wtermsig, rows[2].core_dumped), (Some(3), true));
+        assert_eq!(rows[0].with_handler.as_deref(), Some("caught"));
+        assert_eq!(rows[4].with_handler.as_deref(), Some("terminated"));
+        assert_eq!(rows[4].sigaction_error.as_deref(), Some("EINVAL"));
+        assert!(!rows[4].caught);
+    }
+
+    #[test]
+    fn core_files_are_found_by_the_pattern_and_removed() {
+        let dir = std::env::temp_dir().join(format!("oslab-core-test-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("core.42"), [0u8; 100]).unwrap();
+        assert_eq!(
+            core_file("core.%p", &dir),
+            Core::Written {
+                file: "core.42".into(),
+                bytes: 100
+            }
+        );
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        assert_eq!(core_file("core", &dir), Core::Missing);
+        assert_eq!(
+            core_file("|/usr/lib/systemd/systemd-coredump %P", &dir),
+            Core::Piped {
+                to: "/usr/lib/systemd/systemd-coredump".into()
+            }
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
