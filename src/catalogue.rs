@@ -363,7 +363,7 @@ pub const DEMOS: &[Demo] = &[
         chapter: Chapter::Synchronisation,
         concept: "the slide's four add2s from threads at once and re-entered by a signal handler: thread-safe and reentrant are two things",
         lecture: "add2",
-        tour: &["--calls", "20000", "--reentries", "200", "--tick", "50"],
+        tour: &["--calls", "5000", "--reentries", "100", "--tick", "50"],
         tour_exit: 0,
     },
     Demo {

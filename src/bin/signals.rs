@@ -99,7 +99,7 @@ fn send(a: &lab::SendArgs) -> anyhow::Result<lab::Sent> {
 /// `signals defaults`: each signal of the seed's table sent with `kill -N PID` to a child that
 /// does nothing (the lab bench forks it and reads waitpid's status), then to one with a handler.
 fn defaults(s: &Session, d: &defaults::DefaultsArgs) -> oslab::Result<defaults::DefaultsResults> {
-    defaults::defaults(s, d.core_limit, |pid, n| sig::send_signal(pid, n)) // kill -N PID
+    defaults::defaults(s, d.core_limit, sig::send_signal) // kill(pid, N): kill -N PID
 }
 
 /// `signals demo`: the printer, the sender, and sigaction(SIGKILL, ...), which is refused.
