@@ -557,11 +557,16 @@ impl Findings for Results {
         }
         let diff = self.differences(p);
         let because = if diff.is_empty() {
-            let (one, three) = (self.of(1).unwrap(), self.of(3).unwrap());
+            let (one, two, three) = (
+                self.of(1).unwrap(),
+                self.of(2).unwrap(),
+                self.of(3).unwrap(),
+            );
             format!(
-                "every cell as the slide says: #1 gave {} wrong with threads and {} when re-entered, #3 {} when re-entered; #2 and #4 none when re-entered, #3 and #4 none with threads",
+                "every cell as the slide says: #1 gave {} wrong with threads and {} when re-entered; #2 was never wrong but other threads overwrote its tmp during {}; #3 gave {} wrong when re-entered and none with threads; #4 none either way",
                 one.threads.wrong,
                 one.signal.unwrap_or_default().wrong,
+                words::count(two.threads.overwritten.unwrap_or(0), "call"),
                 three.signal.unwrap_or_default().wrong
             )
         } else {
@@ -673,6 +678,10 @@ mod tests {
         assert!(
             v.because
                 .contains("#1 gave 40 wrong with threads and 100 when re-entered")
+        );
+        assert!(
+            v.because
+                .contains("#2 was never wrong but other threads overwrote its tmp during 12 calls")
         );
         assert!(lesson.contains("recursion is not reentrancy"), "{lesson}");
         assert!(lesson.contains("#1 lost 40 of 200 calls"), "{lesson}");
