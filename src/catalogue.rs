@@ -359,6 +359,14 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "reentrancy",
+        chapter: Chapter::Synchronisation,
+        concept: "the slide's four add2s from threads at once and re-entered by a signal handler: thread-safe and reentrant are two things",
+        lecture: "add2",
+        tour: &["--calls", "5000", "--reentries", "100", "--tick", "50"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "sleep_jitter",
         chapter: Chapter::Scheduling,
         concept: "sleep 5 ms 50,000 times: every wakeup is late; the lecture's ms histogram, then µs percentiles",

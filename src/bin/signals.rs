@@ -8,12 +8,15 @@
 //! The lecture's signal_printer.c: one handler (sa_mask full) for eight signals, each a letter:
 //!     SIGHUP g, SIGILL e, SIGTRAP r, SIGABRT o, SIGBUS n, SIGFPE i, SIGUSR1 m, SIGUSR2 '\n'
 //! and signal_sender.c sends HUP ILL TRAP ABRT BUS FPE USR1 ABRT USR2: "geronimo\n".
+//! `signals defaults` is the first seed's table (1 HUP ... 15 TERM) and `kill -<number> <pid>`:
+//! what each signal's default action does to a child that does nothing, and whether a handler
+//! catches it.
 
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 use nix::unistd::Pid;
+use oslab::demos::observation::signal_defaults as defaults;
 use oslab::demos::observation::signals::{self as lab, Letters, PrinterSide, Sending, Setup};
 use oslab::kit::{self, Session, cli::CommonArgs, cli::ranged, interrupt};
 use oslab::sys::signal as sig;
@@ -23,7 +26,9 @@ use oslab::sys::signal as sig;
 /// The lecture's signal_printer.c / signal_sender.c (and rt_signal_*.c): standard signals sent
 /// back to back coalesce and letters go missing; with a gap they all arrive; real-time signals
 /// queue. `signals demo` runs it all in one go; `signals print` and `signals send PID WORD` are
-/// the lecture's two programs for two terminals. With no subcommand: demo.
+/// the lecture's two programs for two terminals; `signals defaults` is the seed's signal table
+/// (`kill -<number> <pid>`): each signal's default action, and whether a handler catches it.
+/// With no subcommand: demo.
 #[derive(Parser, Debug)]
 #[command(
     version,
@@ -49,22 +54,9 @@ enum Mode {
     /// The printer: print a letter for each signal that arrives, until Ctrl-C or SIGTERM
     Print(Letters),
     /// The sender: spell WORD (and a newline) to process PID with signals
-    Send(SendArgs),
-}
-
-#[derive(clap::Args, Debug)]
-struct SendArgs {
-    /// The printer's PID
-    #[arg(value_parser = ranged::<i32>(1, i32::MAX))]
-    pid: i32,
-    /// Letters from g e r o n i m (a newline is sent after them)
-    #[arg(value_parser = lab::spellable)]
-    word: String,
-    /// Time between signals, in ms (0: back to back, as signal_sender.c) [0-10000]
-    #[arg(long, default_value_t = 0, value_parser = ranged::<u64>(0, 10_000))]
-    gap: u64,
-    #[command(flatten)]
-    letters: Letters,
+    Send(lab::SendArgs),
+    /// The seed's table: each signal's default action on a child (waitpid), then with a handler
+    Defaults(defaults::DefaultsArgs),
 }
 
 /// signal_printer.c: one handler for the eight signals, a letter for each, sigsuspend between.
@@ -102,16 +94,19 @@ fn spell(pid: Pid, text: &str, how: &Setup) -> oslab::Result<usize> {
 }
 
 /// `signals send PID WORD`: WORD and a newline, one kill() per letter.
-fn send(a: &SendArgs) -> anyhow::Result<lab::Sent> {
-    let text = format!("{}\n", a.word);
-    let target = lab::target(a.pid, &text, a.letters); // a zombie, a kernel thread, init: warned
-    let sent = spell(
-        Pid::from_raw(a.pid),
-        &text,
-        &Setup::sender(a.letters, a.gap),
-    )
-    .with_context(|| format!("cannot signal PID {}", a.pid))?;
-    Ok(lab::Sent::of(&text, sent, target))
+fn send(a: &lab::SendArgs) -> anyhow::Result<lab::Sent> {
+    lab::send(a.pid, &a.word, &Setup::sender(a.letters, a.gap), spell)
+}
+
+/// `signals defaults`: each signal of the seed's table sent with `kill -N PID` to a child that
+/// does nothing (the lab bench forks it and reads waitpid's status), then to one with a handler.
+fn defaults(s: &Session, d: &defaults::DefaultsArgs) -> oslab::Result<defaults::DefaultsResults> {
+    defaults::defaults(s, d.core_limit, sig::send_signal) // kill(pid, N): kill -N PID
+}
+
+/// `signals demo`: the printer, the sender, and sigaction(SIGKILL, ...), which is refused.
+fn demo(s: &Session, gap: u64) -> oslab::Result<lab::DemoResults> {
+    lab::demo(s, gap, lab::Lecture::new(printer, spell, sig::try_catch))
 }
 
 /// The demo's printer (a forked child): signal_printer.c's handler, and while `busy` the
@@ -131,20 +126,13 @@ fn printer(setup: &Setup, side: &mut PrinterSide) -> oslab::Result<()> {
     side.report(sig::recorded_signals().0)
 }
 
-/// `signals demo`: the printer, the sender, and sigaction(SIGKILL, ...), which is refused.
-fn demo(s: &Session, gap: u64) -> oslab::Result<lab::DemoResults> {
-    lab::demo(s, gap, lab::Lecture::new(printer, spell, sig::try_catch))
-}
-
 fn main() -> ExitCode {
     let args: Args = kit::parse("signals");
     let c = &args.common;
     match args.mode.as_ref().unwrap_or(&Mode::Demo { gap: 20 }) {
         Mode::Demo { gap } => kit::run("signals", c, lab::DemoParams::of(*gap), |s| demo(s, *gap)),
         Mode::Print(l) => kit::run("signals", c, lab::PrintParams::of(*l), |s| print(s, *l)),
-        Mode::Send(a) => {
-            let p = lab::SendParams::of(a.pid, a.gap, a.letters);
-            kit::run("signals", c, p, |_| send(a))
-        }
+        Mode::Send(a) => kit::run("signals", c, a.params(), |_| send(a)),
+        Mode::Defaults(d) => kit::run("signals", c, d.params(), |s| defaults(s, d)),
     }
 }

@@ -172,3 +172,81 @@ pub fn sigrtmin() -> i32 {
 pub fn sigrtmax() -> i32 {
     libc::SIGRTMAX()
 }
+
+/// A timer that sends `signal` to one thread every `period`, its handler installed: built by
+/// [`tick`]. Dropping it deletes the timer, then sets the signal to SIG_IGN, which also
+/// discards an instance still pending (so a last tick cannot arrive to a default action that
+/// ends the process).
+pub struct Ticker {
+    timer: Option<nix::sys::timer::Timer>,
+    signal: Signal,
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.timer.take()); // timer_delete
+        let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+        // SAFETY: SIG_IGN runs no code of ours, so no handler can run at a bad moment.
+        let _ = unsafe { sigaction(self.signal, &ignore) };
+    }
+}
+
+/// Installs `handler` for `signal` (SA_RESTART, the signal itself blocked while the handler
+/// runs, so it never nests) and arms a POSIX timer (`timer_create(CLOCK_MONOTONIC)` with
+/// SIGEV_THREAD_ID) that sends `signal` to the calling thread every `period`. The handler must
+/// be async-signal-safe: it interrupts the calling thread at any instruction.
+pub fn tick(
+    signal: Signal,
+    period: std::time::Duration,
+    handler: extern "C" fn(libc::c_int),
+) -> Result<Ticker> {
+    use nix::sys::signal::{SigEvent, SigevNotify};
+    use nix::sys::timer::{Expiration, Timer, TimerSetTimeFlags};
+    use nix::time::ClockId;
+    let action = SigAction::new(
+        SigHandler::Handler(handler),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler runs asynchronously on the calling thread, between any two of its
+    // instructions. The one handler this is used with (reentrancy's) touches only lock-free
+    // atomics, static or const-initialised thread-local ones (a plain TLS access in the
+    // executable, which allocates nothing), makes no system call (errno is left alone), and takes
+    // no lock, allocates nothing and prints nothing: all async-signal-safe.
+    unsafe { sigaction(signal, &action) }.map_err(|e| Error::sys("sigaction", e))?;
+    let mut ticker = Ticker {
+        timer: None,
+        signal,
+    };
+    let event = SigEvent::new(SigevNotify::SigevThreadId {
+        signal,
+        thread_id: nix::unistd::gettid().as_raw(),
+        si_value: 0,
+    });
+    let mut timer =
+        Timer::new(ClockId::CLOCK_MONOTONIC, event).map_err(|e| Error::sys("timer_create", e))?;
+    let every = nix::sys::time::TimeSpec::from_duration(period);
+    timer
+        .set(Expiration::Interval(every), TimerSetTimeFlags::empty())
+        .map_err(|e| Error::sys("timer_settime", e))?;
+    ticker.timer = Some(timer);
+    Ok(ticker)
+}
+
+/// Sets each signal in `signals` back to its default action (SIG_DFL) and unblocks it: what a
+/// child needs before showing a default action, whatever its parent caught, ignored (a shell's
+/// background job ignores SIGINT and SIGQUIT) or blocked.
+pub fn restore_defaults(signals: &[i32]) -> Result<()> {
+    for &signal in signals {
+        // SAFETY: sigaction is plain data; every field the kernel reads is set below.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = libc::SIG_DFL;
+        // SAFETY: `sa_mask` is a field of the live local `action`.
+        unsafe { libc::sigemptyset(&mut action.sa_mask) };
+        // SAFETY: SIG_DFL runs no code of ours; both pointers are to a live local or null.
+        if unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) } != 0 {
+            return Err(Error::sys("sigaction", Errno::last()));
+        }
+    }
+    block_signals(signals, false)
+}

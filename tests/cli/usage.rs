@@ -43,6 +43,7 @@ pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
         "lost_wakeup" => &["--bound", "60000"],
         // A simulation of milliseconds; Ctrl-C during --predict's wait is in sim.rs.
         "sched_sim" => return Ok(None),
+        "reentrancy" => &["--calls", "100000000"],
         other => return Err(format!("{other}: add flags for a long run to long_run()")),
     }))
 }

@@ -2,4 +2,5 @@
 //! the lecture's program, the analysis and the verdict.
 
 pub mod proc_watch;
+pub mod signal_defaults;
 pub mod signals;

@@ -143,10 +143,15 @@ impl Printed {
     /// The printer's PID and what to type in another terminal, on stderr; nothing arrived yet.
     pub fn start(letters: Letters) -> Printed {
         let pid = std::process::id();
-        eprintln!(
-            "signals print: PID {pid}; in another terminal: signals send {pid} geronimo{}",
-            if letters.rt { " --rt" } else { "" }
-        );
+        if letters.rt {
+            eprintln!(
+                "signals print: PID {pid}; in another terminal: signals send {pid} geronimo --rt"
+            );
+        } else {
+            eprintln!(
+                "signals print: PID {pid}; in another terminal: kill -1 {pid} (SIGHUP: prints g), or signals send {pid} geronimo"
+            );
+        }
         Printed {
             letters,
             arrived: String::new(),
@@ -238,6 +243,29 @@ impl Findings for Printed {
 
 // ---------------------------------------------------------------------------------------------
 // signals send
+
+/// `signals send PID WORD`'s arguments.
+#[derive(clap::Args, Debug)]
+pub struct SendArgs {
+    /// The printer's PID
+    #[arg(value_parser = crate::kit::cli::ranged::<i32>(1, i32::MAX))]
+    pub pid: i32,
+    /// Letters from g e r o n i m (a newline is sent after them)
+    #[arg(value_parser = spellable)]
+    pub word: String,
+    /// Time between signals, in ms (0: back to back, as signal_sender.c) [0-10000]
+    #[arg(long, default_value_t = 0, value_parser = crate::kit::cli::ranged::<u64>(0, 10_000))]
+    pub gap: u64,
+    #[command(flatten)]
+    pub letters: Letters,
+}
+
+impl SendArgs {
+    /// The parameters reported.
+    pub fn params(&self) -> SendParams {
+        SendParams::of(self.pid, self.gap, self.letters)
+    }
+}
 
 /// `signals send`'s parameters.
 #[derive(Clone, Debug, Serialize)]
@@ -331,6 +359,22 @@ pub fn target(pid: i32, text: &str, letters: Letters) -> Option<String> {
     };
     crate::kit::report::warn(&note);
     Some(note)
+}
+
+/// `signals send PID WORD`: WORD and a newline to `pid`, spelt by the lecture's `spell` (one
+/// kill() per letter), after warning about a target that will not take them (see [`target`]).
+pub fn send(
+    pid: i32,
+    word: &str,
+    how: &Setup,
+    spell: impl Fn(Pid, &str, &Setup) -> Result<usize>,
+) -> anyhow::Result<Sent> {
+    use anyhow::Context as _;
+    let text = format!("{word}\n");
+    let target = target(pid, &text, how.letters); // a zombie, a kernel thread, init: warned
+    let sent = spell(Pid::from_raw(pid), &text, how)
+        .with_context(|| format!("cannot signal PID {pid}"))?;
+    Ok(Sent::of(&text, sent, target))
 }
 
 /// `SIGHUP`, `SIGRTMIN+3`.
