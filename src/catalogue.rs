@@ -277,6 +277,15 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "race_condition_toctou",
+        chapter: Chapter::Synchronisation,
+        concept: "a flag checked, then set, as a lock (TOCTOU): two threads get in at once, updates are lost",
+        lecture: "Synchronization Mistake – TOCTOU",
+        // --spread, as race_condition's: both threads on one CPU would rarely get in together.
+        tour: &["--steps", "200000", "--spread"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "race_condition_atomic",
         chapter: Chapter::Synchronisation,
         concept: "the same increments as one atomic read-modify-write (fetch_add): none lost",
@@ -443,9 +452,10 @@ const DEADLOCK_METRICS: &[Metric] = &[
 pub const FAMILIES: &[Family] = &[
     Family {
         name: "race",
-        about: "the cost of each fix for a lost update: none, atomic, asm, spinlock, mutex",
+        about: "the cost of each fix for a lost update: none, a flag checked then set (TOCTOU), atomic, asm, spinlock, mutex",
         members: &[
             "race_condition",
+            "race_condition_toctou",
             "race_condition_atomic",
             "race_condition_atomic_assembly",
             "race_condition_spinlock",

@@ -29,6 +29,7 @@ pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
         | "race_condition_atomic"
         | "race_condition_atomic_assembly"
         | "race_condition_spinlock"
+        | "race_condition_toctou"
         | "race_condition_mutex"
         | "coarse_granularity"
         | "fine_granularity" => &["--threads", "2", "--steps", "1000000", "--trials", "1000"],
@@ -247,6 +248,7 @@ fn help_names_the_lecture_program_and_an_example() {
             "race_condition_atomic_assembly.c",
         ),
         ("race_condition_spinlock", "race_condition_spinlock.c"),
+        ("race_condition_toctou", "TOCTOU"),
         ("race_condition_mutex", "race_condition_mutex.c"),
         ("coarse_granularity", "granularity.c"),
         ("fine_granularity", "granularity.c"),
