@@ -280,7 +280,7 @@ pub const DEMOS: &[Demo] = &[
         name: "race_condition_toctou",
         chapter: Chapter::Synchronisation,
         concept: "a flag checked, then set, as a lock (TOCTOU): two threads get in at once, updates are lost",
-        lecture: "Synchronization Mistake – TOCTOU",
+        lecture: "slide \"Synchronization Mistake – TOCTOU\"",
         // --spread, as race_condition's: both threads on one CPU would rarely get in together.
         tour: &["--steps", "200000", "--spread"],
         tour_exit: 0,
@@ -357,6 +357,14 @@ pub const DEMOS: &[Demo] = &[
         concept: "a notify before anyone waits is lost: a waiter needs a predicate loop (or a semaphore)",
         lecture: "condition.py",
         tour: &["--bound", "100"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "semaphore",
+        chapter: Chapter::Synchronisation,
+        concept: "N workers share K permits: acquire (counter--) blocks at 0, release (counter++) wakes a waiter; never more than K inside",
+        lecture: "slide \"Semaphores\"",
+        tour: &["--hold", "5ms"],
         tour_exit: 0,
     },
     Demo {

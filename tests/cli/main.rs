@@ -14,6 +14,7 @@ mod orphans;
 mod processes;
 mod race;
 mod sched;
+mod semaphore;
 mod signals;
 mod toctou;
 mod umbrella;

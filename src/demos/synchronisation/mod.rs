@@ -6,3 +6,4 @@ pub mod condition;
 pub mod deadlock;
 pub mod lost_wakeup;
 pub mod race;
+pub mod semaphore;
