@@ -16,6 +16,7 @@ mod race;
 mod sched;
 mod semaphore;
 mod signals;
+mod switch_threads;
 mod toctou;
 mod umbrella;
 mod usage;
