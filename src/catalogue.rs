@@ -281,8 +281,8 @@ pub const DEMOS: &[Demo] = &[
         chapter: Chapter::Synchronisation,
         concept: "a flag checked, then set, as a lock (TOCTOU): two threads get in at once, updates are lost",
         lecture: "slide \"Synchronization Mistake – TOCTOU\"",
-        // --spread, as race_condition's: both threads on one CPU would rarely get in together.
-        tour: &["--steps", "200000", "--spread"],
+        // Its threads go one per CPU by default (as race_condition's tour does with --spread).
+        tour: &["--steps", "200000"],
         tour_exit: 0,
     },
     Demo {

@@ -15,7 +15,7 @@ use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
 ///
 /// The slide "Synchronization Mistake – TOCTOU": `if (lock == 0) { lock = 1; ++var; lock = 0; }`
 /// in race_condition.c's loop, counting the threads inside together; race_condition_spinlock's
-/// test-and-set is the fix. Needs two CPUs (see --cpu).
+/// test-and-set is the fix. The threads go one per usable CPU (--spread); --cpu 0 shares one.
 #[derive(Parser, Debug)]
 #[command(
     version,

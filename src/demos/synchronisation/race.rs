@@ -262,6 +262,14 @@ impl Claim {
         matches!(self, Claim::Lost | Claim::Toctou)
     }
 
+    /// True for the programs whose threads go one per usable CPU by default, as `--spread`:
+    /// TOCTOU, whose subject is the flag, not the scheduler; on a busy machine the scheduler
+    /// may put both threads on one CPU, where they take turns and the flaw never shows
+    /// (`--cpu 0` still gives that case).
+    pub fn spreads(self) -> bool {
+        self == Claim::Toctou
+    }
+
     /// True for the programs that count the threads inside the critical section: TOCTOU.
     pub fn counts_occupancy(self) -> bool {
         self == Claim::Toctou
@@ -473,6 +481,7 @@ pub fn run<P: Program>(
 ) -> ExitCode {
     let mut args = args.clone();
     (args.threads, args.steps) = args.sizes(demo);
+    args.spread |= demo.claim.spreads();
     let args = &args;
     let params = Params {
         demo: *demo,
@@ -867,7 +876,7 @@ impl Trial {
             let idle = self.threads.iter().filter(|t| t.share == 0.0).count();
             return Some(format!(
                 "{} had not begun when the first finished its {}: the threads never ran at once \
-                 (too few steps, or an idle vCPU that had to be woken first)",
+                 (too few steps, a CPU busy with other work, or an idle vCPU that had to be woken first)",
                 words::count(idle as u64, "thread"),
                 words::count(self.threads[0].steps, "increment"),
             ));
