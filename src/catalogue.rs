@@ -277,6 +277,15 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "race_condition_toctou",
+        chapter: Chapter::Synchronisation,
+        concept: "a flag checked, then set, as a lock (TOCTOU): two threads get in at once, updates are lost",
+        lecture: "slide \"Synchronization Mistake – TOCTOU\"",
+        // Its threads go one per CPU by default (as race_condition's tour does with --spread).
+        tour: &["--steps", "200000"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "race_condition_atomic",
         chapter: Chapter::Synchronisation,
         concept: "the same increments as one atomic read-modify-write (fetch_add): none lost",
@@ -348,6 +357,14 @@ pub const DEMOS: &[Demo] = &[
         concept: "a notify before anyone waits is lost: a waiter needs a predicate loop (or a semaphore)",
         lecture: "condition.py",
         tour: &["--bound", "100"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "semaphore",
+        chapter: Chapter::Synchronisation,
+        concept: "N workers share K permits: acquire (counter--) blocks at 0, release (counter++) wakes a waiter; never more than K inside",
+        lecture: "slide \"Semaphores\"",
+        tour: &["--hold", "5ms"],
         tour_exit: 0,
     },
     Demo {
@@ -459,9 +476,10 @@ const DEADLOCK_METRICS: &[Metric] = &[
 pub const FAMILIES: &[Family] = &[
     Family {
         name: "race",
-        about: "the cost of each fix for a lost update: none, atomic, asm, spinlock, mutex",
+        about: "the cost of each fix for a lost update: none, a flag checked then set (TOCTOU), atomic, asm, spinlock, mutex",
         members: &[
             "race_condition",
+            "race_condition_toctou",
             "race_condition_atomic",
             "race_condition_atomic_assembly",
             "race_condition_spinlock",

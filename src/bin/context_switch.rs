@@ -23,15 +23,16 @@ use oslab::process::exit_child;
 /// The lecture's context-switch demo (cpu_bound.c and io_bound.c, read with
 /// `cat /proc/PID/status` from a second terminal): the I/O-bound one switches voluntarily, the
 /// CPU-bound one is preempted. A busy competitor shares their CPU so that preemption happens on
-/// an idle machine too. The ping-pong is perf bench sched pipe's, pinned to one CPU and to two.
+/// an idle machine too. The ping-pong is perf bench sched pipe's, pinned to one CPU and to two;
+/// --threads adds it between two threads of one process (the slide's "faster context switches
+/// between threads of the same process because their TLB is not flushed").
 #[derive(Parser, Debug)]
 #[command(
     version,
     after_help = "Example: context_switch --seconds 2 --pingpong 20000"
 )]
 struct Args {
-    /// How long each worker runs before its counters are read, e.g. 3 or 500ms; 0 skips the
-    /// workers [0-3600 s]
+    /// How long each worker runs before its counters are read (3, 500ms); 0 skips them [0-3600 s]
     #[arg(long, default_value = "3", value_name = "SECONDS",
           value_parser = duration(Duration::ZERO, Duration::from_secs(3600), Some(Duration::from_secs(1))))]
     seconds: Duration,
@@ -41,16 +42,18 @@ struct Args {
           value_parser = ranged::<u64>(0, 10_000_000))]
     pingpong: u64,
 
-    /// io_bound's sleep between rounds of writes: the lecture's sleep(3), shortened so that a
-    /// few seconds hold many rounds [0-10 s]
+    /// io_bound's sleep between rounds of writes: the lecture's sleep(3), shortened [0-10 s]
     #[arg(long, default_value = "10ms", value_name = "DURATION",
           value_parser = duration(Duration::ZERO, Duration::from_secs(10), Some(Duration::from_secs(1))))]
     io_pause: Duration,
 
-    /// Run the workers without the busy competitor on their CPU (on an idle machine the
-    /// CPU-bound one is then hardly ever preempted)
+    /// Run the workers without the busy competitor on their CPU (then seldom preempted)
     #[arg(long)]
     alone: bool,
+
+    /// Also ping-pong between two threads of this process on one CPU, beside the processes
+    #[arg(long)]
+    threads: bool,
 
     #[command(flatten)]
     trials: TrialArgs,
@@ -87,8 +90,8 @@ fn io_bound(mut stdout: PipeWriter, pause: Duration) {
     }
 }
 
-/// perf bench sched pipe, the child: `read(pipe1); write(pipe2)`, blocking until the byte
-/// comes and sending it back, `n` times.
+/// perf bench sched pipe, the child (or with --threads the second thread): `read(pipe1);
+/// write(pipe2)`, blocking until the byte comes and sending it back, `n` times.
 fn echo(n: u64, from_parent: &mut PipeReader, to_parent: &mut PipeWriter) -> std::io::Result<()> {
     let mut byte = [0u8; 1];
     for _ in 0..n {
@@ -128,6 +131,7 @@ fn params(a: &Args) -> lab::Params {
         pingpong: a.pingpong,
         io_pause_ns: nanos(a.io_pause),
         alone: a.alone,
+        threads: a.threads,
         trials: a.trials.trials,
         warmup: a.trials.warmup,
     }

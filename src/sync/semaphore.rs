@@ -43,12 +43,27 @@ impl Semaphore {
     /// `sem_wait`: takes a permit, sleeping until there is one. False (no permit taken) when
     /// the semaphore was closed first.
     pub fn wait(&self) -> bool {
+        self.wait_telling(|| (), |_| ())
+    }
+
+    /// [`Semaphore::wait`], telling what happens as it happens: `blocked()` if there was no
+    /// permit at first (the caller is about to sleep), then `took(left)` with the permits left
+    /// once it has taken one. Both run under the semaphore's lock, so what they record comes in
+    /// the order of the operations themselves.
+    pub fn wait_telling(&self, blocked: impl FnOnce(), took: impl FnOnce(u64)) -> bool {
         let mut state = self.state();
+        if state.permits == 0 && !state.closed {
+            blocked();
+        }
         // The predicate loop: a wake-up is only a hint to look at the count again.
         while state.permits == 0 && !state.closed {
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
-        self.take(&mut state)
+        let taken = self.take(&mut state);
+        if taken {
+            took(state.permits);
+        }
+        taken
     }
 
     /// `sem_timedwait`: as [`Semaphore::wait`], giving up (false) after `limit`.
@@ -72,8 +87,15 @@ impl Semaphore {
 
     /// `sem_post`: adds `n` permits and wakes as many sleepers.
     pub fn post(&self, n: u64) {
+        self.post_telling(n, |_| ());
+    }
+
+    /// [`Semaphore::post`], telling `posted(permits)` the count after it, under the
+    /// semaphore's lock (before any sleeper can take the new permits).
+    pub fn post_telling(&self, n: u64, posted: impl FnOnce(u64)) {
         let mut state = self.state();
         state.permits += n;
+        posted(state.permits);
         drop(state);
         if n == 1 {
             self.changed.notify_one();
@@ -128,6 +150,35 @@ mod tests {
                 .count()
         });
         assert_eq!(got, 2);
+    }
+
+    #[test]
+    fn the_telling_calls_see_the_count_in_order() {
+        let s = Semaphore::new(1);
+        let mut left = None;
+        assert!(s.wait_telling(|| panic!("a free permit: no block"), |l| left = Some(l)));
+        assert_eq!(left, Some(0));
+        let mut now = None;
+        s.post_telling(1, |n| now = Some(n));
+        assert_eq!(now, Some(1));
+
+        // No permit: `blocked` first, then `took` once a post came.
+        let empty = Semaphore::new(0);
+        let asleep = std::sync::atomic::AtomicBool::new(false);
+        let left = std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| {
+                let mut left = None;
+                let blocked = || asleep.store(true, std::sync::atomic::Ordering::Relaxed);
+                assert!(empty.wait_telling(blocked, |l| left = Some(l)));
+                left
+            });
+            while !asleep.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::yield_now();
+            }
+            empty.post(1);
+            waiter.join().unwrap()
+        });
+        assert_eq!(left, Some(0));
     }
 
     #[test]

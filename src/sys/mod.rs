@@ -10,5 +10,6 @@ pub mod mman;
 pub mod process;
 pub mod pthread;
 pub mod sched;
+pub mod semaphore;
 pub mod signal;
 pub mod ult;

@@ -29,12 +29,14 @@ pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
         | "race_condition_atomic"
         | "race_condition_atomic_assembly"
         | "race_condition_spinlock"
+        | "race_condition_toctou"
         | "race_condition_mutex"
         | "coarse_granularity"
         | "fine_granularity" => &["--threads", "2", "--steps", "1000000", "--trials", "1000"],
         "deadlock" => &["--timeout", "0", "--sleep", "10"],
         "condition" => &["--notify-after", "60000"],
         "barrier" => &["--use-barrier", "--rounds", "100000"],
+        "semaphore" => &["--rounds", "1000", "--hold", "1s"],
         "sleep_jitter" => &["--count", "100000", "--interval", "1ms"],
         "context_switch" | "nice_share" => &["--seconds", "60"],
         "coop_sched" => &["--preemptive", "--steps", "1000", "--busy", "1s"],
@@ -250,6 +252,7 @@ fn help_names_the_lecture_program_and_an_example() {
             "race_condition_atomic_assembly.c",
         ),
         ("race_condition_spinlock", "race_condition_spinlock.c"),
+        ("race_condition_toctou", "Synchronization Mistake – TOCTOU"),
         ("race_condition_mutex", "race_condition_mutex.c"),
         ("coarse_granularity", "granularity.c"),
         ("fine_granularity", "granularity.c"),

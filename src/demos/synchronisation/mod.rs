@@ -7,3 +7,4 @@ pub mod deadlock;
 pub mod lost_wakeup;
 pub mod race;
 pub mod reentrancy;
+pub mod semaphore;

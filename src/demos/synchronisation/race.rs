@@ -1,7 +1,7 @@
 //! The race-condition family's shared program: N threads each add 1 to a shared `var` STEPS
 //! times, timed around thread creation and join as the lecture times it.
 //!
-//! The five race binaries and the two granularity binaries differ only in how one step is
+//! The six race binaries and the two granularity binaries differ only in how one step is
 //! protected, which is all their files contain (a [`Program`]); the threads, the timing, the
 //! counters and the analysis are here, once.
 //!
@@ -23,7 +23,10 @@
 use std::cell::Cell;
 use std::process::ExitCode;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicI32, AtomicU32, AtomicU64,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::thread;
 use std::time::Instant;
 
@@ -59,11 +62,17 @@ pub const MAX_STEPS: u64 = 1_000_000_000;
 /// Beside it, the lab's instrument for the granularity pair: `owner`, the worker that last took
 /// the lock around `var` (see [`Var::note_owner`]), so the demo can count how often the lock
 /// changed hands. The race programs never touch it.
+///
+/// And `inside`, the lab's occupancy counter for `race_condition_toctou`: how many threads are
+/// in the critical section now ([`Var::enter`], [`Var::leave`]), so the demo can count the
+/// times a thread got in while another was still there.
 #[derive(Debug, Default)]
 pub struct Var {
     value: AtomicI32,
     /// The worker that last held the lock, plus one (0: nobody yet).
     owner: AtomicU32,
+    /// Threads between [`Var::enter`] and [`Var::leave`] now.
+    inside: AtomicU32,
 }
 
 thread_local! {
@@ -72,6 +81,11 @@ thread_local! {
     static WORKER: Cell<u32> = const { Cell::new(0) };
     /// This worker's handovers: the times it took the lock after another worker had it.
     static HANDOVERS: Cell<u64> = const { Cell::new(0) };
+    /// This worker's overlaps: the times it entered the critical section with another thread
+    /// already inside.
+    static OVERLAPS: Cell<u64> = const { Cell::new(0) };
+    /// The most threads this worker saw inside the critical section, itself included.
+    static MOST_INSIDE: Cell<u32> = const { Cell::new(0) };
 }
 
 impl Var {
@@ -80,6 +94,7 @@ impl Var {
         Var {
             value: AtomicI32::new(0),
             owner: AtomicU32::new(0),
+            inside: AtomicU32::new(0),
         }
     }
 
@@ -104,6 +119,28 @@ impl Var {
                 HANDOVERS.set(HANDOVERS.get() + 1);
             }
         }
+    }
+
+    /// The lab's occupancy count (not the lecture's code), called first thing inside the
+    /// critical section: one more thread is inside; if another was already there, that is an
+    /// overlap. SeqCst read-modify-writes keep the program's order around them (the flag's
+    /// store before, `++var` after), as the C's plain statements at -O0 do.
+    #[inline(always)]
+    pub fn enter(&self) {
+        let now = self.inside.fetch_add(1, SeqCst) + 1;
+        if now > 1 {
+            OVERLAPS.set(OVERLAPS.get() + 1);
+        }
+        if now > MOST_INSIDE.get() {
+            MOST_INSIDE.set(now);
+        }
+    }
+
+    /// The lab's occupancy count, called last thing inside the critical section: one thread
+    /// fewer inside.
+    #[inline(always)]
+    pub fn leave(&self) {
+        self.inside.fetch_sub(1, SeqCst);
     }
 
     /// The atomic integer underneath, for the programs that use atomic instructions.
@@ -188,6 +225,8 @@ pub struct Demo {
 pub enum Claim {
     /// `race_condition`: unprotected `++var` loses updates.
     Lost,
+    /// `race_condition_toctou`: a flag checked, then set, is no lock: threads get in together.
+    Toctou,
     /// `race_condition_atomic`, `_assembly`: one atomic read-modify-write loses nothing.
     Atomic,
     /// `race_condition_spinlock`: a test-and-set spinlock loses nothing.
@@ -205,6 +244,9 @@ impl Claim {
     pub fn text(self) -> &'static str {
         match self {
             Claim::Lost => "threads that ++var with no protection lose updates",
+            Claim::Toctou => {
+                "checking then setting a flag is not a lock: two threads get in at once, updates are lost"
+            }
             Claim::Atomic | Claim::Spinlock | Claim::Mutex => "no update is lost",
             Claim::Coarse => {
                 "with one lock around each thread's whole loop the threads run one after another"
@@ -213,6 +255,24 @@ impl Claim {
                 "a lock taken for every increment costs a context switch per step (the lab quiz)"
             }
         }
+    }
+
+    /// True for the programs that should lose updates: no protection, or a broken one.
+    pub fn races(self) -> bool {
+        matches!(self, Claim::Lost | Claim::Toctou)
+    }
+
+    /// True for the programs whose threads go one per usable CPU by default, as `--spread`:
+    /// TOCTOU, whose subject is the flag, not the scheduler; on a busy machine the scheduler
+    /// may put both threads on one CPU, where they take turns and the flaw never shows
+    /// (`--cpu 0` still gives that case).
+    pub fn spreads(self) -> bool {
+        self == Claim::Toctou
+    }
+
+    /// True for the programs that count the threads inside the critical section: TOCTOU.
+    pub fn counts_occupancy(self) -> bool {
+        self == Claim::Toctou
     }
 
     /// True for the programs that count the lock's handovers: the granularity pair.
@@ -225,6 +285,9 @@ impl Claim {
         match self {
             Claim::Lost => {
                 "++var is a load, an add and a store: an increment another thread makes between them is overwritten"
+            }
+            Claim::Toctou => {
+                "`if (lock == 0)` then `lock = 1` is a load and a separate store: two threads can both read 0 and both get in; race_condition_spinlock's test-and-set reads and sets the flag in one atomic instruction"
             }
             Claim::Atomic => "one atomic read-modify-write per increment loses nothing",
             Claim::Spinlock => {
@@ -377,6 +440,10 @@ pub struct Trial {
     /// The granularity pair: how often the lock changed owner, all threads together (a thread
     /// took it right after another had it).
     pub handovers: Option<u64>,
+    /// TOCTOU: the entries into the critical section that found another thread already inside.
+    pub overlaps: Option<u64>,
+    /// TOCTOU: the most threads inside the critical section at once (1 for a lock that works).
+    pub max_inside: Option<u32>,
     /// False when Ctrl-C stopped the threads before they finished.
     pub complete: bool,
     pub threads: Vec<ThreadRun>,
@@ -414,6 +481,7 @@ pub fn run<P: Program>(
 ) -> ExitCode {
     let mut args = args.clone();
     (args.threads, args.steps) = args.sizes(demo);
+    args.spread |= demo.claim.spreads();
     let args = &args;
     let params = Params {
         demo: *demo,
@@ -438,7 +506,7 @@ fn trials<P: Program>(
     args: &RaceArgs,
     program: impl Fn() -> P,
 ) -> Result<Results> {
-    if demo.claim == Claim::Lost && s.machine.cpus_usable_count < 2 {
+    if demo.claim.races() && s.machine.cpus_usable_count < 2 {
         warn(format!(
             "only one CPU is usable ({}): the threads take turns, so updates are lost only when \
              the scheduler preempts a thread between its load and its store (rarely, but then a \
@@ -450,7 +518,7 @@ fn trials<P: Program>(
     let trials = timing::run_trials(
         args.trials.warmup,
         args.trials.trials,
-        |r| trial(program(), args, r.number(), demo.claim.hands_over()),
+        |r| trial(program(), args, r.number(), demo.claim),
         |t| {
             s.out
                 .lecture(format_args!("var = {}; time = {} ms", t.var, t.time_ms))
@@ -472,6 +540,8 @@ struct WorkerRun {
     usage: ThreadUsage,
     steps: u64,
     handovers: u64,
+    overlaps: u64,
+    most_inside: u32,
 }
 
 /// The C program's statics, `static pthread_mutex_t lock; static int var;`: the program (its
@@ -483,9 +553,11 @@ struct Statics<P> {
     var: Var,
 }
 
-/// One trial: create the threads, let them run, join them, read var. `handovers`: the program
-/// counts the lock's changes of owner ([`Var::note_owner`]), to be reported.
-fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, handovers: bool) -> Result<Trial> {
+/// One trial: create the threads, let them run, join them, read var. The claim says what the
+/// program counts, to be reported: the lock's changes of owner ([`Var::note_owner`]) or the
+/// threads inside the critical section ([`Var::enter`]).
+fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, claim: Claim) -> Result<Trial> {
+    let handovers = claim.hands_over();
     let statics = Box::new(Statics {
         program,
         var: Var::new(),
@@ -522,6 +594,8 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, handovers: bool) 
                     let cpu_start = current_cpu();
                     WORKER.set(i as u32 + 1);
                     HANDOVERS.set(0);
+                    OVERLAPS.set(0);
+                    MOST_INSIDE.set(0);
                     let began = Instant::now();
                     program.thread_body(var, args.steps, delta(i), &Work { done: &progress[i] });
                     let ended = Instant::now();
@@ -534,6 +608,8 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, handovers: bool) 
                         usage: usage.delta(&ThreadUsage::now()?),
                         steps: progress[i].load(Relaxed),
                         handovers: HANDOVERS.get(),
+                        overlaps: OVERLAPS.get(),
+                        most_inside: MOST_INSIDE.get(),
                     }))
                 });
             match spawned {
@@ -589,15 +665,20 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, handovers: bool) 
         .map_or(0, |(end, begin)| {
             nanos(end.saturating_duration_since(begin))
         });
-    Ok(outcome(
-        number,
-        var.get(),
-        threads,
-        args.steps,
-        elapsed,
-        work,
-        &counters,
-    ))
+    let occupancy = claim.counts_occupancy();
+    Ok(Trial {
+        overlaps: occupancy.then(|| runs.iter().map(|r| r.overlaps).sum()),
+        max_inside: occupancy.then(|| runs.iter().map(|r| r.most_inside).max().unwrap_or(0)),
+        ..outcome(
+            number,
+            var.get(),
+            threads,
+            args.steps,
+            elapsed,
+            work,
+            &counters,
+        )
+    })
 }
 
 /// Turns the raw measurements of a trial into its figures.
@@ -638,6 +719,8 @@ fn outcome(
         nonvoluntary_cs: counters.nonvoluntary_cs,
         minflt: counters.minflt,
         handovers: threads.iter().map(|t| t.handovers).sum(),
+        overlaps: None,
+        max_inside: None,
         complete: threads.iter().all(|t| t.steps == steps),
         threads,
     }
@@ -742,6 +825,39 @@ impl Trial {
         }
     }
 
+    /// TOCTOU: the threads inside together and the updates lost, in words.
+    fn together(&self) -> String {
+        let overlaps = self.overlaps.unwrap_or(0);
+        let lost = if self.lost > 0 {
+            format!(
+                "{} of {} updates were lost ({:.1}%)",
+                self.lost,
+                self.updates(),
+                100.0 * self.lost_share
+            )
+        } else {
+            format!("none of {} updates was lost", self.updates())
+        };
+        match overlaps {
+            0 => format!(
+                "no thread ever found another inside ({lost}): {}",
+                self.why_no_race().unwrap_or_else(|| {
+                    "no thread read the flag between another's check and its set".into()
+                })
+            ),
+            n => format!(
+                "a thread got in while another was inside {} (at most {} inside at once) and {lost}{}",
+                words::times(n),
+                self.max_inside.unwrap_or(0),
+                if self.lost == 0 {
+                    ": no overlap fell between a load of var and its store"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+
     /// Why the threads could not race in this trial, if they could not: one CPU, or no overlap.
     fn why_no_race(&self) -> Option<String> {
         if self.threads.len() < 2 {
@@ -760,7 +876,7 @@ impl Trial {
             let idle = self.threads.iter().filter(|t| t.share == 0.0).count();
             return Some(format!(
                 "{} had not begun when the first finished its {}: the threads never ran at once \
-                 (too few steps, or an idle vCPU that had to be woken first)",
+                 (too few steps, a CPU busy with other work, or an idle vCPU that had to be woken first)",
                 words::count(idle as u64, "thread"),
                 words::count(self.threads[0].steps, "increment"),
             ));
@@ -790,8 +906,12 @@ impl Findings for Results {
         } else {
             format!("{} lost, {:.1}%", t.lost, 100.0 * t.lost_share)
         };
+        let together = match t.overlaps {
+            Some(n) => format!("; two threads inside at once: {}", words::times(n)),
+            None => String::new(),
+        };
         format!(
-            "var = {} of {} ({lost}); {}/update; voluntary switches: {}",
+            "var = {} of {} ({lost}){together}; {}/update; voluntary switches: {}",
             t.var,
             t.expected,
             fmt_ns(t.ns_per_op),
@@ -835,7 +955,7 @@ impl Findings for Results {
             lines.push(format!(
                 "lost updates: none{}",
                 match last.why_no_race() {
-                    Some(why) if p.demo.claim == Claim::Lost => format!(" this time: {why}"),
+                    Some(why) if p.demo.claim.races() => format!(" this time: {why}"),
                     _ => String::new(),
                 }
             ));
@@ -845,6 +965,14 @@ impl Findings for Results {
                 last.lost,
                 last.updates(),
                 100.0 * last.lost_share
+            ));
+        }
+        if let (Some(overlaps), Some(most)) = (last.overlaps, last.max_inside) {
+            lines.push(format!(
+                "inside the critical section: at most {} at once; {} of {} entries found another thread already inside (it got past the check while the flag read 0)",
+                words::count(u64::from(most), "thread"),
+                overlaps,
+                last.updates()
             ));
         }
         lines.push(format!(
@@ -892,7 +1020,7 @@ impl Findings for Results {
                 "  {} of {} ran every thread on one CPU: the threads took turns instead of running at once{}",
                 s.trials_on_one_cpu,
                 words::count(self.trials.len() as u64, "trial"),
-                if p.demo.claim == Claim::Lost && !p.spread {
+                if p.demo.claim.races() && !p.spread {
                     ", so only a preemption between load and store could lose an update; --spread gives each thread its own CPU"
                 } else {
                     ""
@@ -971,6 +1099,22 @@ impl Findings for Results {
                     })
                 ),
             ),
+            Claim::Toctou => {
+                let both = self
+                    .trials
+                    .iter()
+                    .filter(|t| t.overlaps.unwrap_or(0) > 0 && t.lost > 0)
+                    .count() as u64;
+                let of_trials = if n > 1 {
+                    format!(
+                        "{both} of {} had threads inside together and lost updates; the last: ",
+                        words::count(n, "trial")
+                    )
+                } else {
+                    String::new()
+                };
+                Verdict::check(claim, both > 0, format!("{of_trials}{}", last.together()))
+            }
             Claim::Atomic | Claim::Spinlock | Claim::Mutex => Verdict::check(
                 claim,
                 losing == 0,
@@ -1047,6 +1191,19 @@ impl Findings for Results {
                 "++var is still a load, an add and a store, but nothing was lost here because {}; updates are lost when two threads run the increment at once",
                 t.why_no_race().unwrap_or_else(|| {
                     "no thread was interrupted between its load and its store".into()
+                })
+            ),
+            Claim::Toctou if t.overlaps.unwrap_or(0) > 0 => format!(
+                "`if (lock == 0)` and `lock = 1` are a load and a separate store: in between, another thread read the same 0 and came in too ({}, at most {} inside at once), and {} of the {} updates were lost; race_condition_spinlock's atomic_flag_test_and_set reads 0 and writes 1 in one atomic instruction (xchg), so only one thread can ever read the 0",
+                words::times(t.overlaps.unwrap_or(0)),
+                t.max_inside.unwrap_or(0),
+                t.lost,
+                t.updates()
+            ),
+            Claim::Toctou => format!(
+                "`if (lock == 0)` then `lock = 1` is still a load and a separate store, but no two threads got in together here because {}; race_condition_spinlock's test-and-set reads and sets the flag in one atomic instruction (xchg), so it needs no luck",
+                t.why_no_race().unwrap_or_else(|| {
+                    "no thread read the flag between another's check and its set".into()
                 })
             ),
             Claim::Atomic => format!(
@@ -1449,6 +1606,51 @@ mod tests {
         assert_eq!(as_coded.sizes(&demo), (2, 1_000_000));
         // --as-coded and explicit sizes contradict each other.
         assert!(parse(&["--as-coded"]).is_err());
+    }
+
+    /// A finished two-thread trial of the TOCTOU flag: `var`, and the entries that found another
+    /// thread inside with the most inside at once.
+    fn toctou(var: i32, cpus: [usize; 2], shares: [f64; 2], overlaps: u64, most: u32) -> Results {
+        let mut r = two_threads(var, cpus, shares, (4, 2));
+        r.trials[0].overlaps = Some(overlaps);
+        r.trials[0].max_inside = Some(most);
+        r
+    }
+
+    #[test]
+    fn toctou_holds_when_two_threads_got_in_and_updates_were_lost() {
+        let p = params("race_condition_toctou", Claim::Toctou);
+        // Measured on the 2-vCPU guest: 2 × 1000000, default placement.
+        let raced = toctou(1_833_832, [1, 0], [0.36, 0.64], 486_737, 2);
+        let (v, lesson, lines) = crate::testing::judge(&raced, &p);
+        assert_eq!(v.held, Some(true), "{}", v.line());
+        assert!(
+            v.because.contains("a thread got in while another was inside 486737 times (at most 2 inside at once) and 166168 of 2000000 updates were lost (8.3%)"),
+            "{}",
+            v.line()
+        );
+        assert!(
+            lesson.contains("(486737 times, at most 2 inside at once), and 166168 of the 2000000 updates were lost; race_condition_spinlock's atomic_flag_test_and_set"),
+            "{lesson}"
+        );
+        assert!(lines.contains(&"inside the critical section: at most 2 threads at once; 486737 of 2000000 entries found another thread already inside (it got past the check while the flag read 0)".to_string()), "{lines:#?}");
+
+        // Inside together, but every overlap fell outside a load and its store.
+        let lucky = toctou(2_000_000, [1, 0], [0.5, 0.5], 12, 2);
+        let v = crate::testing::judge(&lucky, &p).0;
+        assert_eq!(v.held, Some(false), "{}", v.line());
+        assert!(v.because.contains("none of 2000000 updates was lost: no overlap fell between a load of var and its store"), "{}", v.line());
+
+        // One CPU: the threads took turns at the flag.
+        let one_cpu = toctou(2_000_000, [0, 0], [0.5, 0.5], 0, 1);
+        let (v, lesson, _) = crate::testing::judge(&one_cpu, &p);
+        assert_eq!(v.held, Some(false), "{}", v.line());
+        assert!(v.because.starts_with("no thread ever found another inside (none of 2000000 updates was lost): every thread ran on CPU 0"), "{}", v.line());
+        assert!(
+            lesson
+                .contains("no two threads got in together here because every thread ran on CPU 0"),
+            "{lesson}"
+        );
     }
 
     #[test]
