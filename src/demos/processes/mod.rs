@@ -1,6 +1,7 @@
 //! The processes chapter's lab benches: each demo's result types, the orchestration that is not
 //! the lecture's program, the analysis and the verdict.
 
+pub mod address_space;
 pub mod cow_overhead;
 pub mod create_process;
 pub mod fork_celsius;
