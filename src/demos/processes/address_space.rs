@@ -734,11 +734,19 @@ impl Findings for Results {
     }
 
     fn verdict(&self, p: &Params, _cx: &Context<'_>) -> Verdict {
-        let claim = if p.aslr_off() {
-            "the regions lie in the slide's order; after fork the same &value holds different values in parent and child, the child's write copying the page; with ASLR off the regions stay put from run to run"
+        let copied = if self.frames_unreadable.is_some() {
+            ""
         } else {
-            "the regions lie in the slide's order; after fork the same &value holds different values in parent and child, the child's write copying the page; ASLR moves the regions from run to run"
+            ", the child's write copying the page"
         };
+        let aslr = if p.aslr_off() {
+            "with ASLR off the regions stay put from run to run"
+        } else {
+            "ASLR moves the regions from run to run"
+        };
+        let claim = format!(
+            "the regions lie in the slide's order; after fork the same &value holds different values in parent and child{copied}; {aslr}"
+        );
         let Some(cow) = &self.cow else {
             return Verdict::unchecked(claim, "the run stopped before the fork");
         };

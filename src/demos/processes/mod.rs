@@ -6,5 +6,6 @@ pub mod cow_overhead;
 pub mod create_process;
 pub mod fork_celsius;
 pub mod multiple_forks;
+pub mod process_attrs;
 pub mod spawn_cost;
 pub mod sum_array;
