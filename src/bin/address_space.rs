@@ -76,7 +76,11 @@ fn probes() -> oslab::Result<lab::Layout> {
     let main_fn: fn() -> ExitCode = main;
     lab::Layout::of(&[
         Probe::new("code", "main()", main_fn as usize),
-        Probe::new("data", "initialised static", &INITIALISED as *const _ as usize),
+        Probe::new(
+            "data",
+            "initialised static",
+            &INITIALISED as *const _ as usize,
+        ),
         Probe::new("bss", "zeroed static", ZEROED[32768].as_ptr() as usize),
         Probe::new("heap", "malloc(16)", &*small as *const u64 as usize),
         Probe::new("mmap", "malloc(64 MiB)", large.as_ptr() as usize),
@@ -91,7 +95,10 @@ fn probes() -> oslab::Result<lab::Layout> {
 fn fork_and_write(out: Output) -> oslab::Result<lab::Cow> {
     VALUE.store(1); // value = 1;   (the page is the parent's, present, before fork)
     let parent_before = Frame::of(VALUE.address())?;
-    out.lecture(format_args!("[parent] {}", parent_before.line(VALUE.load())));
+    out.lecture(format_args!(
+        "[parent] {}",
+        parent_before.line(VALUE.load())
+    ));
     let (reports, to_parent) = channel::<lab::ChildSaw>()?;
     match process::fork(&SingleThreaded::check()?)? {
         Forked::Child => process::run_child(|| {
@@ -106,7 +113,12 @@ fn fork_and_write(out: Output) -> oslab::Result<lab::Cow> {
             let saw = lab::child_saw(child, reports)?; // wait(NULL);
             let parent_after = Frame::of(VALUE.address())?;
             out.lecture(format_args!("[parent] {}", parent_after.line(VALUE.load())));
-            Ok(lab::Cow::new(parent_before, saw, parent_after, VALUE.load()))
+            Ok(lab::Cow::new(
+                parent_before,
+                saw,
+                parent_after,
+                VALUE.load(),
+            ))
         }
     }
 }

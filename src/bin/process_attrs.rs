@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use nix::sys::signal::Signal::{SIGUSR1, SIGUSR2};
 use oslab::demos::processes::process_attrs::{self as lab, Handshake};
-use oslab::kit::cli::CommonArgs;
+use oslab::kit::cli::{CommonArgs, ranged};
 use oslab::kit::{self, report::Output};
 use oslab::process::{self, Forked, SingleThreaded};
 use oslab::sys::signal;
@@ -52,7 +52,8 @@ use oslab::sys::signal;
 )]
 struct Args {
     /// Run as the program the child execs: report ready on this descriptor, wait on the next
-    #[arg(long, hide = true, num_args = 2, value_names = ["READY", "GO"])]
+    #[arg(long, hide = true, num_args = 2, value_names = ["READY", "GO"],
+          value_parser = ranged::<i32>(0, 1 << 20))]
     exec_probe: Option<Vec<i32>>,
 
     #[command(flatten)]
@@ -75,6 +76,7 @@ fn set_up() -> anyhow::Result<lab::Owned> {
 
 /// fork, then exec in the child; the parent reads /proc at each step.
 fn fork_and_exec(out: Output, owned: &lab::Owned) -> anyhow::Result<lab::Table> {
+    process::limits::check_can_create(2)?; // the child, and the one that spins a thread
     let mut hand = Handshake::new()?;
     match process::fork(&SingleThreaded::check()?)? {
         Forked::Child => process::run_child(|| {
@@ -84,13 +86,19 @@ fn fork_and_exec(out: Output, owned: &lab::Owned) -> anyhow::Result<lab::Table> 
         }),
         Forked::Parent(child) => {
             let pid = child.pid();
-            out.lecture(format_args!("[parent] PID = {}; forked child PID = {pid}", owned.pid));
+            out.lecture(format_args!(
+                "[parent] PID = {}; forked child PID = {pid}",
+                owned.pid
+            ));
             hand.wait_ready(&child)?;
             let mut table = lab::Table::read(owned, pid)?;
             hand.go()?; // the child execs now
             hand.wait_ready(&child)?;
             table.read_execd(pid)?;
-            out.lecture(format_args!("[child] PID = {pid} after exec: {}", table.execd_command()));
+            out.lecture(format_args!(
+                "[child] PID = {pid} after exec: {}",
+                table.execd_command()
+            ));
             hand.go()?; // the exec'd program returns 7 now
             table.finish(child)?; // wait(&status);
             let exit = table.exit.map_or("-".into(), |e| e.to_string());
@@ -111,7 +119,9 @@ fn thread_outlives_main(out: Output) -> anyhow::Result<lab::Ending> {
     match process::fork(&SingleThreaded::check()?)? {
         Forked::Child => process::run_child(|| {
             // pthread_create(&t, NULL, spin, NULL);
-            let spin = std::thread::Builder::new().name("spin".into()).spawn(lab::spin);
+            let spin = std::thread::Builder::new()
+                .name("spin".into())
+                .spawn(lab::spin);
             watch.started(spin.is_ok()); // the parent reads /proc/PID/task now
             0 // return 0;   (exit_group: every thread of the process ends)
         }),

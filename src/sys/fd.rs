@@ -18,7 +18,11 @@ pub fn write_byte(fd: RawFd, byte: u8) -> Result<()> {
             1 => return Ok(()),
             -1 if Errno::last() == Errno::EINTR => continue,
             -1 => return Err(Error::sys("write", Errno::last())),
-            _ => return Err(Error::Failed(format!("write to descriptor {fd} wrote nothing"))),
+            _ => {
+                return Err(Error::Failed(format!(
+                    "write to descriptor {fd} wrote nothing"
+                )));
+            }
         }
     }
 }

@@ -237,13 +237,19 @@ impl Layout {
     }
 
     fn base(&self, region: &str) -> Option<u64> {
-        self.bases.iter().find(|(r, _)| r == region).map(|(_, a)| *a)
+        self.bases
+            .iter()
+            .find(|(r, _)| r == region)
+            .map(|(_, a)| *a)
     }
 }
 
 /// Puts a probe in the mapping that holds it and names its region.
 fn place(mut p: Probe, maps: &[Mapping], mm: &Mm, exe: &std::path::Path) -> Probe {
-    let Some(m) = maps.iter().find(|m| m.start <= p.address && p.address < m.end) else {
+    let Some(m) = maps
+        .iter()
+        .find(|m| m.start <= p.address && p.address < m.end)
+    else {
         p.region = "unmapped".into();
         return p;
     };
@@ -399,8 +405,14 @@ pub fn send(
 ) -> i32 {
     let saw = match (before, after) {
         (Ok(before), Ok(after)) => {
-            out.lecture(format_args!("[child]  {} (before its write)", before.line(read)));
-            out.lecture(format_args!("[child]  {} (after value = 2)", after.line(wrote)));
+            out.lecture(format_args!(
+                "[child]  {} (before its write)",
+                before.line(read)
+            ));
+            out.lecture(format_args!(
+                "[child]  {} (after value = 2)",
+                after.line(wrote)
+            ));
             ChildSaw {
                 pid: nix::unistd::getpid().as_raw(),
                 before,
@@ -515,6 +527,7 @@ pub fn run(
     if s.stopped().is_some() {
         return Ok(r);
     }
+    crate::process::limits::check_can_create(2)?; // the second run and the forked child
     match second_run() {
         Ok(l) => r.second = Some(l),
         Err(e) => r.second_error = Some(e),
@@ -558,7 +571,8 @@ impl Results {
             .into_iter()
             .filter_map(|(lo, hi)| {
                 let (a, b) = (l.probe(lo)?, l.probe(hi)?);
-                (a.address >= b.address).then(|| format!("{lo} {:#x} ≥ {hi} {:#x}", a.address, b.address))
+                (a.address >= b.address)
+                    .then(|| format!("{lo} {:#x} ≥ {hi} {:#x}", a.address, b.address))
             })
             .collect()
     }
@@ -583,7 +597,10 @@ impl Results {
             let why = self.second_error.as_deref().unwrap_or("it was not run");
             return (false, format!("no second run to compare with ({why})"));
         };
-        let (m, st) = (crate::kit::words::list(&moved), crate::kit::words::list(&stayed));
+        let (m, st) = (
+            crate::kit::words::list(&moved),
+            crate::kit::words::list(&stayed),
+        );
         if p.aslr_off() {
             let held = moved.is_empty();
             let seen = if held {
@@ -611,8 +628,12 @@ impl Results {
 /// Why regions did not move between runs with ASLR meant to be on.
 fn aslr_reason(p: &Params) -> String {
     match p.randomize_va_space {
-        Some(0) => "ASLR is off for the whole system (/proc/sys/kernel/randomize_va_space is 0)".into(),
-        Some(1) => "/proc/sys/kernel/randomize_va_space is 1: the heap (brk) is not randomised".into(),
+        Some(0) => {
+            "ASLR is off for the whole system (/proc/sys/kernel/randomize_va_space is 0)".into()
+        }
+        Some(1) => {
+            "/proc/sys/kernel/randomize_va_space is 1: the heap (brk) is not randomised".into()
+        }
         _ if p.aslr != "on" => format!("ASLR is {}", p.aslr),
         _ => "this process's personality or a security policy keeps the addresses fixed".into(),
     }
@@ -638,7 +659,12 @@ fn figure(l: &Layout) -> String {
     let mut below: Option<u64> = None;
     for (m, ps) in &by_mapping {
         if below.is_some_and(|b| b > m.end) {
-            rows.push(vec!["⋮".into(), String::new(), String::new(), String::new()]);
+            rows.push(vec![
+                "⋮".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
         }
         below = Some(m.start);
         let name = m.name.rsplit('/').next().unwrap_or("");
@@ -652,7 +678,12 @@ fn figure(l: &Layout) -> String {
                     format!("{} {}", p.what, hex(p.address)),
                 ]
             } else {
-                vec![String::new(), String::new(), String::new(), format!("{} {}", p.what, hex(p.address))]
+                vec![
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!("{} {}", p.what, hex(p.address)),
+                ]
             });
         }
     }
@@ -697,11 +728,19 @@ impl Findings for Results {
                 .iter()
                 .filter_map(|r| {
                     let (a, b) = (l.base(r)?, second.base(r)?);
-                    Some(vec![r.to_string(), hex(a), hex(b), if a == b { "same" } else { "moved" }.into()])
+                    Some(vec![
+                        r.to_string(),
+                        hex(a),
+                        hex(b),
+                        if a == b { "same" } else { "moved" }.into(),
+                    ])
                 })
                 .collect();
-            lines.push("a second run of the program (the same personality), region by region:".into());
-            let t = crate::kit::report::table(&["region", "this run", "second run", ""], &rows, false);
+            lines.push(
+                "a second run of the program (the same personality), region by region:".into(),
+            );
+            let t =
+                crate::kit::report::table(&["region", "this run", "second run", ""], &rows, false);
             lines.extend(t.lines().map(|s| format!("  {s}")));
         } else if let Some(e) = &self.second_error {
             lines.push(format!("second run: {e}"));
@@ -754,7 +793,10 @@ impl Findings for Results {
         let mut parts = Vec::new();
         let mut held = true;
         if misplaced.is_empty() && disorder.is_empty() {
-            parts.push("every probe lay in its region, code < data < bss < heap < mmap and libc < stack".to_string());
+            parts.push(
+                "every probe lay in its region, code < data < bss < heap < mmap and libc < stack"
+                    .to_string(),
+            );
         } else {
             held = false;
             if !misplaced.is_empty() {
@@ -773,7 +815,8 @@ impl Findings for Results {
             ));
         } else {
             held = false;
-            parts.push("parent and child did not show the same &value with different values".into());
+            parts
+                .push("parent and child did not show the same &value with different values".into());
         }
         if self.frames_unreadable.is_some() {
             parts.push("the frame numbers read as 0 (not checked)".into());
@@ -873,7 +916,12 @@ mod tests {
             mapping(0xc000 + shift, 0x1c000 + shift, "rw-p", ""),
             mapping(0x80000 + shift, 0xa0000 + shift, "rw-p", "[heap]"),
             mapping(0x7000_0000 + shift, 0x7400_0000 + shift, "rw-p", ""),
-            mapping(0x7500_0000 + shift, 0x7520_0000 + shift, "r-xp", "/lib/libc.so.6"),
+            mapping(
+                0x7500_0000 + shift,
+                0x7520_0000 + shift,
+                "r-xp",
+                "/lib/libc.so.6",
+            ),
             mapping(0x7600_0000 + shift, 0x7600_2000 + shift, "r-xp", "[vdso]"),
             mapping(0x7ff0_0000 + shift, 0x7ff2_0000 + shift, "rw-p", "[stack]"),
         ];
@@ -958,10 +1006,24 @@ mod tests {
         let r = results(0x10_0000, cow(0x100, 0x100, 0x200));
         let (v, lesson, lines) = crate::testing::judge(&r, &params("on"));
         assert_eq!(v.held, Some(true), "{}", v.line());
-        assert!(v.because.contains("frame 0x100 shared before the write, 0x200"), "{}", v.because);
-        assert!(v.because.contains("other addresses (ASLR)"), "{}", v.because);
+        assert!(
+            v.because
+                .contains("frame 0x100 shared before the write, 0x200"),
+            "{}",
+            v.because
+        );
+        assert!(
+            v.because.contains("other addresses (ASLR)"),
+            "{}",
+            v.because
+        );
         assert!(lesson.contains("5 regions moved"), "{lesson}");
-        assert!(lines.iter().any(|l| l.contains("[stack]") || l.contains("stack (")), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("[stack]") || l.contains("stack (")),
+            "{lines:?}"
+        );
     }
 
     #[test]
@@ -988,8 +1050,16 @@ mod tests {
         let r = results(0x10_0000, cow(0, 0, 0));
         let (v, _, lines) = crate::testing::judge(&r, &params("on"));
         assert_eq!(v.held, Some(true), "{}", v.line());
-        assert!(v.because.contains("read as 0 (not checked)"), "{}", v.because);
-        assert!(lines.iter().any(|l| l.starts_with("frames: the frame numbers read as 0")));
+        assert!(
+            v.because.contains("read as 0 (not checked)"),
+            "{}",
+            v.because
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("frames: the frame numbers read as 0"))
+        );
     }
 
     #[test]
@@ -999,7 +1069,11 @@ mod tests {
         r.layout.probes[3].address = 0x7000_0020;
         let (v, _, _) = crate::testing::judge(&r, &params("on"));
         assert_eq!(v.held, Some(false), "{}", v.line());
-        assert!(v.because.contains("misplaced: heap (heap) in mmap"), "{}", v.because);
+        assert!(
+            v.because.contains("misplaced: heap (heap) in mmap"),
+            "{}",
+            v.because
+        );
         assert!(v.because.contains("out of order: heap"), "{}", v.because);
     }
 

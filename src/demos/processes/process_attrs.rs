@@ -153,7 +153,10 @@ impl Handshake {
         let deadline = std::time::Instant::now() + PATIENCE;
         loop {
             if let Some(signal) = interrupt::requested() {
-                anyhow::bail!("stopped by {signal} while waiting for child {}", child.pid());
+                anyhow::bail!(
+                    "stopped by {signal} while waiting for child {}",
+                    child.pid()
+                );
             }
             match crate::sys::process::poll_readable(self.ready_r.as_fd(), 20) {
                 Ok(true) => break,
@@ -168,7 +171,9 @@ impl Handshake {
         match (&self.ready_r).read(&mut byte) {
             Ok(1) => Ok(()),
             _ => match child.ended()? {
-                Some(exit) => anyhow::bail!("child {} {} before it was ready", child.pid(), exit.verb()),
+                Some(exit) => {
+                    anyhow::bail!("child {} {} before it was ready", child.pid(), exit.verb())
+                }
                 None => anyhow::bail!("child {} closed its pipe", child.pid()),
             },
         }
@@ -342,7 +347,13 @@ impl Attrs {
         let cpu = stat.processor.unwrap_or(-1);
         let affinity = status.cpus_allowed_list.as_ref().map_or("?".into(), |l| {
             l.iter()
-                .map(|(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") })
+                .map(|(a, b)| {
+                    if a == b {
+                        a.to_string()
+                    } else {
+                        format!("{a}-{b}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(",")
         });
@@ -370,7 +381,11 @@ impl Attrs {
             stack: limit(&limits.max_stack_size),
             cmdline: p.cmdline().map_or("?".into(), |c| c.join(" ")),
             threads: status.threads,
-            state: format!("{} ({})", stat.state, crate::proc::tasks::state_name(stat.state)),
+            state: format!(
+                "{} ({})",
+                stat.state,
+                crate::proc::tasks::state_name(stat.state)
+            ),
             prio: stat.priority,
             on_cpu: if stat.state == 'R' {
                 format!("yes, CPU {cpu}")
@@ -478,7 +493,11 @@ impl Table {
     pub fn finish(&mut self, child: Child) -> anyhow::Result<()> {
         if child.ended_within(PATIENCE)?.is_some() {
             if let Ok(stat) = Process::new(child.pid().as_raw()).and_then(|p| p.stat()) {
-                self.zombie_state = format!("{} ({})", stat.state, crate::proc::tasks::state_name(stat.state));
+                self.zombie_state = format!(
+                    "{} ({})",
+                    stat.state,
+                    crate::proc::tasks::state_name(stat.state)
+                );
                 self.zombie_exit_code = stat.exit_code.unwrap_or(0);
             }
         }
@@ -494,8 +513,20 @@ impl Table {
     /// The rows, in the slides' order.
     pub fn rows(&self) -> Vec<Row> {
         let (p, c, e) = (&self.parent, &self.child, &self.execd);
-        let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(" ") };
-        let ids = |v: &[i32]| if v.is_empty() { "none".to_string() } else { words::list(v.iter()) };
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(" ")
+            }
+        };
+        let ids = |v: &[i32]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                words::list(v.iter())
+            }
+        };
         let row = |name: &str, f: &dyn Fn(&Attrs) -> String, changed: &str| {
             let (a, b, x) = (f(p), f(c), f(e));
             Row {
@@ -522,9 +553,17 @@ impl Table {
             row("fd 0 (stdin)", &|a| short(&a.fd(0)), "changed"),
             row("fd 1 (stdout)", &|a| short(&a.fd(1)), "changed"),
             row("fd 2 (stderr)", &|a| short(&a.fd(2)), "changed"),
-            row(&format!("fd {kept} (no O_CLOEXEC)"), &|a| a.fd(kept), "closed"),
+            row(
+                &format!("fd {kept} (no O_CLOEXEC)"),
+                &|a| a.fd(kept),
+                "closed",
+            ),
             row(&format!("fd {gone} (O_CLOEXEC)"), &|a| a.fd(gone), "closed"),
-            row("open descriptors (files)", &|a| a.fds.len().to_string(), "changed"),
+            row(
+                "open descriptors (files)",
+                &|a| a.fds.len().to_string(),
+                "changed",
+            ),
             row("SIGUSR1 (main: a handler)", &|a| a.sigusr1.clone(), "reset"),
             row("SIGUSR2 (main: SIG_IGN)", &|a| a.sigusr2.clone(), "reset"),
             row("handled signals (SigCgt)", &|a| list(&a.handled), "reset"),
@@ -532,7 +571,11 @@ impl Table {
             row("blocked signals (SigBlk)", &|a| list(&a.blocked), "changed"),
             row("nice", &|a| a.nice.to_string(), "changed"),
             row("CPU affinity", &|a| a.affinity.clone(), "changed"),
-            row("RLIMIT_NOFILE soft / hard", &|a| a.nofile.clone(), "changed"),
+            row(
+                "RLIMIT_NOFILE soft / hard",
+                &|a| a.nofile.clone(),
+                "changed",
+            ),
             row("RLIMIT_CORE soft / hard", &|a| a.core.clone(), "changed"),
             row("RLIMIT_STACK soft / hard", &|a| a.stack.clone(), "changed"),
             row("command line", &|a| a.cmdline.clone(), "replaced"),
@@ -637,10 +680,17 @@ impl ThreadWatch {
         let pid = child.pid().as_raw();
         self.hand.wait_ready(&child)?;
         let tasks_before = tasks_of(pid);
-        let thread_tid = tasks_before.iter().find(|t| t.tid != pid).map_or(0, |t| t.tid);
+        let thread_tid = tasks_before
+            .iter()
+            .find(|t| t.tid != pid)
+            .map_or(0, |t| t.tid);
         out.lecture(format_args!(
             "[child] PID = {pid}: {}",
-            words::list(tasks_before.iter().map(|t| format!("TID {} {} {}", t.tid, t.comm, t.state)))
+            words::list(
+                tasks_before
+                    .iter()
+                    .map(|t| format!("TID {} {} {}", t.tid, t.comm, t.state))
+            )
         ));
         self.hand.go()?; // main returns now
         let mut ending = Ending {
@@ -651,7 +701,8 @@ impl ThreadWatch {
         };
         if child.ended_within(PATIENCE)?.is_some() {
             ending.tasks_after = tasks_of(pid).iter().map(|t| t.tid).collect();
-            ending.thread_left = thread_tid != 0 && std::path::Path::new(&format!("/proc/{thread_tid}")).exists();
+            ending.thread_left =
+                thread_tid != 0 && std::path::Path::new(&format!("/proc/{thread_tid}")).exists();
         }
         let exit = child.wait()?;
         ending.process_left = std::path::Path::new(&format!("/proc/{pid}")).exists();
@@ -659,7 +710,11 @@ impl ThreadWatch {
         out.lecture(format_args!(
             "[parent] child {pid} {}; its thread {thread_tid}: {}",
             exit,
-            if ending.thread_left { "still there" } else { "gone with it" }
+            if ending.thread_left {
+                "still there"
+            } else {
+                "gone with it"
+            }
         ));
         Ok(ending)
     }
@@ -729,16 +784,31 @@ impl Results {
                 ),
             ),
             (
-                [&p.sigusr2, &c.sigusr2, &e.sigusr2].iter().all(|d| *d == "ignored"),
-                format!("SIGUSR2 {} / {} / {} (ignored stays ignored)", p.sigusr2, c.sigusr2, e.sigusr2),
+                [&p.sigusr2, &c.sigusr2, &e.sigusr2]
+                    .iter()
+                    .all(|d| *d == "ignored"),
+                format!(
+                    "SIGUSR2 {} / {} / {} (ignored stays ignored)",
+                    p.sigusr2, c.sigusr2, e.sigusr2
+                ),
             ),
             (
-                p.fd(gone) != "closed" && c.fd(gone) != "closed" && e.fd(gone) == "closed"
+                p.fd(gone) != "closed"
+                    && c.fd(gone) != "closed"
+                    && e.fd(gone) == "closed"
                     && e.fd(kept) != "closed",
                 format!(
                     "fd {gone} (O_CLOEXEC) {} after exec, fd {kept} {}",
-                    if e.fd(gone) == "closed" { "closed" } else { "still open" },
-                    if e.fd(kept) == "closed" { "closed too" } else { "kept" }
+                    if e.fd(gone) == "closed" {
+                        "closed"
+                    } else {
+                        "still open"
+                    },
+                    if e.fd(kept) == "closed" {
+                        "closed too"
+                    } else {
+                        "kept"
+                    }
                 ),
             ),
             (
@@ -825,9 +895,17 @@ impl Findings for Results {
         let checks = self.checks();
         let held = checks.iter().all(|(h, _)| *h);
         let because = if held {
-            checks.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>().join("; ")
+            checks
+                .iter()
+                .map(|(_, s)| s.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
         } else {
-            let failed: Vec<String> = checks.iter().filter(|(h, _)| !h).map(|(_, s)| s.clone()).collect();
+            let failed: Vec<String> = checks
+                .iter()
+                .filter(|(h, _)| !h)
+                .map(|(_, s)| s.clone())
+                .collect();
             format!("not as claimed: {}", failed.join("; "))
         };
         Verdict::check(CLAIM, held, because)
@@ -835,8 +913,18 @@ impl Findings for Results {
 
     fn lesson(&self, _p: &Params, _cx: &Context<'_>) -> String {
         let inherited = self.rows.iter().filter(|r| r.fork == "inherited").count();
-        let new: Vec<&str> = self.rows.iter().filter(|r| r.fork == "new").map(|r| r.attribute.as_str()).collect();
-        let reset: Vec<&str> = self.rows.iter().filter(|r| r.exec != "kept").map(|r| r.attribute.as_str()).collect();
+        let new: Vec<&str> = self
+            .rows
+            .iter()
+            .filter(|r| r.fork == "new")
+            .map(|r| r.attribute.as_str())
+            .collect();
+        let reset: Vec<&str> = self
+            .rows
+            .iter()
+            .filter(|r| r.exec != "kept")
+            .map(|r| r.attribute.as_str())
+            .collect();
         format!(
             "a process is its task_struct and what it points to: fork copied {inherited} of the {} attributes read here and gave the child its own {}; exec replaced the program, not the process, and changed only {}; a thread is part of its process, so when main returned (exit_group) the spinning thread ended too",
             self.rows.len(),
@@ -893,8 +981,16 @@ mod tests {
             pid: 200,
             thread_tid: 201,
             tasks_before: vec![
-                Task { tid: 200, comm: "process_attrs".into(), state: "S (sleeping)".into() },
-                Task { tid: 201, comm: "spin".into(), state: "R (running)".into() },
+                Task {
+                    tid: 200,
+                    comm: "process_attrs".into(),
+                    state: "S (sleeping)".into(),
+                },
+                Task {
+                    tid: 201,
+                    comm: "spin".into(),
+                    state: "R (running)".into(),
+                },
             ],
             tasks_after: vec![200],
             thread_left: false,
@@ -910,15 +1006,33 @@ mod tests {
         let (v, lesson, lines) = crate::testing::judge(&r, &Params::new());
         assert_eq!(v.held, Some(true), "{}", v.line());
         assert!(v.because.contains("the child got PID 101"), "{}", v.because);
-        assert!(v.because.contains("fd 4 (O_CLOEXEC) closed after exec"), "{}", v.because);
+        assert!(
+            v.because.contains("fd 4 (O_CLOEXEC) closed after exec"),
+            "{}",
+            v.because
+        );
         assert!(lesson.contains("PID (pid)"), "{lesson}");
-        assert!(lines.iter().any(|l| l.contains("exit_code 1792")), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l.contains("exit_code 1792")),
+            "{lines:?}"
+        );
         let pid = r.rows.iter().find(|r| r.attribute == "PID (pid)").unwrap();
         assert_eq!((pid.fork.as_str(), pid.exec.as_str()), ("new", "kept"));
-        let usr1 = r.rows.iter().find(|r| r.attribute.starts_with("SIGUSR1")).unwrap();
+        let usr1 = r
+            .rows
+            .iter()
+            .find(|r| r.attribute.starts_with("SIGUSR1"))
+            .unwrap();
         assert_eq!(usr1.exec, "reset");
-        let gone = r.rows.iter().find(|r| r.attribute == "fd 4 (O_CLOEXEC)").unwrap();
-        assert_eq!((gone.fork.as_str(), gone.exec.as_str()), ("inherited", "closed"));
+        let gone = r
+            .rows
+            .iter()
+            .find(|r| r.attribute == "fd 4 (O_CLOEXEC)")
+            .unwrap();
+        assert_eq!(
+            (gone.fork.as_str(), gone.exec.as_str()),
+            ("inherited", "closed")
+        );
     }
 
     #[test]
@@ -927,14 +1041,26 @@ mod tests {
         r.table.execd.sigusr1 = "handled".into();
         let (v, _, _) = crate::testing::judge(&r, &Params::new());
         assert_eq!(v.held, Some(false), "{}", v.line());
-        assert!(v.because.contains("SIGUSR1 handled / handled / handled"), "{}", v.because);
+        assert!(
+            v.because.contains("SIGUSR1 handled / handled / handled"),
+            "{}",
+            v.because
+        );
         let mut r = results();
         r.ending.thread_left = true;
         let (v, _, _) = crate::testing::judge(&r, &Params::new());
         assert_eq!(v.held, Some(false), "{}", v.line());
-        assert!(v.because.contains("did not end with its process"), "{}", v.because);
+        assert!(
+            v.because.contains("did not end with its process"),
+            "{}",
+            v.because
+        );
         let mut r = results();
-        r.table.execd.fds.push(Fd { fd: 4, target: "/dev/null".into(), cloexec: true });
+        r.table.execd.fds.push(Fd {
+            fd: 4,
+            target: "/dev/null".into(),
+            cloexec: true,
+        });
         let (v, _, _) = crate::testing::judge(&r, &Params::new());
         assert_eq!(v.held, Some(false), "{}", v.line());
         assert!(v.because.contains("still open"), "{}", v.because);
