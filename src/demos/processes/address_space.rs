@@ -6,7 +6,6 @@
 //! The binary holds the lecture's program: the probes (a function, two statics, a heap and a
 //! large allocation, a local, printf, the vdso) and fork with the child's write.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
@@ -54,8 +53,7 @@ impl OwnPage {
 
 /// The address of libc's printf, as the dynamic linker resolved it (through the GOT).
 pub fn printf_address() -> usize {
-    let printf: unsafe extern "C" fn(*const libc::c_char, ...) -> libc::c_int = libc::printf;
-    printf as usize
+    libc::printf as *const () as usize
 }
 
 /// Where the kernel mapped the vdso: `getauxval(AT_SYSINFO_EHDR)`, read from /proc/self/auxv.
@@ -262,7 +260,7 @@ fn place(mut p: Probe, maps: &[Mapping], mm: &Mm, exe: &std::path::Path) -> Prob
         "[vdso]" => "vdso",
         "" if below_brk => "bss",
         "" => "mmap",
-        name if PathBuf::from(name) == exe => {
+        name if std::path::Path::new(name) == exe => {
             if m.perms.contains('x') {
                 "code"
             } else if a >= mm.start_data && a < mm.end_data {

@@ -491,15 +491,15 @@ impl Table {
     /// Waits for the exec'd program to end: reads its zombie's state and exit_code, then reaps
     /// it.
     pub fn finish(&mut self, child: Child) -> anyhow::Result<()> {
-        if child.ended_within(PATIENCE)?.is_some() {
-            if let Ok(stat) = Process::new(child.pid().as_raw()).and_then(|p| p.stat()) {
-                self.zombie_state = format!(
-                    "{} ({})",
-                    stat.state,
-                    crate::proc::tasks::state_name(stat.state)
-                );
-                self.zombie_exit_code = stat.exit_code.unwrap_or(0);
-            }
+        if child.ended_within(PATIENCE)?.is_some()
+            && let Ok(stat) = Process::new(child.pid().as_raw()).and_then(|p| p.stat())
+        {
+            self.zombie_state = format!(
+                "{} ({})",
+                stat.state,
+                crate::proc::tasks::state_name(stat.state)
+            );
+            self.zombie_exit_code = stat.exit_code.unwrap_or(0);
         }
         self.exit = Some(child.wait()?);
         Ok(())
@@ -1080,6 +1080,6 @@ mod tests {
     fn this_process_reads_back_what_it_set() {
         let a = Attrs::read(std::process::id() as i32).unwrap();
         assert_eq!(a.pid, std::process::id() as i32);
-        assert!(a.fd(0) != "" && a.cwd.starts_with('/'), "{a:?}");
+        assert!(!a.fd(0).is_empty() && a.cwd.starts_with('/'), "{a:?}");
     }
 }
