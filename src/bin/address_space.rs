@@ -17,7 +17,7 @@
 //! int main(void) {
 //!     int local;                 /* stack */
 //!     char *small = malloc(16);  /* heap (brk) */
-//!     char *large = malloc(64 << 20);   /* mmap: above the mmap threshold */
+//!     char *large = malloc(1 << 20);    /* mmap: above the mmap threshold */
 //!     printf("code %p data %p bss %p heap %p mmap %p stack %p libc %p\n",
 //!            main, &initialised, zeroed, small, large, &local, printf);
 //!     if (fork() == 0) { value = 2; printf("[child] &value = %p, value = %d\n", &value, value); }
@@ -72,7 +72,7 @@ static ZEROED: [AtomicU8; 65536] = [const { AtomicU8::new(0) }; 65536];
 fn probes() -> oslab::Result<lab::Layout> {
     let local = 0u64; // int local;
     let small = Box::new(0u64); // char *small = malloc(16);
-    let large: Vec<u8> = Vec::with_capacity(lab::LARGE); // char *large = malloc(64 << 20);
+    let large: Vec<u8> = process::limits::allocate(lab::LARGE, "malloc(1 MiB)")?; // malloc(1 << 20)
     let main_fn: fn() -> ExitCode = main;
     lab::Layout::of(&[
         Probe::new("code", "main()", main_fn as usize),
@@ -83,7 +83,7 @@ fn probes() -> oslab::Result<lab::Layout> {
         ),
         Probe::new("bss", "zeroed static", ZEROED[32768].as_ptr() as usize),
         Probe::new("heap", "malloc(16)", &*small as *const u64 as usize),
-        Probe::new("mmap", "malloc(64 MiB)", large.as_ptr() as usize),
+        Probe::new("mmap", "malloc(1 MiB)", large.as_ptr() as usize),
         Probe::new("shared library", "printf (libc)", lab::printf_address()),
         Probe::new("vdso", "vdso (AT_SYSINFO_EHDR)", lab::vdso_address()?),
         Probe::new("stack", "local variable", &local as *const u64 as usize),

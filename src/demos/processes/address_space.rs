@@ -19,8 +19,9 @@ use crate::process::channel::{Next, Receiver, Sender};
 use crate::process::limits::{CAP_SYS_ADMIN, fmt_bytes, has_capability};
 use crate::{Error, Result};
 
-/// The large allocation: above glibc's mmap threshold (128 KiB to 32 MiB), so malloc maps it.
-pub const LARGE: usize = 64 << 20;
+/// The large allocation: above glibc's mmap threshold (128 KiB when a program starts), so malloc
+/// maps it.
+pub const LARGE: usize = 1 << 20;
 /// `AT_SYSINFO_EHDR` in the auxiliary vector: where the kernel mapped the vdso.
 const AT_SYSINFO_EHDR: u64 = 33;
 /// The regions, in the slide's order from the bottom of the address space up.
@@ -847,7 +848,7 @@ impl Findings for Results {
                 .map_or("-".into(), |m| fmt_bytes(m.size()))
         };
         let mut text = format!(
-            "every process sees the same layout in its own virtual address space: code ({}) at the bottom, data and bss, the heap ({}) growing up from brk, the mmap area with libc and the 64 MiB allocation, the stack ({}) at the top",
+            "every process sees the same layout in its own virtual address space: code ({}) at the bottom, data and bss, the heap ({}) growing up from brk, the mmap area with libc and the 1 MiB allocation, the stack ({}) at the top",
             size("code"),
             size("heap"),
             size("stack")
