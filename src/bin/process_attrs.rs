@@ -136,6 +136,6 @@ fn main() -> ExitCode {
     }
     kit::run("process_attrs", &args.common, lab::Params::new(), |s| {
         let owned = set_up()?;
-        lab::Results::of(fork_and_exec(s.out, &owned)?, thread_outlives_main(s.out)?)
+        lab::Results::of(fork_and_exec(s.out, &owned), || thread_outlives_main(s.out))
     })
 }

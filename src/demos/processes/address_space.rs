@@ -534,7 +534,11 @@ pub fn run(
     if s.stopped().is_some() {
         return Ok(r);
     }
-    let cow = fork()?;
+    let cow = match fork() {
+        Ok(cow) => cow,
+        Err(_) if s.stopped().is_some() => return Ok(r), // Ctrl-C: what was measured so far
+        Err(e) => return Err(e.into()),
+    };
     if !cow.frames_readable() {
         r.frames_unreadable = Some(why_frames_read_zero());
     }
@@ -592,6 +596,12 @@ impl Results {
 
     /// The ASLR part of the claim, checked: (held, what was seen).
     fn aslr(&self, p: &Params) -> (bool, String) {
+        if p.no_aslr && !p.aslr_off() {
+            return (
+                false,
+                format!("--no-aslr could not turn ASLR off: it is {}", p.aslr),
+            );
+        }
         let Some((moved, stayed)) = self.moved() else {
             let why = self.second_error.as_deref().unwrap_or("it was not run");
             return (false, format!("no second run to compare with ({why})"));
@@ -777,7 +787,7 @@ impl Findings for Results {
         } else {
             ", the child's write copying the page"
         };
-        let aslr = if p.aslr_off() {
+        let aslr = if p.aslr_off() || p.no_aslr {
             "with ASLR off the regions stay put from run to run"
         } else {
             "ASLR moves the regions from run to run"
@@ -1042,6 +1052,22 @@ mod tests {
         let r = results(0x10_0000, cow(0x100, 0x100, 0x200));
         let (v, _, _) = crate::testing::judge(&r, &params("off (ADDR_NO_RANDOMIZE)"));
         assert_eq!(v.held, Some(false), "{}", v.line());
+    }
+
+    #[test]
+    fn a_refused_no_aslr_does_not_hold_and_says_why() {
+        let r = results(0x10_0000, cow(0x100, 0x100, 0x200));
+        let refused =
+            "on: personality(ADDR_NO_RANDOMIZE) was refused (EPERM: Operation not permitted)";
+        let (v, _, _) = crate::testing::judge(&r, &params(refused));
+        assert_eq!(v.held, Some(false), "{}", v.line());
+        assert!(v.claim.contains("with ASLR off"), "{}", v.claim);
+        assert!(
+            v.because
+                .contains("--no-aslr could not turn ASLR off: it is on: personality"),
+            "{}",
+            v.because
+        );
     }
 
     #[test]

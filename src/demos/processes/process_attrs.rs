@@ -747,15 +747,44 @@ pub struct Results {
     pub table: Table,
     pub rows: Vec<Row>,
     pub ending: Ending,
+    /// Where Ctrl-C cut the run short.
+    pub stopped: Option<String>,
 }
 
 impl Results {
-    pub fn of(table: Table, ending: Ending) -> anyhow::Result<Results> {
-        Ok(Results {
+    /// The run's findings: the table, then (unless Ctrl-C came first) the thread's ending. An
+    /// error after Ctrl-C (a wait cut short) leaves partial results, not an error.
+    pub fn of(
+        table: anyhow::Result<Table>,
+        ending: impl FnOnce() -> anyhow::Result<Ending>,
+    ) -> anyhow::Result<Results> {
+        let stopped = |e: anyhow::Error| match interrupt::requested() {
+            Some(_) => Ok(e.to_string()),
+            None => Err(e),
+        };
+        let table = match table {
+            Ok(t) => t,
+            Err(e) => {
+                return Ok(Results {
+                    stopped: Some(stopped(e)?),
+                    ..Results::default()
+                });
+            }
+        };
+        let mut r = Results {
             rows: table.rows(),
             table,
-            ending,
-        })
+            ..Results::default()
+        };
+        if interrupt::requested().is_some() {
+            r.stopped = Some("stopped before the thread's part".into());
+            return Ok(r);
+        }
+        match ending() {
+            Ok(e) => r.ending = e,
+            Err(e) => r.stopped = Some(stopped(e)?),
+        }
+        Ok(r)
     }
 
     /// Each part of the claim: (held, what was seen).
@@ -845,6 +874,9 @@ impl Findings for Results {
 
     fn analysis(&self, _p: &Params, _cx: &Context<'_>) -> Vec<String> {
         let t = &self.table;
+        if self.rows.is_empty() {
+            return Vec::new();
+        }
         let rows: Vec<Vec<String>> = self
             .rows
             .iter()
@@ -876,6 +908,9 @@ impl Findings for Results {
             ));
         }
         let e = &self.ending;
+        if e.pid == 0 {
+            return lines;
+        }
         lines.push(format!(
             "threads: child {} had {} ({}); after main returned: /proc/{}/task held {}, /proc/{} {}, and after the wait /proc/{} {}",
             e.pid,
@@ -892,6 +927,9 @@ impl Findings for Results {
     }
 
     fn verdict(&self, _p: &Params, _cx: &Context<'_>) -> Verdict {
+        if let Some(why) = &self.stopped {
+            return Verdict::unchecked(CLAIM, format!("the run was cut short: {why}"));
+        }
         let checks = self.checks();
         let held = checks.iter().all(|(h, _)| *h);
         let because = if held {
@@ -912,6 +950,9 @@ impl Findings for Results {
     }
 
     fn lesson(&self, _p: &Params, _cx: &Context<'_>) -> String {
+        if self.stopped.is_some() {
+            return "fork copies what a process owns, exec replaces its program, and a process's exit ends its threads (the run stopped before it showed all of it)".into();
+        }
         let inherited = self.rows.iter().filter(|r| r.fork == "inherited").count();
         let new: Vec<&str> = self
             .rows
@@ -939,6 +980,16 @@ impl Findings for Results {
 
     fn rows(&self, _p: &Params) -> Vec<Row> {
         self.rows.clone()
+    }
+
+    fn progress(&self, _p: &Params) -> Option<String> {
+        Some(if self.rows.is_empty() {
+            "nothing read".into()
+        } else if self.stopped.is_some() {
+            "the table of attributes".into()
+        } else {
+            "the table and the thread".into()
+        })
     }
 }
 
@@ -997,7 +1048,7 @@ mod tests {
             process_left: false,
             exit: Some(Exit::Code { code: 0 }),
         };
-        Results::of(table, ending).unwrap()
+        Results::of(Ok(table), || Ok(ending)).unwrap()
     }
 
     #[test]
@@ -1064,6 +1115,19 @@ mod tests {
         let (v, _, _) = crate::testing::judge(&r, &Params::new());
         assert_eq!(v.held, Some(false), "{}", v.line());
         assert!(v.because.contains("still open"), "{}", v.because);
+    }
+
+    #[test]
+    fn a_run_cut_short_is_not_judged() {
+        let mut r = results();
+        r.stopped = Some("stopped by SIGINT while waiting for child 101".into());
+        let (v, _, _) = crate::testing::judge(&r, &Params::new());
+        assert_eq!(v.held, None, "{}", v.line());
+        assert!(v.because.contains("cut short"), "{}", v.because);
+        assert_eq!(
+            r.progress(&Params::new()).unwrap(),
+            "the table of attributes"
+        );
     }
 
     #[test]
