@@ -267,6 +267,22 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "address_space",
+        chapter: Chapter::Processes,
+        concept: "code, data, bss, heap, mmap, libc, vdso and stack in their regions; after fork one virtual address, two values, two frames",
+        lecture: "Process Virtual Address Space",
+        tour: &[],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "process_attrs",
+        chapter: Chapter::Processes,
+        concept: "what a process owns, in a parent, its forked child and an exec'd program: inherited, new or reset; its threads end with it",
+        lecture: "Process Attributes",
+        tour: &[],
+        tour_exit: 0,
+    },
+    Demo {
         name: "race_condition",
         chapter: Chapter::Synchronisation,
         concept: "two threads ++var with no protection: updates are lost",

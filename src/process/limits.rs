@@ -266,9 +266,11 @@ pub fn check_memlock(growth: u64) -> Result<()> {
 
 /// CAP_IPC_LOCK's bit in a capability set (linux/capability.h).
 const CAP_IPC_LOCK: u32 = 14;
+/// CAP_SYS_ADMIN's bit (linux/capability.h): /proc/PID/pagemap's frame numbers need it.
+pub const CAP_SYS_ADMIN: u32 = 21;
 
 /// True if the effective capability set (`CapEff` in /proc/self/status) holds `cap`.
-fn has_capability(cap: u32) -> bool {
+pub fn has_capability(cap: u32) -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|t| {

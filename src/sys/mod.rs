@@ -6,6 +6,7 @@
 //! One syscall family per file.
 
 pub mod asm;
+pub mod fd;
 pub mod mman;
 pub mod process;
 pub mod pthread;

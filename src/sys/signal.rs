@@ -250,3 +250,13 @@ pub fn restore_defaults(signals: &[i32]) -> Result<()> {
     }
     block_signals(signals, false)
 }
+
+/// `signal(signal, SIG_IGN)`: the signal is discarded on arrival. Unlike a handler, the
+/// disposition survives `execve` (a handler's address means nothing in the new program, so exec
+/// resets handled signals to SIG_DFL and keeps ignored ones).
+pub fn ignore(signal: Signal) -> Result<()> {
+    let action = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+    // SAFETY: SIG_IGN runs no code of ours, so no handler can interrupt anything.
+    unsafe { sigaction(signal, &action) }.map_err(|e| Error::sys("sigaction", e))?;
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! The integration tests, one test binary: each module runs the real binaries.
 
+mod anatomy;
 mod barrier;
 mod common;
 mod condition;

@@ -22,6 +22,8 @@ pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
         "create_process" | "multiple_forks" | "create_thread" => &["--sleep", "30000"],
         // Its children print and exit in milliseconds; nothing in it waits.
         "fork_celsius" => return Ok(None),
+        // They read /proc around one fork (and one exec); nothing in them waits long.
+        "address_space" | "process_attrs" => return Ok(None),
         "spawn_cost" => &["--count", "1000000"],
         "sum_array" => &["2", "--len", "10000000", "--trials", "1000"],
         "cow_overhead" => &["--pages", "4096", "--trials", "1000"],
