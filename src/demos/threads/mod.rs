@@ -2,3 +2,4 @@
 //! the lecture's program, the analysis and the verdict.
 
 pub mod create_thread;
+pub mod thread_states;
