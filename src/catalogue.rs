@@ -243,6 +243,14 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "thread_states",
+        chapter: Chapter::Threads,
+        concept: "four threads on one CPU sampled RUNNING, READY or BLOCKED: at most one RUNNING; the blocked wake to READY",
+        lecture: "Thread States slide",
+        tour: &["--samples", "10", "--interval", "5"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "spawn_cost",
         chapter: Chapter::Processes,
         concept: "fork, posix_spawn, fork + exec and a thread, each timed with its wait: processes cost far more",

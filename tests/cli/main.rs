@@ -15,5 +15,6 @@ mod processes;
 mod race;
 mod sched;
 mod signals;
+mod states_gil;
 mod umbrella;
 mod usage;

@@ -41,6 +41,7 @@ pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
         "signals" => &["demo", "--gap", "1000"],
         "proc_watch" => &["--interval", "50ms", "--", "sleep", "60"],
         "lost_wakeup" => &["--bound", "60000"],
+        "thread_states" => &["--samples", "1000", "--interval", "1000"],
         other => return Err(format!("{other}: add flags for a long run to long_run()")),
     }))
 }

@@ -673,3 +673,146 @@ impl Findings for Results {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> Params {
+        Params {
+            samples: 4,
+            interval_ms: 10,
+            window_us: 1000,
+        }
+    }
+
+    /// A run from four strips of marks (R RUNNING, - READY, . BLOCKED), `|` at the wake.
+    fn run(strips: [&str; 4]) -> Results {
+        let mut threads: Vec<Thread> = THREADS
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Thread {
+                name: (*n).into(),
+                tid: 100 + i as i32,
+                wchan: None,
+                before: Share::default(),
+                after: Share::default(),
+            })
+            .collect();
+        let cells: Vec<Vec<char>> = strips.iter().map(|s| s.chars().collect()).collect();
+        let mut samples = Vec::new();
+        let mut phase = Phase::Before;
+        for k in 0..cells[0].len() {
+            if cells[0][k] == '|' {
+                phase = Phase::After;
+                continue;
+            }
+            let states: Vec<State> = cells
+                .iter()
+                .map(|c| match c[k] {
+                    'R' => State::Running,
+                    '-' => State::Ready,
+                    _ => State::Blocked,
+                })
+                .collect();
+            for (t, s) in threads.iter_mut().zip(&states) {
+                match phase {
+                    Phase::Before => t.before.count(*s),
+                    Phase::After => t.after.count(*s),
+                }
+            }
+            samples.push(Sample {
+                phase,
+                t_ms: k as f64 * 10.0,
+                window_ns: 1_000_000,
+                letters: states
+                    .iter()
+                    .map(|s| if *s == State::Blocked { 'S' } else { 'R' })
+                    .collect(),
+                ran_ns: states
+                    .iter()
+                    .map(|s| if *s == State::Running { 1_000_000 } else { 0 })
+                    .collect(),
+                states,
+            });
+        }
+        let max_running = samples.iter().map(Sample::running).max().unwrap_or(0);
+        Results {
+            cpu: 0,
+            sampler_cpu: 1,
+            threads,
+            samples,
+            max_running,
+        }
+    }
+
+    fn good() -> Results {
+        run(["R-R-|R---", "-R-R|-R--", "....|--R-", "....|---R"])
+    }
+
+    #[test]
+    fn a_state_is_decided_by_the_window_and_the_letter() {
+        assert_eq!(State::decide('R', 600, 1000), State::Running);
+        assert_eq!(State::decide('S', 600, 1000), State::Running);
+        assert_eq!(State::decide('R', 100, 1000), State::Ready);
+        assert_eq!(State::decide('S', 0, 1000), State::Blocked);
+        assert_eq!(State::decide('D', 0, 0), State::Blocked);
+    }
+
+    #[test]
+    fn one_running_and_the_blocked_woken_holds() {
+        let (v, lesson, lines) = crate::testing::judge(&good(), &params());
+        assert_eq!(v.held, Some(true), "{v:?}");
+        assert!(
+            v.because.starts_with("never more than one of the four RUNNING on CPU 0 (8 of 8 samples had exactly one); lock BLOCKED in 4 of 4 samples before the wake, then RUNNING in 1 and READY in 3 of 4"),
+            "{}",
+            v.because
+        );
+        assert!(lesson.contains("RUNNING in 2 and READY in 2"), "{lesson}");
+        assert!(
+            lines.iter().any(|l| l == "  lock       ....|--R-"),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l == "  RUNNING    1111|1111"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn two_running_at_once_or_none_or_no_wake_does_not_hold() {
+        let two = run(["R-R-|R---", "RR-R|-R--", "....|--R-", "....|---R"]);
+        let (v, lesson, _) = crate::testing::judge(&two, &params());
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert_eq!(
+            v.because,
+            "1 of 8 samples saw 2 threads RUNNING on CPU 0 at once"
+        );
+        assert!(lesson.contains("did not show"), "{lesson}");
+
+        let none = run(["----|----", "----|----", "....|----", "....|----"]);
+        let v = crate::testing::judge(&none, &params()).0;
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert!(v.because.starts_with("no sample caught"), "{}", v.because);
+
+        let still_blocked = run(["R-R-|R-R-", "-R-R|-R-R", "....|....", "....|----"]);
+        let v = crate::testing::judge(&still_blocked, &params()).0;
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert!(
+            v.because.contains("then RUNNING in 0 and READY in 0 of 4"),
+            "{}",
+            v.because
+        );
+
+        let mut stopped = good();
+        stopped.samples.retain(|s| s.phase == Phase::Before);
+        let v = crate::testing::judge(&stopped, &params()).0;
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert!(
+            v.because
+                .ends_with("the run stopped before main woke the lock and pipe threads"),
+            "{}",
+            v.because
+        );
+    }
+}
