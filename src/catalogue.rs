@@ -251,6 +251,14 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "gil",
+        chapter: Chapter::Threads,
+        concept: "under one GIL threads overlap waits (nearly N×) but not computing (1×); processes, a GIL each, do both",
+        lecture: "CPython table",
+        tour: &["--tasks", "2", "--work", "20", "--waits", "5", "--io", "2"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "spawn_cost",
         chapter: Chapter::Processes,
         concept: "fork, posix_spawn, fork + exec and a thread, each timed with its wait: processes cost far more",

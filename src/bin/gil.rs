@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::threads::gil::{self as lab, Lecture};
-use oslab::kit;
 use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::{self, interrupt};
 use oslab::sync::gil::Held;
 
 /// The GIL: threads speed up waiting, not computing; processes speed up both.
@@ -90,6 +90,9 @@ fn cpu_bound(held: &mut Held<'_>, k: u64) {
     for _ in 0..k {
         x = bytecode(x); // k -= 1
         held.check(); // the eval breaker: drop the GIL if asked, then take it again
+        if interrupt::requested().is_some() {
+            return; // the eval breaker also sees Ctrl-C: KeyboardInterrupt
+        }
     }
 }
 
@@ -97,7 +100,9 @@ fn cpu_bound(held: &mut Held<'_>, k: u64) {
 fn io_bound(held: &mut Held<'_>, waits: u32, io: Duration) {
     for _ in 0..waits {
         // Py_BEGIN_ALLOW_THREADS; sleep(io); Py_END_ALLOW_THREADS
-        held.release_while(|| std::thread::sleep(io));
+        if held.release_while(|| interrupt::sleep(io)).is_some() {
+            return; // Ctrl-C
+        }
     }
 }
 

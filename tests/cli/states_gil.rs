@@ -86,3 +86,130 @@ fn thread_states_prints_the_threads_the_timeline_and_csv_rows() {
     assert!(header.contains(&"states".to_string()), "{csv}");
     assert!(header.contains(&"phase".to_string()), "{csv}");
 }
+
+const SMALL: [&str; 8] = ["--tasks", "2", "--work", "20", "--waits", "10", "--io", "5"];
+
+fn gil_json(extra: &[&str]) -> Value {
+    let mut args = SMALL.to_vec();
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--format", "json"]);
+    json_of("gil", &args)
+}
+
+fn row<'a>(doc: &'a Value, approach: &str) -> &'a Value {
+    doc["results"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["approach"] == approach)
+        .unwrap_or_else(|| panic!("no {approach} row: {doc:#}"))
+}
+
+fn speedup(v: &Value) -> f64 {
+    v.as_f64().expect("a speed-up")
+}
+
+#[test]
+fn under_one_gil_two_threads_do_not_compute_faster_but_wait_faster() {
+    let doc = gil_json(&[]);
+    let t = row(&doc, "threading");
+    assert!(speedup(&t["cpu_speedup"]) < 1.3, "CPU-bound: {doc:#}");
+    assert!(speedup(&t["io_speedup"]) > 1.5, "I/O-bound: {doc:#}");
+    assert!(
+        t["cpu_busy"].as_f64().unwrap() < 1.2,
+        "one thread at a time computes: {doc:#}"
+    );
+    let a = row(&doc, "asyncio");
+    assert!(
+        speedup(&a["cpu_speedup"]) < 1.3,
+        "asyncio CPU-bound: {doc:#}"
+    );
+    assert!(
+        speedup(&a["io_speedup"]) > 1.5,
+        "asyncio I/O-bound: {doc:#}"
+    );
+    for approach in ["multiprocessing", "subinterpreters"] {
+        assert!(
+            speedup(&row(&doc, approach)["io_speedup"]) > 1.5,
+            "{approach}: {doc:#}"
+        );
+    }
+    assert!(
+        uint(&doc["results"]["gil_switches"], "gil_switches") >= 2,
+        "{doc:#}"
+    );
+    assert!(doc["results"]["python"].is_null(), "{doc:#}");
+}
+
+#[test]
+fn gil_prints_the_seeds_table_and_csv_rows() {
+    let out = stdout_of("gil", &SMALL);
+    for pattern in [
+        r"^CPU-bound: one thread, 2 tasks in turn: ",
+        r"^CPU-bound: threading: .* \(\d+\.\d\d×\)$",
+        r"^I/O-bound: multiprocessing: .* \(\d+\.\d\d×\)$",
+        r"^  Approach +Module +Concurrent \(seed / run\) +Parallel \(seed / run\) +CPU-bound +I/O-bound$",
+        r"^  Threading +threading +Yes / yes +No / no ",
+        r"^  Async +asyncio +Yes / yes +No / no ",
+        r"^verdict: ",
+    ] {
+        assert!(
+            out.lines().any(|l| matches(pattern, l)),
+            "{pattern}:\n{out}"
+        );
+    }
+    let mut args = SMALL.to_vec();
+    args.extend_from_slice(&["--format", "csv"]);
+    let csv = stdout_of("gil", &args);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 5, "a header and a row per approach:\n{csv}");
+    assert!(
+        csv_cells(lines[0]).contains(&"io_speedup".to_string()),
+        "{csv}"
+    );
+}
+
+#[test]
+fn gil_python_runs_the_same_workloads_in_cpython() {
+    if std::process::Command::new("python3")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no python3 on this machine");
+        return;
+    }
+    let doc = gil_json(&["--python"]);
+    let py = &doc["results"]["python"];
+    assert!(py["version"].as_str().unwrap().starts_with('3'), "{doc:#}");
+    for workload in ["cpu", "io"] {
+        for approach in ["serial", "threading", "multiprocessing", "asyncio"] {
+            assert!(
+                py[workload][approach].as_f64().unwrap() > 0.0,
+                "{workload} {approach}: {doc:#}"
+            );
+        }
+    }
+    // CPython's own threads overlap their sleeps: time.sleep lets the GIL go.
+    let io = &py["io"];
+    assert!(
+        io["serial"].as_f64().unwrap() / io["threading"].as_f64().unwrap() > 1.5,
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn gil_python_without_python3_says_so() {
+    let mut args = SMALL.to_vec();
+    args.extend_from_slice(&["--python", "--format", "json"]);
+    let out = demo("gil")
+        .args(&args)
+        .env("PATH", "/nonexistent")
+        .output()
+        .expect("gil runs");
+    assert!(out.status.success(), "{out:?}");
+    let doc = parse_json("gil", &String::from_utf8_lossy(&out.stdout));
+    assert!(doc["results"]["python"].is_null(), "{doc:#}");
+    let note = doc["results"]["python_note"].as_str().unwrap();
+    assert!(note.contains("python3 is not on this machine"), "{note}");
+}

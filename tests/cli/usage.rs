@@ -42,6 +42,9 @@ pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
         "proc_watch" => &["--interval", "50ms", "--", "sleep", "60"],
         "lost_wakeup" => &["--bound", "60000"],
         "thread_states" => &["--samples", "1000", "--interval", "1000"],
+        "gil" => &[
+            "--tasks", "2", "--work", "10000", "--waits", "10000", "--io", "100",
+        ],
         other => return Err(format!("{other}: add flags for a long run to long_run()")),
     }))
 }

@@ -189,7 +189,7 @@ pub fn run(lecture: Lecture, p: &Params, out: Output) -> anyhow::Result<Results>
                 job(w)(&mut held);
             }
         });
-        let delay = run_delay().saturating_sub(delay).min(wall / 2);
+        let delay = run_delay().saturating_sub(delay).min(wall);
         let serial = wall - delay;
         out.lecture(format_args!(
             "{}: one thread, {} in turn: {} ({} of it waiting for other programs' turn on the CPU)",
@@ -378,6 +378,9 @@ fn event_loop(lecture: Lecture, p: &Params, w: Workload, units: u64, interval: D
             task.1 = Instant::now() + io; // await asyncio.sleep(io)
         }
         let now = Instant::now();
+        if interrupt::requested().is_some() {
+            return;
+        }
         if tasks.iter().any(|t| t.0 > 0 && t.1 <= now) {
             continue; // a task is ready: run it
         }
@@ -681,8 +684,14 @@ impl Findings for Results {
         lines
     }
 
-    fn verdict(&self, p: &Params, _cx: &Context<'_>) -> Verdict {
+    fn verdict(&self, p: &Params, cx: &Context<'_>) -> Verdict {
         let claim = "under one GIL, threads give no speed-up on CPU-bound work but nearly N× on I/O-bound work; processes, a GIL each, speed up CPU-bound work too";
+        if let Some(signal) = cx.stopped {
+            return Verdict::unchecked(
+                claim,
+                format!("{signal} stopped the run: its times are partial"),
+            );
+        }
         if !self.complete() {
             return Verdict::check(
                 claim,
@@ -712,11 +721,12 @@ impl Findings for Results {
         Verdict::check(claim, held, because.join("; "))
     }
 
-    fn lesson(&self, p: &Params, _cx: &Context<'_>) -> String {
-        let (Some(t), Some(m), Some(a)) = (
+    fn lesson(&self, p: &Params, cx: &Context<'_>) -> String {
+        let (Some(t), Some(m), Some(a), None) = (
             self.row(Approach::Threading),
             self.row(Approach::Multiprocessing),
             self.row(Approach::Asyncio),
+            cx.stopped,
         ) else {
             return "one GIL lets one thread run bytecode at a time: threads help a program that waits, not one that computes; processes, each with its own interpreter, do both (this run stopped early)".into();
         };
@@ -767,4 +777,152 @@ impl Findings for Results {
 
 fn fmt_x(x: Option<f64>) -> String {
     x.map_or("n/a".into(), |x| format!("{x:.2}×"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> Params {
+        Params {
+            tasks: 2,
+            work_ms: 100,
+            waits: 20,
+            io_ms: 5,
+            switch_interval_us: 5000,
+            python: false,
+        }
+    }
+
+    fn row(a: Approach, cpu: f64, io: f64) -> Row {
+        Row {
+            approach: Some(a),
+            cpu_ns: (200e6 / cpu) as u64,
+            io_ns: (200e6 / io) as u64,
+            cpu_speedup: cpu,
+            io_speedup: io,
+            cpu_busy: cpu.min(2.0),
+        }
+    }
+
+    fn run() -> Results {
+        Results {
+            cpus: 2,
+            units: 40_000_000,
+            serial_cpu_ns: 200_000_000,
+            serial_io_ns: 200_000_000,
+            serial_cpu_delay_ns: 1_000_000,
+            serial_io_delay_ns: 0,
+            rows: vec![
+                row(Approach::Threading, 0.99, 1.96),
+                row(Approach::Multiprocessing, 1.92, 1.95),
+                row(Approach::Asyncio, 1.0, 1.97),
+                row(Approach::Subinterpreters, 1.95, 1.96),
+            ],
+            gil_switches: 41,
+            gil_forced: 39,
+            python: None,
+            python_note: Some("not asked for (--python)".into()),
+        }
+    }
+
+    #[test]
+    fn threads_that_only_wait_faster_and_processes_that_compute_faster_hold() {
+        let (v, lesson, lines) = crate::testing::judge(&run(), &params());
+        assert_eq!(v.held, Some(true), "{v:?}");
+        assert_eq!(
+            v.because,
+            "2 threads under one GIL ran the CPU-bound tasks 0.99× as fast as one thread; the I/O-bound ones 1.96× (the waits overlap: at least 1.5× expected); 2 processes, a GIL each, ran the CPU-bound tasks 1.92× as fast (at least 1.5× expected on 2 CPUs; 1.92 CPUs busy on average)"
+        );
+        assert!(
+            lesson.contains("2 threads computed no faster than one (0.99×"),
+            "{lesson}"
+        );
+        let threading = lines.iter().find(|l| l.contains("  Threading ")).unwrap();
+        assert!(
+            threading.contains("Yes / yes") && threading.contains("No / no"),
+            "{threading}"
+        );
+        let mp = lines
+            .iter()
+            .find(|l| l.contains("  Multiprocessing "))
+            .unwrap();
+        assert!(mp.contains("Yes / yes  "), "{mp}");
+    }
+
+    #[test]
+    fn threads_that_compute_faster_or_do_not_overlap_waits_do_not_hold() {
+        let mut r = run();
+        r.rows[0] = row(Approach::Threading, 1.8, 1.96);
+        let v = crate::testing::judge(&r, &params()).0;
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert_eq!(
+            v.because,
+            "2 threads under one GIL ran the CPU-bound tasks 1.80× as fast as one thread"
+        );
+        let mut r = run();
+        r.rows[0] = row(Approach::Threading, 1.0, 1.1);
+        let (v, lesson, _) = crate::testing::judge(&r, &params());
+        assert_eq!(v.held, Some(false), "{v:?}");
+        assert!(
+            v.because.starts_with("the I/O-bound ones 1.10×"),
+            "{}",
+            v.because
+        );
+        assert!(lesson.contains("did not show"), "{lesson}");
+    }
+
+    #[test]
+    fn processes_crowded_out_by_other_programs_cannot_be_checked() {
+        let mut r = run();
+        r.rows[1] = row(Approach::Multiprocessing, 0.9, 1.95);
+        let v = crate::testing::judge(&r, &params()).0;
+        assert_eq!(v.held, Some(false), "a quiet machine: {v:?}");
+        r.serial_cpu_delay_ns = 100_000_000;
+        let (v, lesson, _) = crate::testing::judge(&r, &params());
+        assert_eq!(v.held, None, "{v:?}");
+        assert!(v.because.contains("other programs had the CPUs (the one thread alone waited 100 ms of its 300 ms in the run queue)"), "{}", v.because);
+        assert!(lesson.contains("other programs had the CPUs"), "{lesson}");
+    }
+
+    #[test]
+    fn cpython_figures_sit_beside_the_models() {
+        let mut r = run();
+        r.python = Some(PythonRun {
+            version: "3.11.7".into(),
+            switch_interval_ms: 5.0,
+            cpu: [
+                ("serial", 0.4),
+                ("threading", 0.41),
+                ("multiprocessing", 0.21),
+                ("asyncio", 0.4),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            io: [
+                ("serial", 0.2),
+                ("threading", 0.1),
+                ("multiprocessing", 0.11),
+                ("asyncio", 0.1),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        });
+        let lines = crate::testing::judge(&r, &params()).2;
+        let threading = lines.iter().find(|l| l.contains("  Threading ")).unwrap();
+        assert!(threading.ends_with("0.98× / 2.00×"), "{threading}");
+        let sub = lines
+            .iter()
+            .find(|l| l.contains("  Subinterpreters "))
+            .unwrap();
+        assert!(sub.ends_with("(not in this CPython)"), "{sub}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("CPython 3.11.7 (python3 -c")),
+            "{lines:?}"
+        );
+    }
 }
