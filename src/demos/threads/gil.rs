@@ -507,7 +507,7 @@ impl Results {
     /// `None` with one task or one CPU, where nothing can.
     fn parallel_bar(&self, p: &Params) -> Option<f64> {
         let lanes = p.tasks.min(self.cpus);
-        (lanes > 1).then(|| 1.0 + 0.5 * (lanes as f64 - 1.0))
+        (lanes > 1).then_some(1.0 + 0.5 * (lanes as f64 - 1.0))
     }
 
     /// `yes`/`no` as measured: concurrent (the I/O waits overlapped), parallel (the CPU work).

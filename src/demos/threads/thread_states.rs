@@ -534,9 +534,7 @@ impl Findings for Results {
             "how a state is decided: every {} ms the sampler reads each thread's state letter (/proc/self/task/TID/stat: R is running or runnable alike, S sleeping) and its CPU clock twice, {} µs apart (the per-thread CPU clock, which the kernel brings up to the instant for a thread on a CPU, where schedstat waits for a tick): R and on the CPU for at least half the window = RUNNING, R and not = READY (in the run queue), S or D = BLOCKED",
             p.interval_ms, p.window_us
         ));
-        lines.push(format!(
-            "timeline, one character per sample (R RUNNING, - READY, . BLOCKED; | main releases the lock and writes the pipe):"
-        ));
+        lines.push("timeline, one character per sample (R RUNNING, - READY, . BLOCKED; | main releases the lock and writes the pipe):".into());
         for (i, t) in self.threads.iter().enumerate() {
             lines.push(format!("  {:<10} {}", t.name, self.strip(i)));
         }
