@@ -106,16 +106,20 @@ fn io_bound(held: &mut Held<'_>, waits: u32, io: Duration) {
     }
 }
 
-fn main() -> ExitCode {
-    let args: Args = kit::parse("gil");
-    let params = lab::Params {
+fn params(args: &Args) -> lab::Params {
+    lab::Params {
         tasks: args.tasks,
         work_ms: args.work,
         waits: args.waits,
         io_ms: args.io,
         switch_interval_us: args.switch_interval,
         python: args.python,
-    };
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Args = kit::parse("gil");
+    let params = params(&args);
     let lecture = Lecture {
         cpu_bound,
         io_bound,

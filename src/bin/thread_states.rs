@@ -39,8 +39,7 @@ use oslab::kit::cli::{CommonArgs, ranged};
 use oslab::kit::report::Output;
 use oslab::kit::{self, Session};
 
-/// Thread states: RUNNING, READY, BLOCKED; at most one RUNNING thread per core (the Thread
-/// States slide).
+/// The Thread States slide: RUNNING, READY, BLOCKED; at most one RUNNING thread per core.
 ///
 /// The slide "Thread States": four threads pinned to one CPU: two compute, one waits for a lock
 /// main holds, one reads a pipe main has not written. A sampler on another CPU reads each

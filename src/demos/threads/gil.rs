@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::kit::report::{Output, table};
 use crate::kit::timing::fmt_ns;
 use crate::kit::{Context, Findings, Verdict, interrupt, words};
+use crate::proc::counters::timeval_us;
 use crate::process::{self, Forked, SingleThreaded};
 use crate::sync::gil::{Gil, Held};
 
@@ -272,10 +273,7 @@ fn cpu_used(approach: Approach) -> u64 {
         _ => UsageWho::RUSAGE_SELF,
     };
     getrusage(who).map_or(0, |u| {
-        let ns = |t: nix::sys::time::TimeVal| {
-            t.tv_sec() as u64 * 1_000_000_000 + t.tv_usec() as u64 * 1000
-        };
-        ns(u.user_time()) + ns(u.system_time())
+        1000 * (timeval_us(u.user_time()) + timeval_us(u.system_time()))
     })
 }
 
@@ -611,7 +609,7 @@ impl Findings for Results {
 
     fn analysis(&self, p: &Params, _cx: &Context<'_>) -> Vec<String> {
         let mut lines = vec![format!(
-            "the workloads: {} tasks; CPU-bound, {} ms of bytecode each ({}), the GIL held throughout and given up every {} µs switch interval when another thread asks; I/O-bound, {} waits of {} ms each, the GIL let go around each wait; the speed-up is one thread doing the tasks in turn ({} and {}) over the approach's time",
+            "the workloads: {} tasks; CPU-bound, {} ms of bytecode each ({}), the GIL held throughout and given up every {} µs switch interval when another thread asks; I/O-bound, {} waits of {} ms each, the GIL let go around each wait; the speed-up is one thread doing the tasks in turn ({} and {}: its wall time less its wait in the run queue, so that other programs' load does not flatter the others) over the approach's time",
             p.tasks,
             p.work_ms,
             words::count(self.units, "bytecode"),

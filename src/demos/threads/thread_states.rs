@@ -169,7 +169,8 @@ pub struct Thread {
 /// The run.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Results {
-    /// The CPU the four threads are pinned to, and the sampler's (the same when there is one).
+    /// The CPU the four threads are pinned to, and the sampler's (the same one when the demo may
+    /// use only one CPU).
     pub cpu: usize,
     pub sampler_cpu: usize,
     pub threads: Vec<Thread>,
@@ -467,24 +468,14 @@ impl Results {
         (held, seen.join("; "))
     }
 
-    fn strip(&self, i: usize) -> String {
+    /// One character per sample, `|` at the wake.
+    fn strip(&self, mark: impl Fn(&Sample) -> char) -> String {
         let mut s = String::new();
         for (k, sample) in self.samples.iter().enumerate() {
             if k > 0 && sample.phase != self.samples[k - 1].phase {
                 s.push('|');
             }
-            s.push(sample.states[i].mark());
-        }
-        s
-    }
-
-    fn running_strip(&self) -> String {
-        let mut s = String::new();
-        for (k, sample) in self.samples.iter().enumerate() {
-            if k > 0 && sample.phase != self.samples[k - 1].phase {
-                s.push('|');
-            }
-            s.push_str(&sample.running().to_string());
+            s.push(mark(sample));
         }
         s
     }
@@ -536,9 +527,14 @@ impl Findings for Results {
         ));
         lines.push("timeline, one character per sample (R RUNNING, - READY, . BLOCKED; | main releases the lock and writes the pipe):".into());
         for (i, t) in self.threads.iter().enumerate() {
-            lines.push(format!("  {:<10} {}", t.name, self.strip(i)));
+            lines.push(format!(
+                "  {:<10} {}",
+                t.name,
+                self.strip(|s| s.states[i].mark())
+            ));
         }
-        lines.push(format!("  {:<10} {}", "RUNNING", self.running_strip()));
+        let count = |s: &Sample| char::from_digit(s.running().min(9) as u32, 10).unwrap_or('?');
+        lines.push(format!("  {:<10} {}", "RUNNING", self.strip(count)));
         let blocked: Vec<String> = self
             .threads
             .iter()
