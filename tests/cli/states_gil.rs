@@ -87,7 +87,8 @@ fn thread_states_prints_the_threads_the_timeline_and_csv_rows() {
     assert!(header.contains(&"phase".to_string()), "{csv}");
 }
 
-const SMALL: [&str; 8] = ["--tasks", "2", "--work", "20", "--waits", "10", "--io", "5"];
+/// Small, and waits long beside a wake-up's latency on a busy machine.
+const SMALL: [&str; 8] = ["--tasks", "2", "--work", "20", "--waits", "5", "--io", "10"];
 
 fn gil_json(extra: &[&str]) -> Value {
     let mut args = SMALL.to_vec();

@@ -138,13 +138,13 @@ pub struct Results {
     pub cpus: usize,
     /// Bytecodes in one CPU-bound task (`--work` ms of them, calibrated).
     pub units: u64,
-    /// One thread doing the N tasks in turn, each workload: its wall time less the time it
-    /// waited in the run queue for other programs (schedstat's run_delay), ns.
+    /// One thread doing the N tasks in turn, each workload, ns: CPU-bound, its wall time less
+    /// the time it waited in the run queue for other programs (schedstat's run_delay);
+    /// I/O-bound, its wall time.
     pub serial_cpu_ns: u64,
     pub serial_io_ns: u64,
     /// What that waiting was, ns.
     pub serial_cpu_delay_ns: u64,
-    pub serial_io_delay_ns: u64,
     pub rows: Vec<Row>,
     /// The threading CPU-bound run: times the GIL was taken, and dropped on request.
     pub gil_switches: u64,
@@ -190,18 +190,31 @@ pub fn run(lecture: Lecture, p: &Params, out: Output) -> anyhow::Result<Results>
                 job(w)(&mut held);
             }
         });
-        let delay = run_delay().saturating_sub(delay).min(wall);
+        // CPU-bound, the one thread's time without its waits for other programs is the CPU
+        // time the tasks need; I/O-bound, its waits for the CPU after each sleep are part of
+        // the cost, as they are for the other approaches: its wall time.
+        let delay = match w {
+            Workload::Cpu => run_delay().saturating_sub(delay).min(wall),
+            Workload::Io => 0,
+        };
         let serial = wall - delay;
+        let waited = if delay > 0 {
+            format!(
+                " ({} of it waiting for other programs' turn on the CPU)",
+                fmt_ns(delay as f64)
+            )
+        } else {
+            String::new()
+        };
         out.lecture(format_args!(
-            "{}: one thread, {} in turn: {} ({} of it waiting for other programs' turn on the CPU)",
+            "{}: one thread, {} in turn: {}{waited}",
             w.name(),
             words::count(p.tasks as u64, "task"),
-            fmt_ns(wall as f64),
-            fmt_ns(delay as f64)
+            fmt_ns(wall as f64)
         ));
         match w {
             Workload::Cpu => (r.serial_cpu_ns, r.serial_cpu_delay_ns) = (serial, delay),
-            Workload::Io => (r.serial_io_ns, r.serial_io_delay_ns) = (serial, delay),
+            Workload::Io => r.serial_io_ns = serial,
         }
         for row in rows.iter_mut() {
             if interrupt::requested().is_some() {
@@ -609,7 +622,7 @@ impl Findings for Results {
 
     fn analysis(&self, p: &Params, _cx: &Context<'_>) -> Vec<String> {
         let mut lines = vec![format!(
-            "the workloads: {} tasks; CPU-bound, {} ms of bytecode each ({}), the GIL held throughout and given up every {} µs switch interval when another thread asks; I/O-bound, {} waits of {} ms each, the GIL let go around each wait; the speed-up is one thread doing the tasks in turn ({} and {}: its wall time less its wait in the run queue, so that other programs' load does not flatter the others) over the approach's time",
+            "the workloads: {} tasks; CPU-bound, {} ms of bytecode each ({}), the GIL held throughout and given up every {} µs switch interval when another thread asks; I/O-bound, {} waits of {} ms each, the GIL let go around each wait; the speed-up is one thread doing the tasks in turn over the approach's time (the one thread's CPU-bound time less its wait in the run queue, {}, so that other programs' load does not flatter the others; its I/O-bound wall time, {})",
             p.tasks,
             p.work_ms,
             words::count(self.units, "bytecode"),
@@ -810,7 +823,6 @@ mod tests {
             serial_cpu_ns: 200_000_000,
             serial_io_ns: 200_000_000,
             serial_cpu_delay_ns: 1_000_000,
-            serial_io_delay_ns: 0,
             rows: vec![
                 row(Approach::Threading, 0.99, 1.96),
                 row(Approach::Multiprocessing, 1.92, 1.95),
