@@ -255,7 +255,7 @@ pub const DEMOS: &[Demo] = &[
         chapter: Chapter::Threads,
         concept: "under one GIL threads overlap waits (nearly N×) but not computing (1×); processes, a GIL each, do both",
         lecture: "CPython table",
-        tour: &["--tasks", "2", "--work", "20", "--waits", "5", "--io", "2"],
+        tour: &["--tasks", "2", "--work", "10", "--waits", "4", "--io", "2"],
         tour_exit: 0,
     },
     Demo {
