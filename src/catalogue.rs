@@ -243,6 +243,22 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "thread_states",
+        chapter: Chapter::Threads,
+        concept: "four threads on one CPU sampled RUNNING, READY or BLOCKED: at most one RUNNING; the blocked wake to READY",
+        lecture: "Thread States slide",
+        tour: &["--samples", "10", "--interval", "5"],
+        tour_exit: 0,
+    },
+    Demo {
+        name: "gil",
+        chapter: Chapter::Threads,
+        concept: "under one GIL threads overlap waits (nearly N×) but not computing (1×); processes, a GIL each, do both",
+        lecture: "CPython table",
+        tour: &["--tasks", "2", "--work", "10", "--waits", "4", "--io", "2"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "spawn_cost",
         chapter: Chapter::Processes,
         concept: "fork, posix_spawn, fork + exec and a thread, each timed with its wait: processes cost far more",

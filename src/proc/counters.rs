@@ -163,7 +163,8 @@ impl ThreadUsage {
     }
 }
 
-fn timeval_us(tv: nix::sys::time::TimeVal) -> u64 {
+/// A `getrusage` time in µs.
+pub fn timeval_us(tv: nix::sys::time::TimeVal) -> u64 {
     let d = Duration::from_secs(tv.tv_sec().max(0) as u64)
         + Duration::from_micros(tv.tv_usec().max(0) as u64);
     d.as_micros() as u64

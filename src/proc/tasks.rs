@@ -74,6 +74,18 @@ pub fn threads_of_self() -> Vec<i32> {
     tids
 }
 
+/// The CPU time of thread `tid` of this process so far, in ns, up to this instant: its
+/// per-thread CPU clock (what glibc's `pthread_getcpuclockid` returns, `MAKE_THREAD_CPUCLOCK`:
+/// `(~tid << 3) | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED`). Unlike `schedstat`, which the kernel
+/// brings up to date only at a tick or a switch, this read adds the time the thread has been on
+/// its CPU since (`task_sched_runtime`), so two reads a moment apart tell whether it is on a
+/// CPU now. `None` when `tid` is not a thread of this process.
+pub fn thread_cpu_ns(tid: i32) -> Option<u64> {
+    let clock = nix::time::ClockId::from_raw(((!tid) << 3) | 0b110);
+    let t = nix::time::clock_gettime(clock).ok()?;
+    Some(t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
+}
+
 /// The meaning of a state letter, as `man 5 proc` gives it.
 pub fn state_name(state: char) -> &'static str {
     match state {
@@ -122,6 +134,35 @@ mod tests {
         assert_eq!(seen.comm, "blocked");
         assert_eq!(seen.state, 'S', "{seen:?}");
         assert!(seen.describe().starts_with("S (sleeping)"), "{seen:?}");
+    }
+
+    #[test]
+    fn a_threads_cpu_clock_moves_while_it_runs_and_not_while_it_sleeps() {
+        let me = nix::unistd::gettid().as_raw();
+        let a = thread_cpu_ns(me).unwrap();
+        let mut x = 0u64;
+        while thread_cpu_ns(me).unwrap() < a + 1_000_000 {
+            x = std::hint::black_box(x + 1);
+        }
+        let (tid_tx, tid_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let t = std::thread::spawn(move || {
+            tid_tx.send(nix::unistd::gettid().as_raw()).unwrap();
+            go_rx.recv().unwrap();
+        });
+        let tid = tid_rx.recv().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let before = thread_cpu_ns(tid).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            thread_cpu_ns(tid),
+            Some(before),
+            "a blocked thread's clock stands still"
+        );
+        go_tx.send(()).unwrap();
+        t.join().unwrap();
+        let not_ours = nix::unistd::getppid().as_raw();
+        assert_eq!(thread_cpu_ns(not_ours), None, "another process's thread");
     }
 
     #[test]

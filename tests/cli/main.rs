@@ -20,6 +20,7 @@ mod semaphore;
 mod signal_defaults;
 mod signals;
 mod sim;
+mod states_gil;
 mod switch_threads;
 mod toctou;
 mod umbrella;

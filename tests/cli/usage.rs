@@ -48,6 +48,10 @@ pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
         // A simulation of milliseconds; Ctrl-C during --predict's wait is in sim.rs.
         "sched_sim" => return Ok(None),
         "reentrancy" => &["--calls", "100000000"],
+        "thread_states" => &["--samples", "1000", "--interval", "1000"],
+        "gil" => &[
+            "--tasks", "2", "--work", "10000", "--waits", "10000", "--io", "100",
+        ],
         other => return Err(format!("{other}: add flags for a long run to long_run()")),
     }))
 }

@@ -2,3 +2,5 @@
 //! the lecture's program, the analysis and the verdict.
 
 pub mod create_thread;
+pub mod gil;
+pub mod thread_states;
