@@ -406,7 +406,6 @@ fn sum_array_csv_has_a_row_per_trial() {
 
 #[test]
 fn sum_array_usage_errors() {
-    usage_error("sum_array", &[], &["<N>"]);
     usage_error("sum_array", &["0"], &["1 to 1024"]);
     usage_error(
         "sum_array",

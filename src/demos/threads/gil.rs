@@ -225,13 +225,13 @@ pub fn run(lecture: Lecture, p: &Params, out: Output) -> anyhow::Result<Results>
             let ns = match approach {
                 Approach::Threading => {
                     let gil = Gil::new(interval);
-                    let ns = timed(|| threads(p.tasks, |_| Some(&gil), &job(w)));
+                    let ns = timed_result(|| threads(p.tasks, |_| Some(&gil), &job(w)))?;
                     if w == Workload::Cpu {
                         (r.gil_switches, r.gil_forced) = (gil.switches(), gil.forced());
                     }
                     ns
                 }
-                Approach::Subinterpreters => timed(|| threads(p.tasks, |_| None, &job(w))),
+                Approach::Subinterpreters => timed_result(|| threads(p.tasks, |_| None, &job(w)))?,
                 Approach::Multiprocessing => processes(p.tasks, interval, &job(w))?,
                 Approach::Asyncio => timed(|| event_loop(lecture, p, w, units, interval)),
             };
@@ -296,6 +296,13 @@ fn timed(f: impl FnOnce()) -> u64 {
     start.elapsed().as_nanos() as u64
 }
 
+/// [`timed`], for work that can fail (a thread the kernel refused).
+fn timed_result(f: impl FnOnce() -> crate::Result<()>) -> crate::Result<u64> {
+    let start = Instant::now();
+    f()?;
+    Ok(start.elapsed().as_nanos() as u64)
+}
+
 /// Bytecodes per task: as many as take `work_ms` of one thread's CPU here.
 fn calibrate(lecture: Lecture, work_ms: u64) -> u64 {
     let gil = Gil::new(crate::sync::gil::SWITCH_INTERVAL);
@@ -313,15 +320,17 @@ fn calibrate(lecture: Lecture, work_ms: u64) -> u64 {
 }
 
 /// N threads, each under the GIL `gil_of` gives it (one shared) or a GIL of its own (`None`).
+/// A thread the kernel refuses is an error naming the limit; those already started finish
+/// their task first.
 fn threads<'g>(
     n: usize,
     gil_of: impl Fn(usize) -> Option<&'g Gil>,
     job: &(dyn Fn(&mut Held<'_>) + Sync),
-) {
+) -> crate::Result<()> {
     std::thread::scope(|s| {
         for i in 0..n {
             let shared = gil_of(i);
-            s.spawn(move || {
+            let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
                 let own;
                 let gil = match shared {
                     Some(g) => g,
@@ -332,8 +341,10 @@ fn threads<'g>(
                 };
                 job(&mut gil.take());
             });
+            spawned.map_err(|e| crate::Error::spawn(i + 1, n, e))?;
         }
-    });
+        Ok(())
+    })
 }
 
 /// N forked children, each its own interpreter with its own GIL; the time until all are reaped.
