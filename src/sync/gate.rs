@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use crate::kit::interrupt;
 use crate::kit::machine::{current_cpu, usable_cpus};
+use crate::{Error, Result};
 
 /// A gate that opens once, for every waiter at once (or is abandoned).
 #[derive(Debug)]
@@ -160,9 +161,63 @@ impl StartGate {
     }
 }
 
+/// Starts `n` threads, named `name(i)`, that each run `body(i, gate)` and are joined in order:
+/// their results, and when the gate opened. `body` calls [`StartGate::wait`] where the lecture's
+/// thread starts its work (after its own setup) and returns at once when it gives false. A
+/// thread the kernel refuses aborts the gate, so those already waiting return and are joined,
+/// and is an error naming the limit; a thread that panicked is [`Error::WorkerPanicked`].
+pub fn run_together<T: Send>(
+    n: usize,
+    name: impl Fn(usize) -> String,
+    body: impl Fn(usize, &StartGate) -> T + Sync,
+) -> Result<(Instant, Vec<T>)> {
+    let gate = StartGate::new(n);
+    thread::scope(|s| {
+        let mut handles = Vec::with_capacity(n);
+        for i in 0..n {
+            let (gate, body) = (&gate, &body);
+            let spawned = thread::Builder::new()
+                .name(name(i))
+                .spawn_scoped(s, move || body(i, gate));
+            match spawned {
+                Ok(h) => handles.push(h),
+                Err(source) => {
+                    let error = Error::spawn(i + 1, n, source); // while the others still count
+                    gate.abort(); // the threads already started return at once
+                    return Err(error);
+                }
+            }
+        }
+        gate.open();
+        let opened = Instant::now(); // the threads leave the gate now
+        let results = (handles.into_iter().enumerate())
+            .map(|(index, h)| h.join().map_err(|_| Error::WorkerPanicked { index }))
+            .collect::<Result<Vec<T>>>()?;
+        Ok((opened, results))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_together_joins_every_thread_in_order_after_the_gate() {
+        let arrived = AtomicUsize::new(0);
+        let (_, got) = run_together(
+            3,
+            |i| format!("t{i}"),
+            |i, gate| {
+                arrived.fetch_add(1, Ordering::Relaxed);
+                gate.wait()
+                    .then(|| (i, thread::current().name().map(String::from)))
+            },
+        )
+        .unwrap();
+        assert_eq!(arrived.load(Ordering::Relaxed), 3);
+        let want: Vec<_> = (0..3).map(|i| Some((i, Some(format!("t{i}"))))).collect();
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn waiters_pass_when_open_and_return_false_when_aborted() {

@@ -4,17 +4,16 @@
 
 use std::fmt::Display;
 use std::sync::{Barrier, Mutex};
-use std::thread;
 use std::time::Instant;
 
 use serde::Serialize;
 
+use crate::Result;
 use crate::kit::report::Output;
 use crate::kit::stats::median;
 use crate::kit::timing::{fmt_ns, nanos};
 use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
-use crate::sync::gate::StartGate;
-use crate::{Error, Result};
+use crate::sync::gate::run_together;
 
 /// The examples after `barrier --help`.
 pub const EXAMPLES: &str = "Example: barrier --use-barrier --rounds 200 --quiet\n         barrier --rounds 200 --format csv";
@@ -203,37 +202,12 @@ fn round(
     };
     // The threads wait at a gate until all exist: if creating one fails, the others are let go
     // instead of waiting at the barrier forever for a thread that will never come.
-    let gate = StartGate::new(n);
-    let runs = thread::scope(|s| -> Result<Vec<ThreadRun>> {
-        let mut handles = Vec::with_capacity(n);
-        for i in 0..n {
-            let (gate, log) = (&gate, &log);
-            let spawned = thread::Builder::new()
-                .name(format!("thread-{i}"))
-                .spawn_scoped(s, move || {
-                    gate.wait().then(|| thread_function(i, barrier, log))
-                });
-            match spawned {
-                Ok(h) => handles.push(h),
-                Err(source) => {
-                    let error = Error::spawn(i + 1, n, source); // while the others still count
-                    gate.abort();
-                    return Err(error);
-                }
-            }
-        }
-        gate.open();
-        handles
-            .into_iter()
-            .enumerate()
-            .map(|(index, h)| {
-                h.join()
-                    .ok()
-                    .flatten()
-                    .ok_or(Error::WorkerPanicked { index })
-            })
-            .collect()
-    })?;
+    let (_, runs) = run_together(
+        n,
+        |i| format!("thread-{i}"),
+        |i, gate| gate.wait().then(|| thread_function(i, barrier, &log)),
+    )?;
+    let runs: Vec<ThreadRun> = runs.into_iter().flatten().collect();
     let lines = log.lines.into_inner().unwrap_or_else(|p| p.into_inner());
     Ok(Round::new(number, &lines, runs))
 }

@@ -27,13 +27,13 @@ use std::sync::atomic::{
     AtomicI32, AtomicU32, AtomicU64,
     Ordering::{Relaxed, SeqCst},
 };
-use std::thread;
 use std::time::Instant;
 
 use clap::{Args, Parser};
 use crossbeam::utils::CachePadded;
 use serde::Serialize;
 
+use crate::Result;
 use crate::kit::cli::{self, CommonArgs, CpuList, TrialArgs, ranged};
 use crate::kit::machine::current_cpu;
 use crate::kit::report::warn;
@@ -41,9 +41,8 @@ use crate::kit::stats::Spread;
 use crate::kit::timing::{self, fmt_ns, lecture_ms, nanos, sig3};
 use crate::kit::{self, Context, Findings, Session, Verdict, interrupt, words};
 use crate::proc::counters::{Delta, Snapshot, ThreadUsage};
-use crate::sync::gate::StartGate;
+use crate::sync::gate::run_together;
 use crate::sync::mutex::MutexKind;
-use crate::{Error, Result};
 
 /// The most threads a run may start.
 pub const MAX_THREADS: u32 = 1024;
@@ -569,7 +568,6 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, claim: Claim) -> 
     let home = |i: usize| {
         (args.spread && !usable.is_empty()).then(|| CpuList(vec![usable[i % usable.len()]]))
     };
-    let gate = StartGate::new(n);
     let progress: Vec<CachePadded<AtomicU64>> = (0..n)
         .map(|_| CachePadded::new(AtomicU64::new(0)))
         .collect();
@@ -577,61 +575,45 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, claim: Claim) -> 
 
     let before = Snapshot::of_self()?;
     let start = Instant::now(); // the lecture's window: create, run, join
-    let (opened, runs) = thread::scope(|s| -> Result<(Instant, Vec<WorkerRun>)> {
-        let mut handles = Vec::with_capacity(n);
-        for i in 0..n {
-            let (gate, progress, first) = (&gate, &progress, &at_first_finish);
-            let spawned = thread::Builder::new()
-                .name(format!("worker-{i}"))
-                .spawn_scoped(s, move || -> Result<Option<WorkerRun>> {
-                    if let Some(cpu) = home(i) {
-                        cpu.pin_current_thread()?;
-                    }
-                    if !gate.wait() {
-                        return Ok(None);
-                    }
-                    let usage = ThreadUsage::now()?;
-                    let cpu_start = current_cpu();
-                    WORKER.set(i as u32 + 1);
-                    HANDOVERS.set(0);
-                    OVERLAPS.set(0);
-                    MOST_INSIDE.set(0);
-                    let began = Instant::now();
-                    program.thread_body(var, args.steps, delta(i), &Work { done: &progress[i] });
-                    let ended = Instant::now();
-                    first.get_or_init(|| progress.iter().map(|p| p.load(Relaxed)).collect());
-                    Ok(Some(WorkerRun {
-                        began,
-                        ended,
-                        cpu_start,
-                        cpu_end: current_cpu(),
-                        usage: usage.delta(&ThreadUsage::now()?),
-                        steps: progress[i].load(Relaxed),
-                        handovers: HANDOVERS.get(),
-                        overlaps: OVERLAPS.get(),
-                        most_inside: MOST_INSIDE.get(),
-                    }))
-                });
-            match spawned {
-                Ok(handle) => handles.push(handle),
-                Err(source) => {
-                    let error = Error::spawn(i + 1, n, source); // while the others still count
-                    gate.abort(); // the threads already started return at once
-                    return Err(error);
-                }
+    let (opened, runs) = run_together(
+        n,
+        |i| format!("worker-{i}"),
+        |i, gate| -> Result<Option<WorkerRun>> {
+            let (progress, first) = (&progress, &at_first_finish);
+            if let Some(cpu) = home(i) {
+                cpu.pin_current_thread()?;
             }
-        }
-        gate.open();
-        let opened = Instant::now(); // the threads leave the gate now
-        let mut runs = Vec::with_capacity(n);
-        for (index, handle) in handles.into_iter().enumerate() {
-            let run = handle
-                .join()
-                .map_err(|_| Error::WorkerPanicked { index })??;
-            runs.extend(run);
-        }
-        Ok((opened, runs))
-    })?;
+            if !gate.wait() {
+                return Ok(None);
+            }
+            let usage = ThreadUsage::now()?;
+            let cpu_start = current_cpu();
+            WORKER.set(i as u32 + 1);
+            HANDOVERS.set(0);
+            OVERLAPS.set(0);
+            MOST_INSIDE.set(0);
+            let began = Instant::now();
+            program.thread_body(var, args.steps, delta(i), &Work { done: &progress[i] });
+            let ended = Instant::now();
+            first.get_or_init(|| progress.iter().map(|p| p.load(Relaxed)).collect());
+            Ok(Some(WorkerRun {
+                began,
+                ended,
+                cpu_start,
+                cpu_end: current_cpu(),
+                usage: usage.delta(&ThreadUsage::now()?),
+                steps: progress[i].load(Relaxed),
+                handovers: HANDOVERS.get(),
+                overlaps: OVERLAPS.get(),
+                most_inside: MOST_INSIDE.get(),
+            }))
+        },
+    )?;
+    let runs: Vec<WorkerRun> = (runs.into_iter())
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .flatten()
+        .collect();
     let elapsed = start.elapsed();
     let counters = before.delta(&Snapshot::of_self()?);
 

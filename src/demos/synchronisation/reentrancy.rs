@@ -14,17 +14,16 @@
 use std::hint::spin_loop;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use serde::Serialize;
 
+use crate::Result;
 use crate::kit::machine::usable_cpus;
 use crate::kit::report::table;
 use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
-use crate::sync::gate::StartGate;
-use crate::{Error, Result};
+use crate::sync::gate::run_together;
 
 /// One of the slide's add2 functions.
 #[derive(Clone, Copy, Debug)]
@@ -274,37 +273,12 @@ fn value(t: usize, i: u64) -> i32 {
 fn threaded(v: &Variant, p: &Params) -> Result<Tally> {
     MODE.store(DWELL, Relaxed);
     let n = p.threads as usize;
-    let gate = StartGate::new(n);
-    let tallies = thread::scope(|scope| -> Result<Vec<Tally>> {
-        let mut handles = Vec::with_capacity(n);
-        for t in 0..n {
-            let gate = &gate;
-            let spawned = thread::Builder::new()
-                .name(format!("add2-{t}"))
-                .spawn_scoped(scope, move || {
-                    gate.wait().then(|| calls(v, t, p.calls_per_thread))
-                });
-            match spawned {
-                Ok(h) => handles.push(h),
-                Err(source) => {
-                    let error = Error::spawn(t + 1, n, source);
-                    gate.abort();
-                    return Err(error);
-                }
-            }
-        }
-        gate.open();
-        handles
-            .into_iter()
-            .enumerate()
-            .map(|(index, h)| {
-                h.join()
-                    .ok()
-                    .flatten()
-                    .ok_or(Error::WorkerPanicked { index })
-            })
-            .collect()
-    })?;
+    let (_, tallies) = run_together(
+        n,
+        |t| format!("add2-{t}"),
+        |t, gate| gate.wait().then(|| calls(v, t, p.calls_per_thread)),
+    )?;
+    let tallies: Vec<Tally> = tallies.into_iter().flatten().collect();
     let mut sum = Tally {
         overwritten: v.tmp.map(|_| 0),
         ..Tally::default()

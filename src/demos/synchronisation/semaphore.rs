@@ -12,19 +12,18 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::Result;
 use crate::kit::report::Output;
 use crate::kit::timing::{fmt_ns, nanos};
 use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
 use crate::process::limits;
-use crate::sync::gate::StartGate;
+use crate::sync::gate::run_together;
 use crate::sync::semaphore::Semaphore;
 use crate::sys::semaphore::PosixSemaphore;
-use crate::{Error, Result};
 
 /// The examples after `semaphore --help`.
 pub const EXAMPLES: &str =
@@ -279,33 +278,15 @@ pub fn run(s: &Session, p: &Params, worker: impl Fn(usize, &Permits) + Sync) -> 
     limits::check_can_create(u64::from(p.workers))?;
     let permits = Permits::new(p, s.out)?;
     let n = p.workers as usize;
-    let gate = StartGate::new(n);
-    thread::scope(|scope| -> Result<()> {
-        let mut handles = Vec::with_capacity(n);
-        for i in 0..n {
-            let (gate, permits, worker) = (&gate, &permits, &worker);
-            let spawned = thread::Builder::new()
-                .name(format!("worker-{i}"))
-                .spawn_scoped(scope, move || {
-                    if gate.wait() {
-                        worker(i, permits);
-                    }
-                });
-            match spawned {
-                Ok(h) => handles.push(h),
-                Err(source) => {
-                    let error = Error::spawn(i + 1, n, source); // while the others still count
-                    gate.abort();
-                    return Err(error);
-                }
+    run_together(
+        n,
+        |i| format!("worker-{i}"),
+        |i, gate| {
+            if gate.wait() {
+                worker(i, &permits);
             }
-        }
-        gate.open();
-        for (index, h) in handles.into_iter().enumerate() {
-            h.join().map_err(|_| Error::WorkerPanicked { index })?;
-        }
-        Ok(())
-    })?;
+        },
+    )?;
     let trace = permits
         .trace
         .into_inner()
