@@ -16,7 +16,7 @@ use oslab::kit::cli::{CommonArgs, duration, ranged};
 use oslab::kit::{self, interrupt, timing::monotonic_ns, timing::thread_cpu_ns};
 use oslab::sys::ult::{self, Switch, UserThread, yield_now};
 
-/// Two user-level threads take four steps each on one OS thread, switched by a scheduler of our
+/// Two user-level threads take three steps each on one OS thread, switched by a scheduler of our
 /// own: a run queue and swapcontext.
 ///
 /// The lecture's cooperative-scheduling demo (apps/app-schedule-threads/main.c on Unikraft's
@@ -42,8 +42,8 @@ struct Args {
           value_parser = ranged::<u32>(1, 64))]
     threads: u32,
 
-    /// Steps per thread [1-1000]
-    #[arg(long, default_value_t = 4, value_name = "K", allow_negative_numbers = true,
+    /// Steps per thread (the slides' listings show three; main.c's NUM_STEPS is 4) [1-1000]
+    #[arg(long, default_value_t = 3, value_name = "K", allow_negative_numbers = true,
           value_parser = ranged::<u32>(1, 1000))]
     steps: u32,
 

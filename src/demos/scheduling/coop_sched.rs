@@ -96,6 +96,8 @@ impl Params {
 #[derive(Clone, Debug, Serialize)]
 pub struct Line {
     pub seq: usize,
+    /// When it was printed, from the start of the run (CLOCK_MONOTONIC), ns.
+    pub t_ns: u64,
     pub thread: u32,
     pub event: &'static str,
     pub step: Option<u32>,
@@ -107,6 +109,8 @@ pub struct Line {
 pub struct Log {
     out: Output,
     inner: RefCell<Record>,
+    /// CLOCK_MONOTONIC when the run began.
+    start_ns: u64,
 }
 
 #[derive(Default)]
@@ -125,6 +129,7 @@ impl Log {
         let seq = r.events.len() + 1;
         r.events.push(Line {
             seq,
+            t_ns: crate::kit::timing::monotonic_ns().saturating_sub(self.start_ns),
             thread,
             event,
             step,
@@ -132,9 +137,13 @@ impl Log {
         });
     }
 
-    /// The scheduler switched to thread `tid`.
+    /// The scheduler switched to thread `tid`. Resuming the thread that ran last (its slice
+    /// ended with no other thread ready, or the others have finished) is no switch.
     pub fn switched_to(&self, tid: u32) {
-        self.inner.borrow_mut().schedule.push(tid);
+        let mut r = self.inner.borrow_mut();
+        if r.schedule.last() != Some(&tid) {
+            r.schedule.push(tid);
+        }
     }
 
     /// A thread yielded at a safepoint because its slice was over.
@@ -182,6 +191,7 @@ pub fn run(s: &Session, p: &Params, body: impl FnOnce(&Rc<Log>) -> Result<()>) -
     let log = Rc::new(Log {
         out: s.out,
         inner: RefCell::new(Record::default()),
+        start_ns: crate::kit::timing::monotonic_ns(),
     });
     let stacks_before = ult::stacks();
     let before = Snapshot::of_self()?;
@@ -553,11 +563,25 @@ mod tests {
     fn line(thread: u32) -> Line {
         Line {
             seq: 0,
+            t_ns: 0,
             thread,
             event: "step",
             step: Some(0),
             line: String::new(),
         }
+    }
+
+    #[test]
+    fn resuming_the_thread_that_ran_last_is_no_switch() {
+        let log = Log {
+            out: Output::silent(),
+            inner: RefCell::new(Record::default()),
+            start_ns: 0,
+        };
+        for tid in [1, 2, 2, 2, 1, 1] {
+            log.switched_to(tid);
+        }
+        assert_eq!(log.inner.borrow().schedule, [1, 2, 1]);
     }
 
     fn record(order: &[(u32, Event)]) -> Vec<Line> {
@@ -568,6 +592,7 @@ mod tests {
                 let (e, step) = event.parts();
                 Line {
                     seq: i + 1,
+                    t_ns: i as u64 * 1000,
                     thread,
                     event: e,
                     step,

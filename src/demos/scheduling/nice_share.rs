@@ -603,15 +603,15 @@ impl Findings for Results {
                     )
                 }
                 _ => format!(
-                    "pair {}: SCHED_RR takes turns among equal priorities in slices of {} ms (kernel.sched_rr_timeslice_ms): {:.1}% / {:.1}%, with {} and {}",
+                    "pair {}: SCHED_RR takes turns among equal priorities in slices of {} ms (kernel.sched_rr_timeslice_ms): {:.1}% / {:.1}%, preempted {} and {}",
                     p.pair,
                     self.rt_limits
                         .and_then(|l| l.rr_timeslice_ms)
                         .unwrap_or(100),
                     100.0 * a.share,
                     100.0 * b.share,
-                    words::count(a.nonvoluntary_cs, "preemption"),
-                    words::count(b.nonvoluntary_cs, "preemption")
+                    words::times(a.nonvoluntary_cs),
+                    words::times(b.nonvoluntary_cs)
                 ),
             };
             lines.push(line);
