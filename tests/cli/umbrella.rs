@@ -34,6 +34,25 @@ fn every_demo_list_does_not_mark_ends_by_itself_with_no_flags() {
     }
 }
 
+/// Issue 11 item 9: with no arguments, each runs the lecture's version.
+#[test]
+fn no_argument_behaviours_are_the_lectures() {
+    // signals: the demo (both programs in one run).
+    let doc = crate::common::json_of("signals", &[]);
+    assert_eq!(doc["params"]["mode"], "demo", "{doc:#}");
+    // sum_array: one worker per usable CPU.
+    let doc = crate::common::json_of("sum_array", &["--len", "100000"]);
+    let cpus = crate::common::usable_cpus().len() as u64;
+    assert_eq!(doc["params"]["workers"], cpus.clamp(1, 1024), "{doc:#}");
+    // proc_watch: the forest, as the slide's ps -e --forest.
+    let out = stdout_of("proc_watch", &[]);
+    let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["PID", "PPID", "RSS", "VSZ", "ELAPSED", "STAT", "COMMAND"]
+    );
+}
+
 #[test]
 fn list_names_every_demo_with_its_concept() {
     let text = stdout_of("oslab", &["list"]);
