@@ -77,6 +77,8 @@ pub struct Turns<'a> {
     deadline_ns: u64,
     first_ns: u64,
     start_ns: u64,
+    /// Interruptions within the current turn: not time on the CPU.
+    paused_ns: u64,
     lengths: Vec<u64>,
     cut_ns: u64,
     end_ns: u64,
@@ -110,20 +112,26 @@ impl Turns<'_> {
         if self.who.swap(self.me, Relaxed) == self.me {
             self.interruptions += 1;
             self.interrupted_ns += now - last;
+            self.paused_ns += now - last;
             return true;
         }
         if self.lengths.len() == self.lengths.capacity() {
             self.full = true;
             return false;
         }
-        self.lengths.push(last - self.start_ns); // within capacity: no allocation
+        // A turn is its time on the CPU: from its first reading to its last, less interruptions.
+        let turn = (last - self.start_ns).saturating_sub(self.paused_ns);
+        self.lengths.push(turn); // within capacity: no allocation
         self.start_ns = now;
+        self.paused_ns = 0;
         true
     }
 
     /// The last reading: the turn the deadline cut short.
     pub fn end(&mut self, last: u64) {
-        self.cut_ns = last.saturating_sub(self.start_ns);
+        self.cut_ns = last
+            .saturating_sub(self.start_ns)
+            .saturating_sub(self.paused_ns);
         self.end_ns = last;
     }
 }
@@ -276,9 +284,10 @@ pub struct Results {
 pub struct Row {
     pub thread: usize,
     pub tid: i32,
-    pub policy: String,
-    pub priority: i32,
-    pub nice: i32,
+    /// The policy, priority and nice value read back from the kernel (the params' are asked).
+    pub in_force_policy: String,
+    pub in_force_priority: i32,
+    pub in_force_nice: i32,
     pub turns: u64,
     pub p50_ns: u64,
     pub p90_ns: u64,
@@ -418,6 +427,7 @@ fn one_thread(
         deadline_ns,
         first_ns: now,
         start_ns: now,
+        paused_ns: 0,
         lengths: log,
         cut_ns: 0,
         end_ns: now,
@@ -591,14 +601,11 @@ impl Findings for Results {
                 words::count(a.count, "turn")
             ));
         }
-        lines.push(format!(
-            "the kernel: {}{}",
-            self.kernel_words(),
-            self.kernel
-                .hz_from
-                .as_ref()
-                .map_or(String::new(), |f| format!(" (CONFIG_HZ from {f})"))
-        ));
+        let from = match &self.kernel.hz_from {
+            Some(f) if !self.is_rr() => format!(" (CONFIG_HZ from {f})"),
+            _ => String::new(),
+        };
+        lines.push(format!("the kernel: {}{from}", self.kernel_words()));
         let wall: u64 = self.threads.iter().map(|t| t.wall_ns).max().unwrap_or(0);
         for t in &self.threads {
             lines.push(format!(
@@ -697,7 +704,7 @@ impl Findings for Results {
         if p.nice != 0 && self.threads.len() >= 2 {
             let (a, b) = (&self.threads[0], &self.threads[1]);
             lesson.push_str(&format!(
-                "; nice {} against nice {}: median turns {} and {}, {:.0} and {:.0} turns a second, {:.1}% and {:.1}% of the CPU — the weight decides how much each runs (EEVDF: through its lag and deadline), the slice is not scaled by nice",
+                "; nice {} against nice {}: median turns {} and {}, {:.0} and {:.0} turns a second, {:.1}% and {:.1}% of the CPU; nice sets a weight, not a slice: EEVDF gives both the same slice in time, but the lighter task's virtual time runs faster, so its deadline lies farther off and the heavier one stays eligible for more slices in a row (longer turns) or is picked more often (more turns)",
                 a.nice,
                 b.nice,
                 a.median_ns().map_or("none".into(), |n| fmt_ns(n as f64)),
@@ -721,9 +728,9 @@ impl Findings for Results {
             .map(|t| Row {
                 thread: t.thread,
                 tid: t.tid,
-                policy: t.policy.clone(),
-                priority: t.priority,
-                nice: t.nice,
+                in_force_policy: t.policy.clone(),
+                in_force_priority: t.priority,
+                in_force_nice: t.nice,
                 turns: t.turns,
                 p50_ns: t.summary.map_or(0, |s| s.p50_ns),
                 p90_ns: t.summary.map_or(0, |s| s.p90_ns),
@@ -912,6 +919,7 @@ mod tests {
             deadline_ns: u64::MAX,
             first_ns: 0,
             start_ns: 0,
+            paused_ns: 0,
             lengths: Vec::with_capacity(1),
             cut_ns: 0,
             end_ns: 0,
@@ -924,7 +932,7 @@ mod tests {
         assert_eq!((t.interruptions, t.interrupted_ns), (1, 10_000));
         who.store(1, Relaxed); // thread 1 ran
         assert!(t.off_cpu(50_000, 90_000));
-        assert_eq!(t.lengths, vec![49_000]);
+        assert_eq!(t.lengths, vec![39_000]); // 49 µs less the 10 µs interruption
         who.store(1, Relaxed);
         assert!(!t.off_cpu(95_000, 99_000)); // the log is full
         assert!(t.full);
