@@ -80,7 +80,7 @@ fn time_slice_prints_a_line_per_thread_then_the_histogram() {
     let out = stdout_of("time_slice", &["--seconds", "0.3", "--nice", "5"]);
     assert!(
         matches(
-            r"(?m)^thread 1 \(tid \d+, SCHED_OTHER, nice -?\d+\) on CPU \d+: \d+ turns?, median \S+ \S+, \d+ switches/s$",
+            r"(?m)^thread 1 \(tid \d+, SCHED_OTHER, nice -?\d+\) on CPU \d+: \d+ turns?, median \S+ \S+, switched out \d+ times a second$",
             &out
         ),
         "{out}"
@@ -102,7 +102,10 @@ fn time_slice_prints_a_line_per_thread_then_the_histogram() {
     assert!(matches(r"(?m)^  .* \|#+ *\d+$", &out), "{out}");
     assert!(matches(r"(?m)^the kernel: .*base slice", &out), "{out}");
     assert!(
-        matches(r"(?m)^lesson: .*nice -?\d+ against nice 5: median turns", &out),
+        matches(
+            r"(?m)^lesson: .*nice -?\d+ against nice 5: median turns",
+            &out
+        ),
         "{out}"
     );
 }

@@ -163,12 +163,11 @@ impl KernelSlice {
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 (None, Some("not readable without root (debugfs)".into()))
             }
-            Err(_) => (
+            Err(_) if !std::path::Path::new("/sys/kernel/debug/sched").exists() => (
                 None,
-                Some(
-                    "not readable without debugfs (mount -t debugfs none /sys/kernel/debug)".into(),
-                ),
+                Some("not readable without debugfs (not mounted)".into()),
             ),
+            Err(e) => (None, Some(format!("not readable ({e})"))),
         };
         let (hz, hz_from) =
             config_hz(&machine.kernel).map_or((None, None), |(h, f)| (Some(h), Some(f)));
@@ -507,7 +506,7 @@ impl Results {
                 format!("median {}", fmt_ns(m as f64))
             });
             s.out.lecture(format_args!(
-                "thread {} (tid {}, {}) on CPU {}: {}, {median}, {:.0} switches/s",
+                "thread {} (tid {}, {}) on CPU {}: {}, {median}, switched out {:.0} times a second",
                 t.thread,
                 t.tid,
                 t.label(),
