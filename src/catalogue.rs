@@ -456,6 +456,14 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "time_slice",
+        chapter: Chapter::Scheduling,
+        concept: "two CPU-bound threads on one CPU log their turns: how long the kernel lets each run before switching, against the notes' 20 ms",
+        lecture: "Processes are switched quickly 20ms",
+        tour: &["--seconds", "0.3"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "signals",
         chapter: Chapter::Signals,
         concept: "spell a word with signals: standard ones coalesce, real-time ones queue, SIGKILL cannot be caught",
@@ -622,6 +630,7 @@ pub const NO_FLAGS: &[(&str, &str)] = &[
         "about 9 s: 3 s per worker, then the ping-pong",
     ),
     ("nice_share", "5 s"),
+    ("time_slice", "2 s"),
 ];
 
 impl Demo {

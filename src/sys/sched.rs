@@ -63,6 +63,23 @@ pub fn nice() -> Result<i32, Errno> {
     }
 }
 
+/// `sched_rr_get_interval(0)`: the calling thread's time slice as the kernel reports it, in ns:
+/// SCHED_RR's quantum (`kernel.sched_rr_timeslice_ms`), 0 under SCHED_FIFO, and for a fair task
+/// its current slice rounded to whole timer ticks (0 when it runs alone).
+pub fn rr_interval() -> Result<u64, Errno> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a live local of the right type that the call fills in; pid 0 is the caller.
+    let rc = unsafe { libc::sched_rr_get_interval(0, &mut ts) };
+    if rc == 0 {
+        Ok(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+    } else {
+        Err(Errno::last())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

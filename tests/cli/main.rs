@@ -22,6 +22,7 @@ mod signals;
 mod sim;
 mod states_gil;
 mod switch_threads;
+mod time_slice;
 mod toctou;
 mod umbrella;
 mod usage;

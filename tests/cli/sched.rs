@@ -346,7 +346,7 @@ fn sleep_jitter_reports_the_realtime_policy_and_locked_memory_it_got() {
 
 /// `setpriv` with CAP_SYS_NICE and CAP_IPC_LOCK dropped from the bounding set: as root, the
 /// binary then runs without them. None when this cannot be arranged here.
-fn without_privileges(name: &str) -> Option<StdCommand> {
+pub(crate) fn without_privileges(name: &str) -> Option<StdCommand> {
     if !setpriv_can(&["--bounding-set=-sys_nice,-ipc_lock"], "drop CAP_SYS_NICE") {
         return None;
     }
@@ -356,7 +356,7 @@ fn without_privileges(name: &str) -> Option<StdCommand> {
 }
 
 /// Runs `cmd` with the suite's timeout: (exit code, stdout, stderr).
-fn output_of(cmd: &mut StdCommand) -> (Option<i32>, String, String) {
+pub(crate) fn output_of(cmd: &mut StdCommand) -> (Option<i32>, String, String) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

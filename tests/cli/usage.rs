@@ -40,7 +40,7 @@ pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
         "barrier" => &["--use-barrier", "--rounds", "100000"],
         "semaphore" => &["--rounds", "1000", "--hold", "1s"],
         "sleep_jitter" => &["--count", "100000", "--interval", "1ms"],
-        "context_switch" | "nice_share" => &["--seconds", "60"],
+        "context_switch" | "nice_share" | "time_slice" => &["--seconds", "60"],
         "coop_sched" => &["--preemptive", "--steps", "1000", "--busy", "1s"],
         "signals" => &["demo", "--gap", "1000"],
         "proc_watch" => &["--interval", "50ms", "--", "sleep", "60"],

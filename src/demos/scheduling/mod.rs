@@ -6,3 +6,4 @@ pub mod coop_sched;
 pub mod nice_share;
 pub mod sched_sim;
 pub mod sleep_jitter;
+pub mod time_slice;
