@@ -276,11 +276,11 @@ pub fn run(
         let total = p.tasks as u64 + p.workers as u64;
         let ph = schedule(name, queues, total, body, handoff)?;
         s.out.lecture(&format!(
-            "{} in syscall.Nanosleep({}), {} queued behind them: done in {}{}",
+            "{} in syscall.Nanosleep({}), {} queued behind them: median wait {}{}",
             words::count(p.workers, "goroutine"),
             fmt_ns(p.block_ns as f64),
             p.tasks,
-            fmt_ns(ph.elapsed_ns as f64),
+            fmt_ns(ph.delay_median_ns as f64),
             if handoff { " (hand-off)" } else { "" }
         ));
         r.phases.push(ph);
@@ -791,5 +791,163 @@ fn once(r: &Phase) -> String {
         "every task ran exactly once".into()
     } else {
         format!("{} ran twice, {} never", r.ran_twice, r.never_ran)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> Params {
+        Params {
+            tasks: 1000,
+            workers: 2,
+            numbers: 3000,
+            chunk: 1000,
+            block_ns: 200_000_000,
+        }
+    }
+
+    fn phase(name: &'static str, handoff: bool, kernel: u64, before: u64) -> Phase {
+        Phase {
+            name,
+            workers: 2,
+            handoff,
+            tasks: 1000,
+            finished: 1000,
+            ran_twice: 0,
+            never_ran: 0,
+            threads_before: 1,
+            kernel_threads: kernel,
+            kernel_samples: 5,
+            per_thread: vec![600, 400],
+            steals: 10,
+            yields: 2000,
+            handoffs: 0,
+            elapsed_ns: 1_000_000,
+            first_unblock_ns: Some(200_000_000),
+            queued_behind: 1000,
+            started_before_unblock: before,
+            started_after_unblock: 1000 - before,
+            delay_median_ns: if before > 0 { 2_000_000 } else { 205_000_000 },
+            delay_max_ns: 210_000_000,
+            records: Vec::new(),
+        }
+    }
+
+    fn results(kernel: u64, thread_ns: f64, stalled_before: u64, cured_before: u64) -> Results {
+        Results {
+            creation: Creation {
+                tasks: 1000,
+                task_total_ns: 100_000,
+                task_ns: 100.0,
+                threads: 100,
+                thread_total_ns: (thread_ns * 100.0) as u64,
+                thread_ns,
+            },
+            phases: vec![
+                phase("run", false, kernel, 0),
+                phase("stall", false, 3, stalled_before),
+                phase("handoff", true, 5, cured_before),
+            ],
+        }
+    }
+
+    fn verdict(r: &Results) -> Verdict {
+        crate::testing::judge(r, &params()).0
+    }
+
+    #[test]
+    fn the_four_facts_hold_together() {
+        let v = verdict(&results(3, 20_000.0, 0, 900));
+        assert_eq!(v.held, Some(true), "{}", v.line());
+        assert!(
+            v.because
+                .starts_with("the kernel listed 3 threads for 1000 tasks"),
+            "{}",
+            v.because
+        );
+        assert!(v.because.contains("(200×)"), "{}", v.because);
+        assert!(
+            v.because.contains("with hand-off 900 of them did"),
+            "{}",
+            v.because
+        );
+    }
+
+    #[test]
+    fn each_fact_alone_turns_the_verdict_and_comes_first() {
+        let v = verdict(&results(4, 20_000.0, 0, 900));
+        assert_eq!(v.held, Some(false));
+        assert!(
+            v.because
+                .starts_with("the kernel listed 4 threads where main and 2 workers make 3"),
+            "{}",
+            v.because
+        );
+        let v = verdict(&results(3, 500.0, 0, 900));
+        assert_eq!(v.held, Some(false));
+        assert!(
+            v.because
+                .starts_with("a task cost 100 ns to create, a thread 500 ns (5×, under 10×)"),
+            "{}",
+            v.because
+        );
+        let v = verdict(&results(3, 20_000.0, 7, 900));
+        assert_eq!(v.held, Some(false));
+        assert!(
+            v.because.starts_with("without hand-off 7 of the 1000"),
+            "{}",
+            v.because
+        );
+        let v = verdict(&results(3, 20_000.0, 0, 0));
+        assert_eq!(v.held, Some(false));
+        assert!(
+            v.because.starts_with("with hand-off none of them"),
+            "{}",
+            v.because
+        );
+    }
+
+    #[test]
+    fn a_run_stopped_before_the_last_phase_is_unchecked() {
+        let mut r = results(3, 20_000.0, 0, 900);
+        r.phases.pop();
+        let v = verdict(&r);
+        assert_eq!(v.held, None);
+        assert!(v.because.contains("after 2 phases"), "{}", v.because);
+    }
+
+    #[test]
+    fn tally_splits_the_queued_tasks_at_the_first_unblock() {
+        let rec = |behind: Option<u32>, started_ns| TaskRecord {
+            phase: "stall",
+            id: 0,
+            thread: 0,
+            blocker: behind.is_none(),
+            behind,
+            queued_ns: 0,
+            started_ns,
+            finished_ns: started_ns + 1,
+            runs: 1,
+        };
+        let mut ph = phase("stall", false, 3, 0);
+        ph.first_unblock_ns = Some(100);
+        ph.records = vec![
+            rec(None, 0),
+            rec(Some(0), 50),
+            rec(Some(1), 100),
+            rec(Some(0), 300),
+        ];
+        ph.tally();
+        assert_eq!(
+            (
+                ph.queued_behind,
+                ph.started_before_unblock,
+                ph.started_after_unblock
+            ),
+            (3, 1, 2)
+        );
+        assert_eq!((ph.delay_median_ns, ph.delay_max_ns), (100, 300));
     }
 }
