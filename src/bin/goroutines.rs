@@ -92,16 +92,22 @@ fn go(i: u32, p: &lab::Params) -> Goroutine {
     Goroutine::new(i, p.numbers, p.chunk)
 }
 
+/// GOMAXPROCS: `--workers`, or the CPUs this process may use.
+fn params(a: &Args) -> lab::Params {
+    lab::Params {
+        tasks: a.tasks,
+        workers: a
+            .workers
+            .unwrap_or_else(|| usable_cpus().len().max(1) as u32),
+        numbers: a.numbers,
+        chunk: a.numbers.div_ceil(a.yields + 1),
+        block_ns: nanos(Duration::from_millis(a.block_ms)),
+    }
+}
+
 fn main() -> ExitCode {
     let args: Args = kit::parse("goroutines");
-    let workers = (args.workers).unwrap_or_else(|| usable_cpus().len().max(1) as u32);
-    let p = lab::Params {
-        tasks: args.tasks,
-        workers,
-        numbers: args.numbers,
-        chunk: args.numbers.div_ceil(args.yields + 1),
-        block_ns: nanos(Duration::from_millis(args.block_ms)),
-    };
+    let p = params(&args);
     kit::run("goroutines", &args.common, p.clone(), |s| {
         lab::run(s, &p, go, work)
     })

@@ -206,6 +206,9 @@ pub fn run(
     make: fn(u32, &Params) -> Goroutine,
     body: Body,
 ) -> Result<Results> {
+    // The tasks and their records (three phases), roughly.
+    let bytes = (p.tasks as u64 + p.workers as u64) * 4 * 128;
+    crate::process::limits::check_memory(bytes, "the tasks and their records")?;
     let mut r = Results {
         creation: Creation::default(),
         phases: Vec::new(),
@@ -232,7 +235,7 @@ pub fn run(
     r.creation.thread_total_ns = nanos_since(t0);
     r.creation.thread_ns = r.creation.thread_total_ns as f64 / THREADS_TIMED as f64;
     let c = &r.creation;
-    s.out.lecture(&format!(
+    s.out.lecture(format!(
         "go work(i), {} times: {} ({} each); {} created and joined: {} ({} each)",
         c.tasks,
         fmt_ns(c.task_total_ns as f64),
@@ -248,7 +251,7 @@ pub fn run(
     let mut queues: Vec<Worker<Goroutine>> = (0..p.workers).map(|_| Worker::new_fifo()).collect();
     queues[0] = queue;
     let run = schedule("run", queues, p.tasks as u64, body, false)?;
-    s.out.lecture(&format!(
+    s.out.lecture(format!(
         "{} done on {} (GOMAXPROCS={}) in {}",
         words::count(run.finished, "goroutine"),
         words::count(p.workers, "OS thread"),
@@ -275,7 +278,7 @@ pub fn run(
         }
         let total = p.tasks as u64 + p.workers as u64;
         let ph = schedule(name, queues, total, body, handoff)?;
-        s.out.lecture(&format!(
+        s.out.lecture(format!(
             "{} in syscall.Nanosleep({}), {} queued behind them: median wait {}{}",
             words::count(p.workers, "goroutine"),
             fmt_ns(p.block_ns as f64),
@@ -612,7 +615,7 @@ impl Findings for Results {
                 .map(|(i, n)| format!("worker {i} {n}"))
                 .collect();
             lines.push(format!(
-                "run: {} queued on worker 0 ran on {} in {}: {} (the others stole {}; {}); {}",
+                "run: {} queued on worker 0 ran on {} in {}: {} (idle workers stole {}; {}); {}",
                 words::count(r.tasks, "task"),
                 words::count(r.workers, "OS thread"),
                 fmt_ns(r.elapsed_ns as f64),
@@ -758,15 +761,38 @@ impl Findings for Results {
             );
         }
         if let (Some(a), Some(b)) = (self.phase("stall"), self.phase("handoff")) {
-            l += &format!(
-                ". But the kernel knows only the threads: a task blocked in a system call took its whole worker with it, and the tasks queued behind waited {} (median) until the call returned; Go's cure is the hand-off (sysmon sees a P in a system call and gives it, queue and all, to another thread), and with it they waited {}, at the price of more kernel threads ({} instead of {})",
-                fmt_ns(a.delay_median_ns as f64),
-                fmt_ns(b.delay_median_ns as f64),
-                b.kernel_threads,
-                a.kernel_threads
-            );
+            let block = fmt_ns(p.block_ns as f64);
+            l += &if a.started_before_unblock == 0 && a.queued_behind > 0 {
+                format!(
+                    ". But the kernel knows only the threads: a task blocked in a system call took its whole worker with it, and none of the {} tasks queued behind started until a {block} call had returned (median wait {})",
+                    a.queued_behind,
+                    fmt_ns(a.delay_median_ns as f64)
+                )
+            } else {
+                format!(
+                    ". A task blocked in a system call takes its whole worker with it; here {} of the {} tasks queued behind still started before a {block} call returned, so something else ran them",
+                    a.started_before_unblock, a.queued_behind
+                )
+            };
+            l += &if b.started_before_unblock > 0 {
+                format!(
+                    "; Go's cure is the hand-off (sysmon sees a P in a system call and gives it, queue and all, to another thread): with it {} started while the call still slept (median wait {}), at the price of more kernel threads ({} instead of {})",
+                    b.started_before_unblock,
+                    fmt_ns(b.delay_median_ns as f64),
+                    b.kernel_threads,
+                    a.kernel_threads
+                )
+            } else {
+                format!(
+                    "; Go's cure is the hand-off (sysmon sees a P in a system call and gives it, queue and all, to another thread), but here no queue changed hands before the {block} call returned ({})",
+                    words::count(b.handoffs, "hand-off")
+                )
+            };
         }
-        l + ". These tasks are state machines without stacks; a goroutine has a growable 2 KiB stack, coop_sched's user threads a 64 KiB one"
+        l + &format!(
+            ". These tasks are state machines without stacks; a goroutine has a growable 2 KiB stack, coop_sched's user threads a {} KiB one",
+            crate::sys::ult::STACK_SIZE / 1024
+        )
     }
 
     fn compare(&self, _p: &Params) -> String {
