@@ -144,6 +144,7 @@ pub struct Creation {
     pub task_ns: f64,
     pub threads: u64,
     pub thread_total_ns: u64,
+    /// The median of the threads' create-and-join times.
     pub thread_ns: f64,
 }
 
@@ -222,21 +223,25 @@ pub fn run(
     r.creation.tasks = p.tasks as u64;
     r.creation.task_total_ns = nanos_since(t0);
     r.creation.task_ns = r.creation.task_total_ns as f64 / p.tasks as f64;
-    // … against creating and joining OS threads that do nothing.
-    let t0 = Instant::now();
+    // … against creating and joining OS threads that do nothing: the median of each's time
+    // (a join waits for the new thread to get a CPU, which a busy machine delays now and then).
+    let mut each = Vec::with_capacity(THREADS_TIMED as usize);
     for _ in 0..THREADS_TIMED {
+        let t0 = Instant::now();
         thread::Builder::new()
             .spawn(|| std::hint::black_box(0u64))
             .map_err(|e| Error::spawn(1, 1, e))?
             .join()
             .map_err(|_| Error::WorkerPanicked { index: 0 })?;
+        each.push(nanos_since(t0));
     }
+    each.sort_unstable();
     r.creation.threads = THREADS_TIMED as u64;
-    r.creation.thread_total_ns = nanos_since(t0);
-    r.creation.thread_ns = r.creation.thread_total_ns as f64 / THREADS_TIMED as f64;
+    r.creation.thread_total_ns = each.iter().sum();
+    r.creation.thread_ns = each[each.len() / 2] as f64;
     let c = &r.creation;
     s.out.lecture(format!(
-        "go work(i), {} times: {} ({} each); {} created and joined: {} ({} each)",
+        "go work(i), {} times: {} ({} each); {} created and joined: {} (median {} each)",
         c.tasks,
         fmt_ns(c.task_total_ns as f64),
         fmt_ns(c.task_ns),
@@ -601,7 +606,7 @@ impl Findings for Results {
     fn analysis(&self, p: &Params, _cx: &Context<'_>) -> Vec<String> {
         let c = &self.creation;
         let mut lines = vec![format!(
-            "create: {} in {} ({} each: a struct on a run queue); {} created and joined in {} ({} each): {:.0}× dearer",
+            "create: {} in {} ({} each: a struct on a run queue); {} created and joined in {} (median {} each): {:.0}× dearer",
             words::count(c.tasks, "task"),
             fmt_ns(c.task_total_ns as f64),
             fmt_ns(c.task_ns),
