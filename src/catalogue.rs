@@ -448,6 +448,14 @@ pub const DEMOS: &[Demo] = &[
         tour_exit: 0,
     },
     Demo {
+        name: "goroutines",
+        chapter: Chapter::Scheduling,
+        concept: "K user-level tasks on M OS threads with work stealing (Go's M:N): the kernel sees M, a task is cheaper than a thread, a blocking call stalls its thread until hand-off",
+        lecture: "go work(i)",
+        tour: &["--tasks", "2000", "--block-ms", "50"],
+        tour_exit: 0,
+    },
+    Demo {
         name: "sched_sim",
         chapter: Chapter::Scheduling,
         concept: "the slides' scheduling algorithms simulated tick by tick: Round-Robin's P1 4, P2 3, P3 5 with slice 2, FIFO, SJF, priorities, MLFQ, CFS",

@@ -7,6 +7,7 @@ mod condition;
 mod cost;
 mod deadlock;
 mod faults;
+mod goroutines;
 mod granularity;
 mod hostile;
 mod limits;

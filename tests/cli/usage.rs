@@ -42,6 +42,7 @@ pub fn long_run(name: &str) -> Result<Option<&'static [&'static str]>, String> {
         "sleep_jitter" => &["--count", "100000", "--interval", "1ms"],
         "context_switch" | "nice_share" | "time_slice" => &["--seconds", "60"],
         "coop_sched" => &["--preemptive", "--steps", "1000", "--busy", "1s"],
+        "goroutines" => &["--tasks", "1000000", "--block-ms", "10000"],
         "signals" => &["demo", "--gap", "1000"],
         "proc_watch" => &["--interval", "50ms", "--", "sleep", "60"],
         "lost_wakeup" => &["--bound", "60000"],

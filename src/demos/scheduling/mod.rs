@@ -3,6 +3,7 @@
 
 pub mod context_switch;
 pub mod coop_sched;
+pub mod goroutines;
 pub mod nice_share;
 pub mod sched_sim;
 pub mod sleep_jitter;
