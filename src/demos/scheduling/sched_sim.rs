@@ -1474,40 +1474,40 @@ mod tests {
 
     #[test]
     fn verdicts_turn_with_the_schedule() {
-        let judge = |policy, jobs: &str, q| {
-            let p = params(policy, jobs, q);
-            let schedule = run_with(policy, jobs, q);
-            let fifo = CompareRow::from(&run_with(Policy::Fifo, jobs, q));
-            let r = Results {
-                schedule,
-                fifo,
-                marked: None,
-                compare: vec![],
-                sweep: vec![],
+        // The verdict on `jobs` under `policy`, after `tweak` has changed the schedule or FIFO's
+        // row (to show a verdict turning).
+        let judge_tweaked =
+            |policy, jobs: &str, q, tweak: &dyn Fn(&mut Schedule, &mut CompareRow)| {
+                let p = params(policy, jobs, q);
+                let mut schedule = run_with(policy, jobs, q);
+                let mut fifo = CompareRow::from(&run_with(Policy::Fifo, jobs, q));
+                tweak(&mut schedule, &mut fifo);
+                let r = Results {
+                    schedule,
+                    fifo,
+                    marked: None,
+                    compare: vec![],
+                    sweep: vec![],
+                };
+                crate::testing::judge(&r, &p).0
             };
-            crate::testing::judge(&r, &p).0
-        };
+        let judge = |policy, jobs: &str, q| judge_tweaked(policy, jobs, q, &|_, _| {});
         assert_eq!(judge(Policy::Rr, SLIDE_JOBS, 2).held, Some(true));
-        // One job: Round-Robin's response is no better than FIFO's, the bound holds; a long
-        // job first and a slice as long as it: RR is FIFO.
         assert_eq!(judge(Policy::Sjf, "300,200,100", 1).held, Some(true));
         let v = judge(Policy::Sjf, "1,2,3", 1);
         assert_eq!(v.held, Some(true), "{v:?}");
+        assert!(
+            v.because.ends_with("already shortest first"),
+            "{}",
+            v.because
+        );
         let v = judge(Policy::Sjf, "L:10,S:1:1", 1);
         assert_eq!(v.held, Some(true), "{v:?}");
         assert!(v.because.contains("SJF does not preempt"), "{}", v.because);
-        let p = params(Policy::Sjf, SLIDE_JOBS, 2);
-        let schedule = run_with(Policy::Sjf, SLIDE_JOBS, 2);
-        let mut fifo = CompareRow::from(&schedule);
-        fifo.avg_turnaround -= 1.0;
-        let r = Results {
-            schedule,
-            fifo,
-            marked: None,
-            compare: vec![],
-            sweep: vec![],
-        };
-        let v = crate::testing::judge(&r, &p).0;
+        // FIFO made to look better than SJF: the verdict turns.
+        let v = judge_tweaked(Policy::Sjf, SLIDE_JOBS, 2, &|s, f| {
+            f.avg_turnaround = s.avg_turnaround - 1.0;
+        });
         assert_eq!(v.held, Some(false), "{v:?}");
         assert!(
             v.because.ends_with("delayed the jobs behind it"),
@@ -1524,18 +1524,9 @@ mod tests {
             judge(Policy::Priority, "A:8:0:1,B:3:1:5", 4).held,
             Some(true)
         );
-        let p = params(Policy::Priority, "A:8:0:1,B:3:1:5", 4);
-        let mut schedule = run_with(Policy::Priority, "A:8:0:1,B:3:1:5", 4);
-        schedule.inversions = 1;
-        let fifo = CompareRow::from(&schedule);
-        let r = Results {
-            schedule,
-            fifo,
-            marked: None,
-            compare: vec![],
-            sweep: vec![],
-        };
-        let v = crate::testing::judge(&r, &p).0;
+        let v = judge_tweaked(Policy::Priority, "A:8:0:1,B:3:1:5", 4, &|s, _| {
+            s.inversions = 1
+        });
         assert_eq!(v.held, Some(false), "{v:?}");
         assert_eq!(
             v.because,
