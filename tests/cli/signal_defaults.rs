@@ -1,9 +1,7 @@
 //! `signals defaults`: each signal's default action by waitpid's status, by value; the handler
 //! catches all but KILL; the children reaped; no core file left behind; the printer's `kill -1`.
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
@@ -182,35 +180,16 @@ fn csv_has_a_row_per_signal() {
 
 #[test]
 fn the_printer_says_kill_dash_1_and_prints_g_for_it() {
-    let mut printer = StdCommand::new(exe("signals"))
-        .arg("print")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .expect("spawn");
-    let pid = printer.id() as i32;
+    let printer = Running::start("signals", &["print"], Stdio::null());
+    let pid = printer.pid;
     wait_until("the printer handles SIGHUP", || {
         catches(pid, Signal::SIGHUP)
     });
     kill(Pid::from_raw(pid), Signal::SIGHUP).expect("kill -1");
     std::thread::sleep(Duration::from_millis(100));
     kill(Pid::from_raw(pid), Signal::SIGTERM).expect("kill");
-    let status = wait_within(&mut printer, Duration::from_secs(10));
+    let (status, out, err) = printer.finish(Duration::from_secs(10));
     assert_eq!(status.code(), Some(143));
-    let (mut out, mut err) = (String::new(), String::new());
-    printer
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    printer
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
     assert!(err.contains(&format!("kill -1 {pid}")), "{err}");
     assert!(
         out.starts_with("g\n"),

@@ -422,7 +422,7 @@ impl ArrayPages {
                 self.small_pages()
             ),
             (false, Mode::Processes) => {
-                "a fork copies one entry per 2 MiB, and a child's reads cost what the parent's do"
+                "a fork copies one page-table entry per 2 MiB of it, not one per 4 KiB"
                     .to_string()
             }
             (_, _) => "threads share one page table: the page size matters only to processes (--processes)".to_string(),
@@ -1014,7 +1014,7 @@ mod tests {
         assert!(
             analysis
                 .iter()
-                .any(|l| l.contains("a fork copies one entry per 2 MiB")),
+                .any(|l| l.contains("a fork copies one page-table entry per 2 MiB")),
             "{analysis:?}"
         );
         let (v, _, _) = judged_on(&params(2, Mode::Threads), slow(), 2, Some(small));

@@ -908,36 +908,26 @@ mod tests {
 
     #[test]
     fn each_fact_alone_turns_the_verdict_and_comes_first() {
-        let v = verdict(&results(4, 20_000.0, 0, 900));
-        assert_eq!(v.held, Some(false));
-        assert!(
-            v.because
-                .starts_with("the kernel listed 4 threads where main and 2 workers make 3"),
-            "{}",
-            v.because
-        );
-        let v = verdict(&results(3, 500.0, 0, 900));
-        assert_eq!(v.held, Some(false));
-        assert!(
-            v.because
-                .starts_with("a task cost 100 ns to create, a thread 500 ns (5×, under 10×)"),
-            "{}",
-            v.because
-        );
-        let v = verdict(&results(3, 20_000.0, 7, 900));
-        assert_eq!(v.held, Some(false));
-        assert!(
-            v.because.starts_with("without hand-off 7 of the 1000"),
-            "{}",
-            v.because
-        );
-        let v = verdict(&results(3, 20_000.0, 0, 0));
-        assert_eq!(v.held, Some(false));
-        assert!(
-            v.because.starts_with("with hand-off none of them"),
-            "{}",
-            v.because
-        );
+        let cases = [
+            (
+                results(4, 20_000.0, 0, 900),
+                "the kernel listed 4 threads where main and 2 workers make 3",
+            ),
+            (
+                results(3, 500.0, 0, 900),
+                "a task cost 100 ns to create, a thread 500 ns (5×, under 10×)",
+            ),
+            (
+                results(3, 20_000.0, 7, 900),
+                "without hand-off 7 of the 1000",
+            ),
+            (results(3, 20_000.0, 0, 0), "with hand-off none of them"),
+        ];
+        for (r, first) in cases {
+            let v = verdict(&r);
+            assert_eq!(v.held, Some(false), "{v:?}");
+            assert!(v.because.starts_with(first), "{}", v.because);
+        }
     }
 
     #[test]
