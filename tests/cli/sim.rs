@@ -138,3 +138,170 @@ fn bad_jobs_and_flags_are_usage_errors() {
     usage_error("sched_sim", &["--count", "3"], &["--seed"]);
     usage_error("sched_sim", &["--answer", "8"], &["--predict"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// --real: the same jobs on the kernel.
+
+/// The jobs' first runs, finishes and lengths from a --real report, in the list's order.
+fn real_jobs(doc: &Value) -> Vec<(String, u64, u64, u64)> {
+    doc["results"]["real"]["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["job"].as_str().unwrap().to_string(),
+                uint(&j["first_ns"], "first_ns"),
+                uint(&j["finish_ns"], "finish_ns"),
+                uint(&j["length_ns"], "length_ns"),
+            )
+        })
+        .collect()
+}
+
+/// What every --real run must show, however the machine schedules: each job ran its length
+/// (less the margin), the jobs arriving together started in the list's order, and the
+/// prediction is the simulator's.
+fn check_real_run(doc: &Value) {
+    let r = &doc["results"]["real"];
+    let margin = uint(&r["margin_ns"], "margin_ns");
+    let jobs = real_jobs(doc);
+    assert_eq!(jobs.len(), 3, "{r:#}");
+    for (name, first, finish, length) in &jobs {
+        assert!(finish - first >= length - margin, "{name}: {r:#}");
+    }
+    assert!(jobs[0].1 <= jobs[1].1 && jobs[1].1 <= jobs[2].1, "{r:#}");
+    let predicted: Vec<&str> = r["predicted_turns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(predicted, ["P1", "P2", "P3", "P1", "P2", "P3"]);
+    let measured = r["measured_turns"].as_array().unwrap();
+    assert_eq!(
+        &measured[..3],
+        ["P1", "P2", "P3"],
+        "each job's first turn in the order it was queued: {r:#}"
+    );
+    assert!(
+        doc["verdict"]["claim"]
+            .as_str()
+            .unwrap()
+            .contains("the kernel")
+    );
+}
+
+#[test]
+fn real_runs_the_slides_jobs_on_the_kernel_under_sched_rr() {
+    let args = [
+        "--real", "--tick", "5ms", "--margin", "1ms", "--format", "json",
+    ];
+    let mut cmd = std::process::Command::new(crate::common::exe("sched_sim"));
+    cmd.args(args);
+    let (code, stdout, stderr) = crate::sched::output_of(&mut cmd);
+    if code == Some(1) {
+        // No CAP_SYS_NICE: the refusal says what to do instead, and nothing is measured.
+        assert!(stderr.contains("--policy fair --real"), "{stderr}");
+        return;
+    }
+    assert_eq!(code, Some(0), "{stderr}");
+    let doc = crate::common::parse_json("sched_sim", &stdout);
+    check_real_run(&doc);
+    let r = &doc["results"]["real"];
+    for j in r["jobs"].as_array().unwrap() {
+        assert_eq!(j["in_force"], "SCHED_RR 10", "{r:#}");
+    }
+    match r["source"].as_str().unwrap() {
+        // The kernel's record names our jobs' threads after the jobs.
+        "sched_switch" => assert!(
+            r["slots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["who"] == "P2"),
+            "{r:#}"
+        ),
+        "own_clock" => assert!(r["source_note"].is_string(), "{r:#}"),
+        other => panic!("source {other}"),
+    }
+}
+
+#[test]
+fn real_with_own_clock_and_the_fair_policy_needs_no_privilege() {
+    let doc = json_of(
+        "sched_sim",
+        &["--policy", "fair", "--real", "--tick", "1ms", "--own-clock"],
+    );
+    check_real_run(&doc);
+    let r = &doc["results"]["real"];
+    assert_eq!(r["source"], "own_clock");
+    assert_eq!(r["source_note"], "--own-clock");
+    for j in r["jobs"].as_array().unwrap() {
+        assert_eq!(j["in_force"], "SCHED_OTHER nice 0", "{r:#}");
+        assert!(uint(&j["cpu_ns"], "cpu_ns") > 0);
+    }
+    let text = stdout_of(
+        "sched_sim",
+        &["--policy", "fair", "--real", "--tick", "1ms", "--own-clock"],
+    );
+    assert!(text.contains("predicted (the simulator):"), "{text}");
+    assert!(
+        text.contains(
+            "measured (the jobs' own clock readings, not the kernel's record: --own-clock):"
+        ),
+        "{text}"
+    );
+    assert!(crate::common::matches(r"(?m)^P1 +[█▒·]+$", &text), "{text}");
+    assert!(text.contains("verdict: "), "{text}");
+}
+
+#[test]
+fn real_refuses_what_the_kernel_has_no_class_for_and_conflicting_flags() {
+    usage_error(
+        "sched_sim",
+        &["--real", "--policy", "sjf"],
+        &["Linux has no SJF"],
+    );
+    usage_error(
+        "sched_sim",
+        &["--real", "--policy", "mlfq"],
+        &["Linux has no"],
+    );
+    usage_error("sched_sim", &["--real", "--predict"], &["--predict"]);
+    usage_error("sched_sim", &["--tick", "5ms"], &["--real"]);
+    usage_error("sched_sim", &["--real", "--tick", "5s"], &["1.00 s"]);
+    // 10,000 ticks of 10 ms: more than a minute of work is refused before anything runs.
+    let (stdout, stderr) = run_alone(
+        "sched_sim",
+        &[
+            "--real", "--policy", "fair", "--jobs", "A:10000", "--tick", "10ms",
+        ],
+        "",
+        1,
+    );
+    assert!(stderr.contains("at most 60.0 s"), "{stderr}");
+    assert!(
+        stdout.is_empty(),
+        "nothing printed before the refusal: {stdout}"
+    );
+}
+
+#[test]
+fn real_stops_on_ctrl_c_and_leaves_no_trace_instance() {
+    let run = Running::start(
+        "sched_sim",
+        &["--real", "--policy", "fair", "--tick", "100ms"],
+        Stdio::null(),
+    );
+    let pid = run.pid;
+    run.interrupt(Signal::SIGINT, Duration::from_millis(300));
+    let (status, _, stderr) = run.finish(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped by SIGINT"), "{stderr}");
+    let instance = format!("/sys/kernel/tracing/instances/oslab-{pid}");
+    assert!(
+        !std::path::Path::new(&instance).exists(),
+        "{instance} left behind"
+    );
+}

@@ -16,8 +16,11 @@ use serde::Serialize;
 
 use crate::kit::input::{Input, StdinLines};
 use crate::kit::report::table;
+use crate::kit::timing::fmt_ns;
 use crate::kit::{Context, Findings, Session, Verdict, words};
 use crate::process::scheduler::weight;
+
+use super::sched_real::{JobProgram, RealRun};
 
 /// The slide's example: P1 runs 4, P2 3, P3 5, all ready at 0.
 pub const SLIDE_JOBS: &str = "P1:4,P2:3,P3:5";
@@ -651,7 +654,15 @@ impl Schedule {
 
     /// The Gantt chart: a row per job, a column per tick (two when the schedule is short).
     pub fn gantt(&self) -> Vec<String> {
-        let end = self.ticks.last().map_or(0, |t| t.t) as usize;
+        self.gantt_to(0, 4).0
+    }
+
+    /// The Gantt chart with its axis running to `at_least` ticks or the schedule's end, its name
+    /// column at least `min_name` wide, and the characters per tick and the name column's width
+    /// it used.
+    pub fn gantt_to(&self, at_least: u32, min_name: usize) -> (Vec<String>, usize, usize) {
+        let last = self.ticks.last().map_or(0, |t| t.t) as usize;
+        let end = last.max(at_least as usize);
         let w = if end <= 40 { 2 } else { 1 };
         let name_w = self
             .jobs
@@ -659,7 +670,7 @@ impl Schedule {
             .map(|s| s.job.len())
             .max()
             .unwrap_or(2)
-            .max(4);
+            .max(min_name);
         let mut axis = format!("{:name_w$}  ", "");
         let step = if w == 2 { 2 } else { 10 };
         for t in (0..=end).step_by(step) {
@@ -669,13 +680,13 @@ impl Schedule {
         let mut lines = vec![axis.trim_end().to_string()];
         for s in &self.jobs {
             let mut row = format!("{:name_w$}  ", s.job);
-            for t in &self.ticks[..end] {
+            for t in &self.ticks[..last] {
                 let on = t.running.as_deref() == Some(s.job.as_str());
                 row.push_str(&(if on { "█" } else { "·" }).repeat(w));
             }
             lines.push(row);
         }
-        lines
+        (lines, w, name_w)
     }
 }
 
@@ -694,6 +705,14 @@ pub struct Params {
     pub predict: bool,
     pub answer: Option<String>,
     pub compare: bool,
+    /// `--real`: run the jobs on the kernel too; a tick in real time (`--tick`, or the kernel's
+    /// slice / quantum), the real-time priority, and `--own-clock` (no kernel trace).
+    pub real: bool,
+    pub tick_ns: Option<u64>,
+    /// `--margin`: how much less than its length a job works on the kernel.
+    pub margin_ns: Option<u64>,
+    pub rt_priority: i32,
+    pub own_clock: bool,
 }
 
 /// The flags beside the algorithm, its slice and its jobs.
@@ -733,6 +752,34 @@ pub struct Options {
     #[arg(long, default_value_t = 20, value_name = "TICKS",
           value_parser = crate::kit::cli::ranged::<u32>(0, 10_000))]
     pub boost: u32,
+
+    /// Also run the jobs on the real kernel (one thread per job, pinned to one CPU, under
+    /// SCHED_FIFO, SCHED_RR or SCHED_OTHER with nice) and show its schedule, from its
+    /// sched_switch trace, beside the prediction (fifo, rr, priority and fair; the real-time
+    /// ones need root or CAP_SYS_NICE)
+    #[arg(long, conflicts_with_all = ["predict", "compare"])]
+    pub real: bool,
+
+    /// --real: a tick in real time, e.g. 10ms (a bare number: ms) [100us-1s] (default: the kernel's slice divided
+    /// by --quantum, so the simulated slice is the kernel's)
+    #[arg(long, value_name = "DURATION", requires = "real",
+          value_parser = crate::kit::cli::duration(std::time::Duration::from_micros(100), std::time::Duration::from_secs(1), Some(std::time::Duration::from_millis(1))))]
+    pub tick: Option<std::time::Duration>,
+
+    /// --real: each job works this much less than its length (a bare number: ms) [0-1s] (default: one timer tick
+    /// for rr and priority, whose slices the kernel counts in timer ticks; 0 otherwise)
+    #[arg(long, value_name = "DURATION", requires = "real",
+          value_parser = crate::kit::cli::duration(std::time::Duration::ZERO, std::time::Duration::from_secs(1), Some(std::time::Duration::from_millis(1))))]
+    pub margin: Option<std::time::Duration>,
+
+    /// --real: the jobs' real-time priority (priority: the lowest job priority's) [1-98]
+    #[arg(long, default_value_t = 10, value_name = "PRIO", requires = "real",
+          value_parser = crate::kit::cli::ranged::<i32>(1, 98))]
+    pub rt_priority: i32,
+
+    /// --real: take who ran when from the jobs' own clock readings, not the kernel's trace
+    #[arg(long, requires = "real")]
+    pub own_clock: bool,
 }
 
 impl Params {
@@ -747,6 +794,11 @@ impl Params {
             predict: o.predict,
             answer: o.answer.clone(),
             compare: o.compare,
+            real: o.real,
+            tick_ns: o.tick.map(crate::kit::timing::nanos),
+            margin_ns: o.margin.map(crate::kit::timing::nanos),
+            rt_priority: o.rt_priority,
+            own_clock: o.own_clock,
         }
     }
 }
@@ -798,13 +850,20 @@ pub struct Results {
     /// `--compare`: every algorithm, then Round-Robin with slices 1 to the longest job.
     pub compare: Vec<CompareRow>,
     pub sweep: Vec<CompareRow>,
+    /// `--real`: the kernel's schedule for the same jobs.
+    pub real: Option<RealRun>,
 }
 
 /// Runs the simulation `p` asks for, printing the lecture's lines: the jobs (and, with
 /// `--predict`, the question, then the answer read), the live schedule and the Gantt chart.
-pub fn run(s: &Session, p: &Params, make: Make) -> anyhow::Result<Results> {
+pub fn run(s: &Session, p: &Params, make: Make, job: JobProgram) -> anyhow::Result<Results> {
     let out = s.out;
     let marked_answer = if p.predict { ask(p)? } else { None };
+    let plan = if p.real {
+        Some(super::sched_real::plan(s, p)?)
+    } else {
+        None
+    };
     let schedule = simulate(p.policy, &p.jobs, p.quantum, make(p.policy, p).as_mut());
     out.lecture(format_args!(
         "{}{}: {}",
@@ -814,16 +873,25 @@ pub fn run(s: &Session, p: &Params, make: Make) -> anyhow::Result<Results> {
             .map_or(String::new(), |q| format!(", time slice {q}")),
         describe(&p.jobs)
     ));
-    for line in schedule
-        .live()
-        .into_iter()
-        .chain(std::iter::once(String::new()))
-    {
-        out.lecture(line);
-    }
-    for line in schedule.gantt() {
-        out.lecture(line);
-    }
+    let real = if let Some(plan) = plan {
+        let real = super::sched_real::run(s, p, plan, &schedule, job)?;
+        for line in real_lines(&schedule, &real) {
+            out.lecture(line);
+        }
+        Some(real)
+    } else {
+        for line in schedule
+            .live()
+            .into_iter()
+            .chain(std::iter::once(String::new()))
+        {
+            out.lecture(line);
+        }
+        for line in schedule.gantt() {
+            out.lecture(line);
+        }
+        None
+    };
     let fifo = CompareRow::from(&simulate(
         Policy::Fifo,
         &p.jobs,
@@ -868,7 +936,35 @@ pub fn run(s: &Session, p: &Params, make: Make) -> anyhow::Result<Results> {
         marked,
         compare,
         sweep,
+        real,
     })
+}
+
+/// `--real`'s lecture lines: the prediction and the kernel's schedule, one Gantt chart above the
+/// other on one axis.
+fn real_lines(schedule: &Schedule, real: &RealRun) -> Vec<String> {
+    let mut lines = vec![format!(
+        "on the kernel: {} on CPU {}; a tick is {} ({})",
+        real.kernel_policy,
+        real.cpu,
+        fmt_ns(real.tick_ns as f64),
+        real.tick_from
+    )];
+    if real.margin_ns > 0 {
+        lines.push(format!(
+            "each job works its length less {}: {}",
+            fmt_ns(real.margin_ns as f64),
+            real.margin_why
+        ));
+    }
+    let measured_ticks = (real.end_ns as f64 / real.tick_ns as f64).ceil() as u32;
+    let (gantt, w, name_w) = schedule.gantt_to(measured_ticks, "other".len());
+    lines.push("predicted (the simulator):".into());
+    lines.extend(gantt);
+    lines.push(format!("measured ({}):", real.source_words()));
+    let end = schedule.ticks.last().map_or(0, |t| t.t).max(measured_ticks);
+    lines.extend(real.gantt(end, w, name_w));
+    lines
 }
 
 /// `P1 4, P2 3, P3 5 (all arrive at 0)`, with arrivals, priorities and nice values shown when
@@ -1088,6 +1184,9 @@ impl Findings for Results {
     type Row = JobStats;
 
     fn headline(&self, p: &Params) -> String {
+        if let Some(real) = &self.real {
+            return real.headline(p);
+        }
         let s = &self.schedule;
         format!(
             "{}{}: finish {}; avg turnaround {}, {}",
@@ -1100,6 +1199,9 @@ impl Findings for Results {
     }
 
     fn analysis(&self, p: &Params, _cx: &Context<'_>) -> Vec<String> {
+        if let Some(real) = &self.real {
+            return real.analysis();
+        }
         let s = &self.schedule;
         let mut lines = Vec::new();
         if let Some(m) = &self.marked {
@@ -1193,6 +1295,9 @@ impl Findings for Results {
     }
 
     fn verdict(&self, p: &Params, _cx: &Context<'_>) -> Verdict {
+        if let Some(real) = &self.real {
+            return real.verdict(p);
+        }
         let (claim, held, because) = self.judge(p);
         if p.compare && !self.sweep.is_empty() {
             let (first, last) = (&self.sweep[0], &self.sweep[self.sweep.len() - 1]);
@@ -1218,6 +1323,9 @@ impl Findings for Results {
     }
 
     fn lesson(&self, p: &Params, _cx: &Context<'_>) -> String {
+        if let Some(real) = &self.real {
+            return real.lesson(p);
+        }
         let s = &self.schedule;
         let (t, r, sw) = (f2(s.avg_turnaround), f2(s.avg_response), s.switches);
         let (ft, fr) = (f2(self.fifo.avg_turnaround), f2(self.fifo.avg_response));
@@ -1248,6 +1356,12 @@ impl Findings for Results {
     }
 
     fn compare(&self, p: &Params) -> String {
+        if let Some(real) = &self.real {
+            return format!(
+                "perf sched record -C {} -- sched_sim --real ...; perf sched map   (the same sched_switch events, drawn by perf)",
+                real.cpu
+            );
+        }
         let policy = match p.policy {
             Policy::Fifo => "FIFO",
             Policy::Sjf => "SJF",
@@ -1297,6 +1411,11 @@ mod tests {
             compare: false,
             age: 6,
             boost: 20,
+            real: false,
+            tick: None,
+            margin: None,
+            rt_priority: 10,
+            own_clock: false,
         };
         Params::of(policy, quantum, job_list(jobs).unwrap(), &options)
     }
@@ -1488,6 +1607,7 @@ mod tests {
                     marked: None,
                     compare: vec![],
                     sweep: vec![],
+                    real: None,
                 };
                 crate::testing::judge(&r, &p).0
             };

@@ -4,11 +4,7 @@
 //! slice in debugfs, CONFIG_HZ, `sched_rr_get_interval`, `kernel.sched_rr_timeslice_ms`); and the
 //! verdict on the slide's "processes are switched every ~20 ms".
 //!
-//! How a turn is told from an interrupt: every thread, when it sees a gap in its clock readings,
-//! writes its number into one shared word and reads what was there. Its own number means no
-//! other thread of ours ran in the gap (an interrupt, a kernel thread): the turn goes on. Another
-//! thread's number means the kernel switched to it: the turn ended at the last reading before
-//! the gap.
+//! The turn log and how a turn is told from an interrupt are in [`super::turns`].
 
 use std::fs;
 use std::sync::Mutex;
@@ -29,6 +25,8 @@ use crate::process::scheduler::{
     Policy, Refusal, RtLimits, pin_self, placement, request_nice, request_policy, restore_affinity,
 };
 use crate::{Error, Result, sys};
+
+pub use super::turns::{Turn, Turns};
 
 /// The slide's figure: "Processes are switched quickly 20ms".
 pub const SLIDE_NS: u64 = 20_000_000;
@@ -68,73 +66,6 @@ pub struct Params {
 /// The lecture's loop, as the binary writes it: reads the clock until the deadline, telling
 /// [`Turns::off_cpu`] about every gap.
 pub type Program = fn(&mut Turns<'_>);
-
-/// One thread's turn log, handed to the lecture's loop.
-pub struct Turns<'a> {
-    who: &'a AtomicUsize,
-    me: usize,
-    gap_ns: u64,
-    deadline_ns: u64,
-    first_ns: u64,
-    start_ns: u64,
-    /// Interruptions within the current turn: not time on the CPU.
-    paused_ns: u64,
-    lengths: Vec<u64>,
-    cut_ns: u64,
-    end_ns: u64,
-    interruptions: u64,
-    interrupted_ns: u64,
-    full: bool,
-}
-
-impl Turns<'_> {
-    /// A gap longer than this is time off the CPU.
-    pub fn gap_ns(&self) -> u64 {
-        self.gap_ns
-    }
-
-    /// When to stop (a [`monotonic_ns`] reading).
-    pub fn deadline_ns(&self) -> u64 {
-        self.deadline_ns
-    }
-
-    /// The first reading: this thread's first turn starts.
-    pub fn begin(&mut self, now: u64) {
-        self.who.swap(self.me, Relaxed);
-        self.first_ns = now;
-        self.start_ns = now;
-    }
-
-    /// A gap from `last` to `now`: if another of our threads ran in it, the turn that ended at
-    /// `last` is logged and a new one starts at `now`; otherwise it was an interruption. False
-    /// when the log is full.
-    pub fn off_cpu(&mut self, last: u64, now: u64) -> bool {
-        if self.who.swap(self.me, Relaxed) == self.me {
-            self.interruptions += 1;
-            self.interrupted_ns += now - last;
-            self.paused_ns += now - last;
-            return true;
-        }
-        if self.lengths.len() == self.lengths.capacity() {
-            self.full = true;
-            return false;
-        }
-        // A turn is its time on the CPU: from its first reading to its last, less interruptions.
-        let turn = (last - self.start_ns).saturating_sub(self.paused_ns);
-        self.lengths.push(turn); // within capacity: no allocation
-        self.start_ns = now;
-        self.paused_ns = 0;
-        true
-    }
-
-    /// The last reading: the turn the deadline cut short.
-    pub fn end(&mut self, last: u64) {
-        self.cut_ns = last
-            .saturating_sub(self.start_ns)
-            .saturating_sub(self.paused_ns);
-        self.end_ns = last;
-    }
-}
 
 /// What the kernel says a slice is.
 #[derive(Clone, Debug, Serialize)]
@@ -328,7 +259,7 @@ pub fn run(s: &Session, p: &Params, take_turns: Program) -> Result<Results> {
     let capacity = (p.seconds * MAX_TURNS_PER_SECOND).ceil() as usize + 16;
     let mut logs = Vec::with_capacity(p.threads);
     for _ in 0..p.threads {
-        logs.push(limits::allocate::<u64>(capacity, "a thread's turn log")?);
+        logs.push(limits::allocate::<Turn>(capacity, "a thread's turn log")?);
     }
     // We only wait: off the threads' CPU when there is another.
     let watch = usable_cpus().into_iter().find(|&c| c != cpu).unwrap_or(cpu);
@@ -382,7 +313,7 @@ fn one_thread(
     p: &Params,
     cpu: usize,
     shared: &Shared,
-    log: Vec<u64>,
+    log: Vec<Turn>,
     take_turns: Program,
 ) -> Result<Option<ThreadTurns>> {
     const INSTEAD: &str = "nothing is measured: run as root for SCHED_RR, or without --policy for SCHED_OTHER's turns";
@@ -419,25 +350,12 @@ fn one_thread(
         Ok(_) => now + length,
         Err(set) => set,
     };
-    let mut turns = Turns {
-        who: &shared.who,
-        me: i,
-        gap_ns: p.gap_ns,
-        deadline_ns,
-        first_ns: now,
-        start_ns: now,
-        paused_ns: 0,
-        lengths: log,
-        cut_ns: 0,
-        end_ns: now,
-        interruptions: 0,
-        interrupted_ns: 0,
-        full: false,
-    };
+    let mut turns = Turns::new(&shared.who, i, p.gap_ns, deadline_ns, log);
     take_turns(&mut turns);
     let cpu_ns = thread_cpu_ns().unwrap_or(0).saturating_sub(cpu_before);
-    let wall_ns = turns.end_ns.saturating_sub(turns.first_ns);
-    let summary = summarise(&turns.lengths);
+    let wall_ns = turns.wall_ns();
+    let lengths: Vec<u64> = turns.completed().iter().map(|t| t.ran_ns).collect();
+    let (interruptions, interrupted_ns) = turns.interruptions();
     Ok(Some(ThreadTurns {
         thread: i + 1,
         tid: nix::unistd::gettid().as_raw(),
@@ -445,17 +363,17 @@ fn one_thread(
         priority: sys::sched::priority().unwrap_or(0),
         nice: sys::sched::nice().unwrap_or(0),
         cpu,
-        turns: turns.lengths.len() as u64,
-        summary,
-        ran_ns: turns.lengths.iter().sum::<u64>() + turns.cut_ns,
+        turns: lengths.len() as u64,
+        summary: summarise(&lengths),
+        ran_ns: turns.all().map(|t| t.ran_ns).sum(),
         wall_ns,
         cpu_ns,
-        interruptions: turns.interruptions,
-        interrupted_ns: turns.interrupted_ns,
-        switches_per_second: per_second(turns.lengths.len() as u64, wall_ns),
+        interruptions,
+        interrupted_ns,
+        switches_per_second: per_second(lengths.len() as u64, wall_ns),
         rr_interval_ns,
-        full: turns.full,
-        lengths: turns.lengths,
+        full: turns.full(),
+        lengths,
     }))
 }
 
@@ -906,36 +824,5 @@ mod tests {
         assert!(v.because.contains("only 2 turns"), "{}", v.because);
         let r = Results::new(0, Vec::new(), kernel());
         assert_eq!(judge(&r, &p).0.held, None);
-    }
-
-    #[test]
-    fn an_interruption_continues_the_turn_and_a_sibling_ends_it() {
-        let who = AtomicUsize::new(usize::MAX);
-        let mut t = Turns {
-            who: &who,
-            me: 0,
-            gap_ns: 5_000,
-            deadline_ns: u64::MAX,
-            first_ns: 0,
-            start_ns: 0,
-            paused_ns: 0,
-            lengths: Vec::with_capacity(1),
-            cut_ns: 0,
-            end_ns: 0,
-            interruptions: 0,
-            interrupted_ns: 0,
-            full: false,
-        };
-        t.begin(1_000);
-        assert!(t.off_cpu(2_000, 12_000)); // nobody else ran: an interruption
-        assert_eq!((t.interruptions, t.interrupted_ns), (1, 10_000));
-        who.store(1, Relaxed); // thread 1 ran
-        assert!(t.off_cpu(50_000, 90_000));
-        assert_eq!(t.lengths, vec![39_000]); // 49 µs less the 10 µs interruption
-        who.store(1, Relaxed);
-        assert!(!t.off_cpu(95_000, 99_000)); // the log is full
-        assert!(t.full);
-        t.end(95_000);
-        assert_eq!(t.cut_ns, 5_000);
     }
 }
