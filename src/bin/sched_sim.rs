@@ -6,19 +6,17 @@
 //! (fairness), a large one switches less (throughput). The slide's two algorithms are written
 //! here as the slide states them: Round-Robin (a queue) and CFS (an ordered tree of vruntimes);
 //! FIFO, SJF, priority Round-Robin and dynamic priority sit beside them in the lab bench.
-//! With --real the same jobs run on the kernel, a thread each on one CPU (`job` below), and the
-//! kernel's own record of who ran when is drawn under the prediction.
+//! With --real the same jobs run on the kernel, a thread each on one CPU, and the kernel's own
+//! record of who ran when is drawn under the prediction.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::process::ExitCode;
 
 use clap::Parser;
-use oslab::demos::scheduling::sched_real::{self as real};
+use oslab::demos::scheduling::sched_real as real;
 use oslab::demos::scheduling::sched_sim::{self as lab, JobList, Policy, Scheduler, Sim, names};
-use oslab::demos::scheduling::turns::Turns;
 use oslab::kit::cli::{self, CommonArgs, ranged, usage_error};
-use oslab::kit::timing::monotonic_ns;
-use oslab::kit::{self, interrupt};
+use oslab::kit::{self};
 
 /// The lecture's scheduling algorithms, simulated tick by tick: the live schedule, a Gantt
 /// chart, each job's response, turnaround and wait.
@@ -129,35 +127,6 @@ fn make(policy: Policy, p: &lab::Params) -> Box<dyn Scheduler> {
     }
 }
 
-/// --real: a job on the kernel is cpu_bound.c until it has held the CPU for its length, by its
-/// own clock: a gap in its readings is time another task had the CPU (the turn log tells a
-/// switch from an interrupt, which the kernel's slice counts as ours).
-///
-/// ```c
-/// while (held < length) {
-///     t = now();
-///     if (t - last > GAP && another_job_ran())   /* we were off the CPU */
-///         turn_ends(last), turn_starts(t);
-///     else held += t - last;
-///     last = t;
-/// }
-/// ```
-fn job(turns: &mut Turns<'_>, length_ns: u64) {
-    let mut last = monotonic_ns();
-    turns.begin(last);
-    while turns.held_ns(last) < length_ns {
-        let now = monotonic_ns();
-        if now - last > turns.gap_ns() && !turns.off_cpu(last, now) {
-            break; // the log is full
-        }
-        last = now;
-        if now >= turns.deadline_ns() || interrupt::requested().is_some() {
-            break;
-        }
-    }
-    turns.end(last);
-}
-
 fn main() -> ExitCode {
     let (args, mut command) = cli::parse::<Args>("sched_sim", |c| c);
     if args.more.real
@@ -167,6 +136,6 @@ fn main() -> ExitCode {
     }
     let p = lab::Params::of(args.policy, args.quantum, args.jobs, &args.more);
     kit::run("sched_sim", &args.common, p.clone(), |s| {
-        lab::run(s, &p, make, job)
+        lab::run(s, &p, make)
     })
 }

@@ -7,7 +7,7 @@
 //! job priority for priority, SCHED_OTHER with each job's nice value for fair (EEVDF). A tick
 //! becomes real time: by default the kernel's slice divided by the simulated slice, so the
 //! simulated slice *is* the kernel's. Each job burns the CPU until its length has run, by its
-//! own clock (the binary's `job`). A launcher thread on another CPU releases each job at its
+//! own clock ([`job`]). A launcher thread on another CPU releases each job at its
 //! arrival, in the list's order, and waits until the kernel has it runnable before releasing the
 //! next, so the run queue gets the jobs in the simulator's order.
 //!
@@ -40,9 +40,34 @@ pub const MAX_REAL_NS: u64 = 60_000_000_000;
 /// A gap longer than this between a job's clock readings is time off the CPU.
 const GAP_NS: u64 = 5_000;
 
-/// What a job does on the CPU: burns it until it has held it for `length_ns` by its own clock
-/// (the binary's `job`), logging its turns.
-pub type JobProgram = fn(&mut Turns<'_>, u64);
+/// A job on the kernel is cpu_bound.c until it has held the CPU for its length, by its
+/// own clock: a gap in its readings is time another task had the CPU (the turn log tells a
+/// switch from an interrupt, which the kernel's slice counts as ours).
+///
+/// ```c
+/// while (held < length) {
+///     t = now();
+///     if (t - last > GAP && another_job_ran())   /* we were off the CPU */
+///         turn_ends(last), turn_starts(t);
+///     else held += t - last;
+///     last = t;
+/// }
+/// ```
+pub fn job(turns: &mut Turns<'_>, length_ns: u64) {
+    let mut last = monotonic_ns();
+    turns.begin(last);
+    while turns.held_ns(last) < length_ns {
+        let now = monotonic_ns();
+        if now - last > turns.gap_ns() && !turns.off_cpu(last, now) {
+            break; // the log is full
+        }
+        last = now;
+        if now >= turns.deadline_ns() || interrupt::requested().is_some() {
+            break;
+        }
+    }
+    turns.end(last);
+}
 
 /// The kernel's policy for a simulated one, or why there is none.
 pub fn kernel_policy(policy: Policy) -> std::result::Result<&'static str, String> {
@@ -343,13 +368,7 @@ pub fn plan(s: &Session, p: &Params) -> Result<Plan> {
 }
 
 /// Runs the jobs on the kernel as `plan` says and compares its schedule with `predicted`.
-pub fn run(
-    s: &Session,
-    p: &Params,
-    plan: Plan,
-    predicted: &Schedule,
-    program: JobProgram,
-) -> Result<RealRun> {
+pub fn run(s: &Session, p: &Params, plan: Plan, predicted: &Schedule) -> Result<RealRun> {
     let Plan {
         class,
         tick_ns,
@@ -399,7 +418,7 @@ pub fn run(
                     .name(job.name.clone())
                     .spawn_scoped(sc, move || {
                         let work_ns = job.run as u64 * tick_ns - margin_ns;
-                        job_thread(j, job, work_ns, class, prio, cpu, shared, log, program)
+                        job_thread(j, job, work_ns, class, prio, cpu, shared, log)
                     });
             match spawned {
                 Ok(h) => handles.push(h),
@@ -528,7 +547,6 @@ fn job_thread(
     cpu: usize,
     shared: &Shared,
     log: Vec<Turn>,
-    program: JobProgram,
 ) -> Result<Option<JobRun>> {
     const INSTEAD: &str = "nothing is run on the kernel: run as root (or with CAP_SYS_NICE) for the real-time policies, or use --policy fair --real (SCHED_OTHER with nice values of 0 or more)";
     let tid = nix::unistd::gettid().as_raw();
@@ -564,7 +582,7 @@ fn job_thread(
         shared.deadline_ns.load(Relaxed),
         log,
     );
-    program(&mut turns, work_ns);
+    self::job(&mut turns, work_ns);
     let cpu_ns = thread_cpu_ns().unwrap_or(0).saturating_sub(cpu_before);
     let policy = sys::sched::policy().unwrap_or(-1);
     let in_force = match policy_name(policy) {

@@ -20,7 +20,7 @@ use crate::kit::timing::fmt_ns;
 use crate::kit::{Context, Findings, Session, Verdict, words};
 use crate::process::scheduler::weight;
 
-use super::sched_real::{JobProgram, RealRun};
+use super::sched_real::RealRun;
 
 /// The slide's example: P1 runs 4, P2 3, P3 5, all ready at 0.
 pub const SLIDE_JOBS: &str = "P1:4,P2:3,P3:5";
@@ -856,7 +856,7 @@ pub struct Results {
 
 /// Runs the simulation `p` asks for, printing the lecture's lines: the jobs (and, with
 /// `--predict`, the question, then the answer read), the live schedule and the Gantt chart.
-pub fn run(s: &Session, p: &Params, make: Make, job: JobProgram) -> anyhow::Result<Results> {
+pub fn run(s: &Session, p: &Params, make: Make) -> anyhow::Result<Results> {
     let out = s.out;
     let marked_answer = if p.predict { ask(p)? } else { None };
     let plan = if p.real {
@@ -874,7 +874,7 @@ pub fn run(s: &Session, p: &Params, make: Make, job: JobProgram) -> anyhow::Resu
         describe(&p.jobs)
     ));
     let real = if let Some(plan) = plan {
-        let real = super::sched_real::run(s, p, plan, &schedule, job)?;
+        let real = super::sched_real::run(s, p, plan, &schedule)?;
         for line in real_lines(&schedule, &real) {
             out.lecture(line);
         }
