@@ -8,6 +8,9 @@
 //! blocks its whole thread, and the tasks queued behind it wait, until the runtime hands the
 //! queue to a spare thread (Go's hand-off). A task here is a state machine (a step counter the
 //! worker calls until it is done), not a ucontext stack: a yield is a return to the worker loop.
+//! Beside it, what a switch costs on one CPU: two of the library's ucontext user threads (as
+//! coop_sched's) yielding to each other, two tasks yielding, and two OS threads the kernel
+//! switches between (a byte through pipes, as context_switch's ping-pong).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -20,8 +23,9 @@ use oslab::kit::timing::nanos;
 use oslab::kit::{self, interrupt};
 
 /// K user-level tasks on M OS threads (Go's goroutines on GOMAXPROCS threads): the kernel's
-/// thread count, the cost of creating a task against a thread, and a blocking system call
-/// stalling its thread's queue, without and with Go's hand-off.
+/// thread count, the cost of creating a task against a thread, of a user-level switch against
+/// an OS thread switch, and a blocking system call stalling its thread's queue, without and
+/// with Go's hand-off.
 ///
 /// The lecture's Go notes: `for i := 0; i < K; i++ { go work(i) }`, where work sums numbers
 /// and calls runtime.Gosched() now and then; the blocking call is syscall.Nanosleep.
@@ -52,6 +56,12 @@ struct Args {
     #[arg(long, default_value_t = 200, value_name = "MS", allow_negative_numbers = true,
           value_parser = ranged::<u64>(1, 10_000))]
     block_ms: u64,
+
+    /// Switches timed of each kind: user threads, tasks, OS threads (half as many pipe round
+    /// trips) [2-10000000]
+    #[arg(long, default_value_t = 4000, value_name = "N", allow_negative_numbers = true,
+          value_parser = ranged::<u64>(2, 10_000_000))]
+    switches: u64,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -102,6 +112,7 @@ fn params(a: &Args) -> lab::Params {
         numbers: a.numbers,
         chunk: a.numbers.div_ceil(a.yields + 1),
         block_ns: nanos(Duration::from_millis(a.block_ms)),
+        switches: a.switches,
     }
 }
 

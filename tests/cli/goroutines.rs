@@ -1,11 +1,12 @@
 //! goroutines: K tasks on M worker threads; the kernel's count, every task once, the stall
-//! behind a blocking call and its cure by hand-off (by order, never by time).
+//! behind a blocking call and its cure by hand-off (by order, never by time); the switch costs
+//! (by presence and count, never by size).
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::common::{csv_cells, json_of, stdout_of, uint};
+use crate::common::{csv_cells, json_of, matches, stdout_of, uint, usage_error};
 
 fn phase<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["results"]["phases"]
@@ -126,8 +127,67 @@ fn quiet_prints_the_go_programs_lines() {
         &["--tasks", "100", "--block-ms", "10", "--quiet"],
     );
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 4, "{out}");
+    assert_eq!(lines.len(), 5, "{out}");
     assert!(lines[0].starts_with("go work(i), 100 times: "), "{out}");
-    assert!(lines[1].starts_with("100 goroutines done on "), "{out}");
-    assert!(lines[3].ends_with("(hand-off)"), "{out}");
+    assert!(lines[1].starts_with("runtime.Gosched() on CPU "), "{out}");
+    assert!(lines[2].starts_with("100 goroutines done on "), "{out}");
+    assert!(lines[4].ends_with("(hand-off)"), "{out}");
+}
+
+#[test]
+fn the_switch_costs_are_printed_side_by_side() {
+    let out = stdout_of(
+        "goroutines",
+        &["--tasks", "100", "--block-ms", "10", "--switches", "1000"],
+    );
+    let t = r"[0-9.]+ (ns|µs|ms|s)";
+    let lecture = format!(
+        r"(?m)^runtime\.Gosched\(\) on CPU [0-9]+: a task's yield {t}, a user thread's switch {t}; an OS thread's switch {t} \([0-9]+× a task's, [0-9.]+× a user thread's\)$"
+    );
+    assert!(matches(&lecture, &out), "{out}");
+    let analysis = format!(
+        r"(?m)^switch on CPU [0-9]+: 2 ucontext user threads on one OS thread yielded to each other through a scheduler loop, 1000 switches in {t}: {t} each .*; 2 tasks yielded through a worker's loop, 1000 yields in {t}: {t} each .*; 2 OS threads passed a byte through two pipes, 500 round trips in {t}: {t} per switch \(the kernel counted [0-9.]+ per round trip\): [0-9.]+× a user thread's switch, [0-9]+× a task's$"
+    );
+    assert!(matches(&analysis, &out), "{out}");
+    // The verdict weighs the switch costs, whichever way it went.
+    assert!(
+        matches(
+            r"(?m)^verdict: .*a task's yield cost .*, an OS thread's switch ",
+            &out
+        ) || out.contains("no kernel switch was timed"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_switch_costs_are_in_the_json() {
+    let doc = json_of(
+        "goroutines",
+        &["--tasks", "100", "--block-ms", "10", "--switches", "1001"],
+    );
+    assert_eq!(uint(&doc["params"]["switches"], "switches"), 1001);
+    let sw = &doc["results"]["switches"];
+    // An odd count rounds up to whole turns: 501 each, 501 round trips.
+    for (kind, switches) in [("user", 1002), ("task", 1002), ("os", 1002)] {
+        let c = &sw[kind];
+        assert_eq!(uint(&c["switches"], "switches"), switches, "{kind}: {sw}");
+        assert!(uint(&c["total_ns"], "total_ns") > 0, "{kind}: {sw}");
+        assert!(c["ns"].as_f64().unwrap() > 0.0, "{kind}: {sw}");
+    }
+    assert_eq!(uint(&sw["os_round_trips"], "os_round_trips"), 501, "{sw}");
+    // Each side blocks on its read: the kernel switched at (nearly) every hand-over.
+    assert!(sw["os_cs_per_round_trip"].as_f64().unwrap() > 1.0, "{sw}");
+    assert!(sw["sigmask_ns"].as_f64().unwrap() > 0.0, "{sw}");
+    assert!(uint(&sw["cpu"], "cpu") < 4096, "{sw}");
+}
+
+#[test]
+fn the_switch_count_has_a_range() {
+    for bad in ["1", "10000001", "-2"] {
+        usage_error(
+            "goroutines",
+            &["--switches", bad],
+            &["--switches", "out of range"],
+        );
+    }
 }

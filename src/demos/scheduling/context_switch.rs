@@ -35,11 +35,17 @@ pub struct Programs {
     /// A second CPU-bound task on the workers' CPU, so the scheduler has someone to preempt for.
     pub competitor: fn(),
     /// The ping-pong's child: `read(pipe1); write(pipe2)`, n times.
-    pub echo: fn(u64, &mut PipeReader, &mut PipeWriter) -> std::io::Result<()>,
+    pub echo: Echo,
     /// The ping-pong's parent: `write(pipe1); read(pipe2)`, n times (fewer after Ctrl-C); the
     /// round trips made.
-    pub ping: fn(u64, &mut PipeWriter, &mut PipeReader) -> std::io::Result<u64>,
+    pub ping: Ping,
 }
+
+/// The ping-pong's echoing side: `read(pipe1); write(pipe2)`, n times.
+pub type Echo = fn(u64, &mut PipeReader, &mut PipeWriter) -> std::io::Result<()>;
+/// The ping-pong's sending side: `write(pipe1); read(pipe2)`, n times (fewer after Ctrl-C);
+/// returns the round trips made.
+pub type Ping = fn(u64, &mut PipeWriter, &mut PipeReader) -> std::io::Result<u64>;
 
 /// The run's parameters, as reported.
 #[derive(Clone, Debug, Serialize)]
@@ -328,7 +334,7 @@ pub fn run(s: &Session, p: &Params, programs: &Programs) -> Result<Results> {
                     break 'runs;
                 }
                 let rt = if placement == THREADS {
-                    thread_pingpong(programs, p.pingpong, a)?
+                    thread_pingpong(programs.echo, programs.ping, p.pingpong, a)?
                 } else {
                     pingpong(programs, p.pingpong, a, b)?
                 };
@@ -380,20 +386,20 @@ pub fn run(s: &Session, p: &Params, programs: &Programs) -> Result<Results> {
 
 /// The ping-pong between this thread and a second one of this process, both on `cpu`: the
 /// same loop through the same two pipes, but each switch stays in one address space. None
-/// when Ctrl-C stopped it.
-fn thread_pingpong(programs: &Programs, n: u64, cpu: usize) -> Result<Option<RoundTrips>> {
+/// when Ctrl-C stopped it. (goroutines times an OS thread switch with it too.)
+pub fn thread_pingpong(echo: Echo, ping: Ping, n: u64, cpu: usize) -> Result<Option<RoundTrips>> {
     let (mut to_echo_r, mut to_echo_w) = std::io::pipe().map_err(Error::io("pipe"))?;
     let (mut to_ping_r, mut to_ping_w) = std::io::pipe().map_err(Error::io("pipe"))?;
     limits::check_can_create(1)?;
     // A new thread inherits its creator's CPU mask: pinning ourselves first puts both on `cpu`.
     let restore = pin_self(cpu)?;
     let ran = thread::scope(|s| -> Result<Option<RoundTrips>> {
-        let echo = thread::Builder::new()
+        let pong = thread::Builder::new()
             .name("pong".into())
             .spawn_scoped(s, move || -> Result<ThreadUsage> {
                 let before = ThreadUsage::now()?;
                 // Its read fails with EOF if the ping side stops early (Ctrl-C): then it ends.
-                let echoed = (programs.echo)(n, &mut to_echo_r, &mut to_ping_w);
+                let echoed = echo(n, &mut to_echo_r, &mut to_ping_w);
                 let usage = before.delta(&ThreadUsage::now()?);
                 echoed.map_err(Error::io("read/write"))?;
                 Ok(usage)
@@ -401,11 +407,11 @@ fn thread_pingpong(programs: &Programs, n: u64, cpu: usize) -> Result<Option<Rou
             .map_err(|e| Error::spawn(1, 1, e))?;
         let before = ThreadUsage::now()?;
         let start = Instant::now();
-        let done = (programs.ping)(n, &mut to_echo_w, &mut to_ping_r);
+        let done = ping(n, &mut to_echo_w, &mut to_ping_r);
         let elapsed = start.elapsed();
         let ours = before.delta(&ThreadUsage::now()?);
         drop(to_echo_w); // the echo thread's next read ends, if it was left waiting
-        let theirs = echo
+        let theirs = pong
             .join()
             .map_err(|_| Error::WorkerPanicked { index: 1 })?;
         if done.map_err(Error::io("write/read"))? < n {

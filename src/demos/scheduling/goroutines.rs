@@ -11,20 +11,32 @@
 //! system call, and with hand-off a monitor thread (Go's `sysmon`) that sees it there for a
 //! tick starts a spare thread that takes the blocked worker's queue (`handoffp`).
 //!
+//! Beside the runtime, what a switch costs on one CPU: two of the library's ucontext user threads
+//! (`sys::ult`, as coop_sched's) yielding to each other through a scheduler loop, two of these
+//! tasks yielding through a worker's loop, and two OS threads handing a byte back and forth
+//! through pipes (context_switch's thread ping-pong), where the kernel switches.
+//!
 //! The lecture's program (the task body, `go work(i)`) is the binary's
 //! (`src/bin/goroutines.rs`).
 
+use std::collections::VecDeque;
+use std::io::{PipeReader, PipeWriter, Read, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam::deque::{Steal, Stealer, Worker};
 use crossbeam::utils::Backoff;
+use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
 use serde::Serialize;
 
+use crate::demos::scheduling::context_switch::thread_pingpong;
 use crate::kit::timing::{fmt_ns, monotonic_ns, nanos_since};
 use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
+use crate::proc::counters::ThreadUsage;
 use crate::proc::tasks::threads_of_self;
+use crate::process::scheduler::{pin_self, placement, restore_affinity};
+use crate::sys::ult::{self, Switch, UserThread};
 use crate::{Error, Result};
 
 /// How often the monitor (Go's sysmon) looks at the workers; Go's starts at 20 µs and backs off
@@ -32,6 +44,9 @@ use crate::{Error, Result};
 pub const SYSMON_TICK: Duration = Duration::from_millis(1);
 /// OS threads created and joined to time one, for the comparison with a task.
 pub const THREADS_TIMED: u32 = 100;
+/// How many times dearer an OS thread switch must be than a task's yield to count as "far":
+/// the same bar as creation's.
+pub const FAR: f64 = 10.0;
 
 /// The run's parameters, as reported.
 #[derive(Clone, Debug, Serialize)]
@@ -43,6 +58,8 @@ pub struct Params {
     pub chunk: u64,
     /// How long the blocking task's system call sleeps, ns.
     pub block_ns: u64,
+    /// Switches timed of each kind (user threads, tasks, OS threads).
+    pub switches: u64,
 }
 
 /// A user-level task (Go's G): the state of the lecture's `work(i)` between steps.
@@ -158,6 +175,103 @@ impl Creation {
     }
 }
 
+/// One kind of switch, timed: two of them on one CPU taking turns `switches` times.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SwitchCost {
+    pub switches: u64,
+    pub total_ns: u64,
+    /// Per switch.
+    pub ns: f64,
+    /// Context switches the kernel counted for the OS thread(s) meanwhile.
+    pub kernel_cs: u64,
+}
+
+impl SwitchCost {
+    fn of(switches: u64, total_ns: u64, kernel_cs: u64) -> SwitchCost {
+        SwitchCost {
+            switches,
+            total_ns,
+            ns: total_ns as f64 / switches.max(1) as f64,
+            kernel_cs,
+        }
+    }
+}
+
+/// Switch costs on one CPU: user-level (ucontext user threads, and the runtime's tasks) against
+/// the kernel's (two OS threads).
+#[derive(Clone, Debug, Serialize)]
+pub struct Switches {
+    pub cpu: usize,
+    /// Two ucontext user threads on one OS thread, yielding through a scheduler loop.
+    pub user: SwitchCost,
+    /// Two tasks yielding through a worker's loop (a step returns, the next task is picked).
+    pub task: SwitchCost,
+    /// Two OS threads passing a byte through two pipes: a round trip is two switches.
+    pub os: SwitchCost,
+    pub os_round_trips: u64,
+    /// The kernel's count per round trip: 2 when each side blocks once per round trip.
+    pub os_cs_per_round_trip: f64,
+    /// The system call glibc's swapcontext makes at every switch (rt_sigprocmask, saving and
+    /// setting the signal mask), timed alone: ns per call. A user thread's switch makes two.
+    pub sigmask_ns: f64,
+}
+
+impl Switches {
+    /// How many user-level switches one OS thread switch costs.
+    fn ratio(&self) -> f64 {
+        if self.user.ns > 0.0 {
+            self.os.ns / self.user.ns
+        } else {
+            0.0
+        }
+    }
+
+    fn task_ratio(&self) -> f64 {
+        if self.task.ns > 0.0 {
+            self.os.ns / self.task.ns
+        } else {
+            0.0
+        }
+    }
+
+    /// The share of a user thread's switch spent in its two signal-mask system calls, in %.
+    fn sigmask_pct(&self) -> f64 {
+        if self.user.ns > 0.0 {
+            100.0 * 2.0 * self.sigmask_ns / self.user.ns
+        } else {
+            0.0
+        }
+    }
+
+    /// True when a task's yield is far cheaper than an OS thread switch and a user thread's
+    /// switch cheaper at all (and the OS threads' figure is a kernel switch).
+    fn far(&self) -> bool {
+        self.kernel_switched() && self.task_ratio() >= FAR && self.ratio() > 1.0
+    }
+
+    /// `a ucontext user thread's 426 ns (5.1× less; 2 signal-mask system calls …)`.
+    fn ucontext(&self) -> String {
+        format!(
+            "a ucontext user thread's {} ({:.1}× {}: glibc's swapcontext makes 2 signal-mask system calls per switch, {} each when timed alone, {:.0}% of it)",
+            fmt_ns(self.user.ns),
+            if self.ratio() >= 1.0 {
+                self.ratio()
+            } else {
+                1.0 / self.ratio().max(f64::MIN_POSITIVE)
+            },
+            if self.ratio() >= 1.0 { "less" } else { "more" },
+            fmt_ns(self.sigmask_ns),
+            self.sigmask_pct()
+        )
+    }
+
+    /// True when the OS threads really switched through the kernel at every hand-over: each
+    /// side blocked on its read, so at least ~2 switches a round trip were counted.
+    fn kernel_switched(&self) -> bool {
+        self.os_cs_per_round_trip >= 1.5
+    }
+}
+
 /// One run of the runtime.
 #[derive(Clone, Debug, Serialize)]
 pub struct Phase {
@@ -196,11 +310,14 @@ pub struct Phase {
 #[derive(Clone, Debug, Serialize)]
 pub struct Results {
     pub creation: Creation,
+    /// None when Ctrl-C stopped the run before the switches were timed.
+    pub switches: Option<Switches>,
     pub phases: Vec<Phase>,
 }
 
-/// The whole demo: the creation costs, K tasks on M workers, then a blocking task on every
-/// worker without and with hand-off. `make` is `go work(i)`; `body` is one step of it.
+/// The whole demo: the creation costs, the switch costs, K tasks on M workers, then a blocking
+/// task on every worker without and with hand-off. `make` is `go work(i)`; `body` is one step
+/// of it.
 pub fn run(
     s: &Session,
     p: &Params,
@@ -212,6 +329,7 @@ pub fn run(
     crate::process::limits::check_memory(bytes, "the tasks and their records")?;
     let mut r = Results {
         creation: Creation::default(),
+        switches: None,
         phases: Vec::new(),
     };
     // (b) creating K tasks (onto worker 0's queue, as `go` puts a G on the current P's queue)
@@ -252,6 +370,20 @@ pub fn run(
     if interrupt::requested().is_some() {
         return Ok(r);
     }
+    // (b') a switch: user threads and tasks against OS threads, all on one CPU.
+    let (cpu, _) = placement(s.cpu.as_ref())?;
+    r.switches = switches(p, cpu, make, body)?;
+    let Some(sw) = &r.switches else {
+        return Ok(r);
+    };
+    s.out.lecture(format!(
+        "runtime.Gosched() on CPU {cpu}: a task's yield {}, a user thread's switch {}; an OS thread's switch {} ({:.0}× a task's, {:.1}× a user thread's)",
+        fmt_ns(sw.task.ns),
+        fmt_ns(sw.user.ns),
+        fmt_ns(sw.os.ns),
+        sw.task_ratio(),
+        sw.ratio()
+    ));
     // (a) K tasks on M workers, all queued on worker 0: the others steal.
     let mut queues: Vec<Worker<Goroutine>> = (0..p.workers).map(|_| Worker::new_fifo()).collect();
     queues[0] = queue;
@@ -294,6 +426,162 @@ pub fn run(
         r.phases.push(ph);
     }
     Ok(r)
+}
+
+/// The switch costs on `cpu`, `p.switches` of each kind; None when Ctrl-C came first.
+fn switches(
+    p: &Params,
+    cpu: usize,
+    make: fn(u32, &Params) -> Goroutine,
+    body: Body,
+) -> Result<Option<Switches>> {
+    let restore = pin_self(cpu)?;
+    let measured = user_switches(p.switches).and_then(|user| match user {
+        Some(user) => Ok(task_switches(p, make, body)?.map(|task| (user, task))),
+        None => Ok(None),
+    });
+    restore_affinity(&restore)?;
+    let Some((user, task)) = measured? else {
+        return Ok(None);
+    };
+    let round_trips = p.switches.div_ceil(2);
+    let Some(rt) = thread_pingpong(pass_back, pass, round_trips, cpu)? else {
+        return Ok(None);
+    };
+    let sigmask_ns = sigmask_ns(p.switches)?;
+    let kernel_cs = rt.parent_voluntary_cs
+        + rt.parent_nonvoluntary_cs
+        + rt.child_voluntary_cs
+        + rt.child_nonvoluntary_cs;
+    Ok(Some(Switches {
+        cpu,
+        user,
+        task,
+        os: SwitchCost::of(2 * round_trips, rt.elapsed_ns, kernel_cs),
+        os_round_trips: round_trips,
+        os_cs_per_round_trip: rt.switches_per_round_trip,
+        sigmask_ns,
+    }))
+}
+
+/// The system call inside glibc's swapcontext, alone: `rt_sigprocmask(SIG_SETMASK, &mask,
+/// &old)` with the thread's own mask (nothing changes), `n` times; ns per call.
+fn sigmask_ns(n: u64) -> Result<f64> {
+    let mask = SigSet::thread_get_mask().map_err(|e| Error::sys("pthread_sigmask", e))?;
+    let mut old = SigSet::empty();
+    let start = Instant::now();
+    for _ in 0..n {
+        pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&mask), Some(&mut old))
+            .map_err(|e| Error::sys("pthread_sigmask", e))?;
+    }
+    Ok(nanos_since(start) as f64 / n as f64)
+}
+
+/// Two ucontext user threads on this OS thread yielding to each other through a scheduler loop
+/// (coop_sched's: take the next ready thread, `run` it until it yields, queue it again), `n`
+/// switches timed after each thread's first run. None when Ctrl-C stopped it.
+fn user_switches(n: u64) -> Result<Option<SwitchCost>> {
+    let turns = n.div_ceil(2);
+    let mut ready: VecDeque<UserThread> = VecDeque::new();
+    for _ in 0..2 {
+        ready.push_back(UserThread::new(move || {
+            for i in 0..turns {
+                if i % 4096 == 4095 && interrupt::requested().is_some() {
+                    return;
+                }
+                ult::yield_now(); // back to the scheduler, which runs the other thread
+            }
+        })?);
+    }
+    // Each thread's first run (a fresh stack's first pages faulted in) is not timed.
+    for t in &mut ready {
+        t.run();
+    }
+    let before = ThreadUsage::now()?;
+    let start = Instant::now();
+    let mut runs = 0u64;
+    while let Some(mut t) = ready.pop_front() {
+        runs += 1;
+        if t.run() == Switch::Yielded {
+            ready.push_back(t);
+        }
+    }
+    let total_ns = nanos_since(start);
+    let kernel = before.delta(&ThreadUsage::now()?);
+    if interrupt::requested().is_some() {
+        return Ok(None);
+    }
+    Ok(Some(SwitchCost::of(
+        runs,
+        total_ns,
+        kernel.voluntary_cs + kernel.nonvoluntary_cs,
+    )))
+}
+
+/// Two of the lecture's tasks, each yielding after every number it sums, through a worker's
+/// own loop on this thread: each step returns to the loop, which picks the next task. `n`
+/// switches (picks). None when Ctrl-C stopped it.
+fn task_switches(
+    p: &Params,
+    make: fn(u32, &Params) -> Goroutine,
+    body: Body,
+) -> Result<Option<SwitchCost>> {
+    let local = Worker::new_fifo();
+    for i in 0..2 {
+        let mut g = make(i, p);
+        (g.numbers, g.chunk) = (p.switches.div_ceil(2), 1);
+        local.push(g);
+    }
+    let sh = Shared {
+        slots: vec![Slot {
+            stealer: local.stealer(),
+            since_ns: AtomicU64::new(0),
+            handed_off: AtomicBool::new(false),
+        }],
+        unblocked: vec![AtomicU64::new(0)],
+        remaining: AtomicUsize::new(2),
+        start_ns: monotonic_ns(),
+        steals: AtomicU64::new(0),
+        yields: AtomicU64::new(0),
+        go: AtomicBool::new(true),
+    };
+    let before = ThreadUsage::now()?;
+    let start = Instant::now();
+    let done = worker(&sh, 0, 0, local, body);
+    let total_ns = nanos_since(start);
+    let kernel = before.delta(&ThreadUsage::now()?);
+    if done.len() < 2 {
+        return Ok(None); // Ctrl-C
+    }
+    let picks: u64 = done.iter().map(|r| r.runs as u64).sum();
+    Ok(Some(SwitchCost::of(
+        picks,
+        total_ns,
+        kernel.voluntary_cs + kernel.nonvoluntary_cs,
+    )))
+}
+
+/// The OS threads' hand-over, sending side: a byte into one pipe, then a blocking read until it
+/// comes back through the other (perf bench sched pipe's loop), `n` times or until Ctrl-C.
+fn pass(n: u64, to: &mut PipeWriter, from: &mut PipeReader) -> std::io::Result<u64> {
+    let mut byte = [b'!'];
+    let mut done = 0;
+    while done < n && (done % 4096 != 4095 || interrupt::requested().is_none()) {
+        to.write_all(&byte)?;
+        from.read_exact(&mut byte)?;
+        done += 1;
+    }
+    Ok(done)
+}
+
+/// The other side: a blocking read until the byte comes, then it goes back, `n` times.
+fn pass_back(n: u64, from: &mut PipeReader, to: &mut PipeWriter) -> std::io::Result<()> {
+    let mut byte = [0u8];
+    for _ in 0..n {
+        from.read_exact(&mut byte)?;
+        to.write_all(&byte)?;
+    }
+    Ok(())
 }
 
 /// What the threads share.
@@ -559,7 +847,7 @@ impl Results {
     }
 }
 
-const CLAIM: &str = "many tasks run inside a few OS threads: the kernel sees the threads, a task is far cheaper to create, and a blocking call stalls its thread's queue until hand-off";
+const CLAIM: &str = "many tasks run inside a few OS threads: the kernel sees the threads, a task is far cheaper to create, a user-level switch costs far less than a kernel one, and a blocking call stalls its thread's queue until hand-off";
 
 fn threads_of(p: &Phase) -> String {
     let spares = p.per_thread.len() as u64 - p.workers as u64;
@@ -585,6 +873,14 @@ impl Findings for Results {
             fmt_ns(c.thread_ns),
             c.ratio()
         );
+        if let Some(sw) = &self.switches {
+            h += &format!(
+                "; a switch: task {}, user thread {}, OS thread {}",
+                fmt_ns(sw.task.ns),
+                fmt_ns(sw.user.ns),
+                fmt_ns(sw.os.ns)
+            );
+        }
         if let Some(run) = self.phase("run") {
             h = format!(
                 "{} on {}: the kernel saw {}; {h}",
@@ -615,6 +911,26 @@ impl Findings for Results {
             fmt_ns(c.thread_ns),
             c.ratio()
         )];
+        if let Some(sw) = &self.switches {
+            lines.push(format!(
+                "switch on CPU {}: 2 ucontext user threads on one OS thread yielded to each other through a scheduler loop, {} in {}: {} each (a swapcontext into the loop and one out, each with a signal-mask system call: {} alone), the kernel counting {} of that OS thread meanwhile; 2 tasks yielded through a worker's loop, {} in {}: {} each (a step returns, the next task is popped); 2 OS threads passed a byte through two pipes, {} in {}: {} per switch (the kernel counted {:.2} per round trip): {:.1}× a user thread's switch, {:.0}× a task's",
+                sw.cpu,
+                words::count(sw.user.switches, "switch"),
+                fmt_ns(sw.user.total_ns as f64),
+                fmt_ns(sw.user.ns),
+                fmt_ns(sw.sigmask_ns),
+                words::count(sw.user.kernel_cs, "context switch"),
+                words::count(sw.task.switches, "yield"),
+                fmt_ns(sw.task.total_ns as f64),
+                fmt_ns(sw.task.ns),
+                words::count(sw.os_round_trips, "round trip"),
+                fmt_ns(sw.os.total_ns as f64),
+                fmt_ns(sw.os.ns),
+                sw.os_cs_per_round_trip,
+                sw.ratio(),
+                sw.task_ratio()
+            ));
+        }
         if let Some(r) = self.phase("run") {
             let per: Vec<String> = (r.per_thread.iter().enumerate())
                 .map(|(i, n)| format!("worker {i} {n}"))
@@ -679,10 +995,14 @@ impl Findings for Results {
                 ),
             );
         };
+        let Some(sw) = &self.switches else {
+            return Verdict::unchecked(CLAIM, "the run stopped before the switches were timed");
+        };
         let c = &self.creation;
         let want = run.threads_before + p.workers as u64;
         let seen = run.kernel_threads == want;
         let cheap = c.ratio() >= 10.0;
+        let far = sw.far();
         let stalled = stall.queued_behind > 0 && stall.started_before_unblock == 0;
         let cured = hand.started_before_unblock > 0;
         let facts = [
@@ -712,6 +1032,28 @@ impl Findings for Results {
                     c.ratio(),
                     if cheap { "" } else { ", under 10×" }
                 ),
+            ),
+            (
+                far,
+                if sw.kernel_switched() {
+                    format!(
+                        "a task's yield cost {}, an OS thread's switch {} ({:.0}×{}); {}",
+                        fmt_ns(sw.task.ns),
+                        fmt_ns(sw.os.ns),
+                        sw.task_ratio(),
+                        if sw.task_ratio() >= FAR {
+                            String::new()
+                        } else {
+                            format!(", under {FAR:.0}×")
+                        },
+                        sw.ucontext()
+                    )
+                } else {
+                    format!(
+                        "the OS threads' hand-over counted {:.2} context switches per round trip, not 2: no kernel switch was timed",
+                        sw.os_cs_per_round_trip
+                    )
+                },
             ),
             (
                 stalled,
@@ -765,6 +1107,38 @@ impl Findings for Results {
                 words::count(p.workers, "thread")
             );
         }
+        if let Some(sw) = &self.switches {
+            let (user, task, os) = (fmt_ns(sw.user.ns), fmt_ns(sw.task.ns), fmt_ns(sw.os.ns));
+            l += &if !sw.kernel_switched() {
+                format!(
+                    ". A task's yield cost {task} and a user thread's switch {user}; the OS threads' hand-over ({os}) was no kernel switch here ({:.2} counted per round trip), so it tells nothing about one",
+                    sw.os_cs_per_round_trip
+                )
+            } else if sw.far() {
+                let ucontext = if sw.ratio() >= FAR {
+                    format!(
+                        "a ucontext user thread's switch ({user}, swapcontext into the scheduler loop and out) {:.0}× less",
+                        sw.ratio()
+                    )
+                } else {
+                    format!(
+                        "a ucontext user thread's switch cost {user}, only {:.1}× less, because glibc's swapcontext enters the kernel to save and set the signal mask ({} a call here, two a switch): a user-level switch is cheap as long as it stays out of the kernel, which is why Go's own (gogo) saves a few registers and makes no system call",
+                        sw.ratio(),
+                        fmt_ns(sw.sigmask_ns)
+                    )
+                };
+                format!(
+                    ". Switching is cheap for the same reason: a task's yield cost {task} (a return to the worker loop), {:.0}× less than the {os} the kernel took to switch between two OS threads on one CPU; {ucontext}",
+                    sw.task_ratio()
+                )
+            } else {
+                format!(
+                    ". A task's yield cost {task} and a user thread's switch {user}, a kernel switch between two OS threads on one CPU {os}: {:.1}× and {:.1}× a user-level one here, not the wide gap a user-level switch usually has",
+                    sw.task_ratio(),
+                    sw.ratio()
+                )
+            };
+        }
         if let (Some(a), Some(b)) = (self.phase("stall"), self.phase("handoff")) {
             let block = fmt_ns(p.block_ns as f64);
             l += &if a.started_before_unblock == 0 && a.queued_behind > 0 {
@@ -795,13 +1169,16 @@ impl Findings for Results {
             };
         }
         l + &format!(
-            ". These tasks are state machines without stacks; a goroutine has a growable 2 KiB stack, coop_sched's user threads a {} KiB one",
-            crate::sys::ult::STACK_SIZE / 1024
+            ". These tasks are state machines without stacks (a yield is a return); a goroutine has a growable 2 KiB stack, the ucontext user threads a {} KiB one",
+            ult::STACK_SIZE / 1024
         )
     }
 
-    fn compare(&self, _p: &Params) -> String {
-        "GODEBUG=schedtrace=1000 ./prog   (Go's own scheduler: gomaxprocs, threads, idle Ps, run-queue lengths each second)".into()
+    fn compare(&self, p: &Params) -> String {
+        format!(
+            "GODEBUG=schedtrace=1000 ./prog   (Go's own scheduler: gomaxprocs, threads, idle Ps, run-queue lengths each second); taskset -c 0 perf bench sched pipe -T -l {}   (the OS thread switch: two threads through pipes, per round trip)",
+            p.switches.div_ceil(2)
+        )
     }
 
     fn rows(&self, _p: &Params) -> Vec<TaskRecord> {
@@ -836,6 +1213,27 @@ mod tests {
             numbers: 3000,
             chunk: 1000,
             block_ns: 200_000_000,
+            switches: 10_000,
+        }
+    }
+
+    /// Tasks `task_ns` a yield, user threads `user_ns` a switch, OS threads `os_ns`, with
+    /// `per_rt` kernel switches counted per round trip; a signal-mask call 100 ns.
+    fn switches(task_ns: f64, user_ns: f64, os_ns: f64, per_rt: f64) -> Switches {
+        let cost = |ns: f64, kernel_cs| SwitchCost {
+            switches: 10_000,
+            total_ns: (ns * 10_000.0) as u64,
+            ns,
+            kernel_cs,
+        };
+        Switches {
+            cpu: 0,
+            user: cost(user_ns, 0),
+            task: cost(task_ns, 0),
+            os: cost(os_ns, (per_rt * 5000.0) as u64),
+            os_round_trips: 5000,
+            os_cs_per_round_trip: per_rt,
+            sigmask_ns: 100.0,
         }
     }
 
@@ -876,6 +1274,7 @@ mod tests {
                 thread_total_ns: (thread_ns * 100.0) as u64,
                 thread_ns,
             },
+            switches: Some(switches(20.0, 800.0, 4000.0, 2.0)),
             phases: vec![
                 phase("run", false, kernel, 0),
                 phase("stall", false, 3, stalled_before),
@@ -889,7 +1288,7 @@ mod tests {
     }
 
     #[test]
-    fn the_four_facts_hold_together() {
+    fn the_five_facts_hold_together() {
         let v = verdict(&results(3, 20_000.0, 0, 900));
         assert_eq!(v.held, Some(true), "{}", v.line());
         assert!(
@@ -899,6 +1298,13 @@ mod tests {
             v.because
         );
         assert!(v.because.contains("(200×)"), "{}", v.because);
+        assert!(
+            v.because.contains(
+                "a task's yield cost 20.0 ns, an OS thread's switch 4.00 µs (200×); a ucontext user thread's 800 ns (5.0× less: glibc's swapcontext makes 2 signal-mask system calls per switch, 100 ns each when timed alone, 25% of it)"
+            ),
+            "{}",
+            v.because
+        );
         assert!(
             v.because.contains("with hand-off 900 of them did"),
             "{}",
@@ -922,12 +1328,73 @@ mod tests {
                 "without hand-off 7 of the 1000",
             ),
             (results(3, 20_000.0, 0, 0), "with hand-off none of them"),
+            (
+                Results {
+                    switches: Some(switches(800.0, 800.0, 4000.0, 2.0)),
+                    ..results(3, 20_000.0, 0, 900)
+                },
+                "a task's yield cost 800 ns, an OS thread's switch 4.00 µs (5×, under 10×)",
+            ),
+            (
+                Results {
+                    switches: Some(switches(20.0, 5000.0, 4000.0, 2.0)),
+                    ..results(3, 20_000.0, 0, 900)
+                },
+                "a task's yield cost 20.0 ns, an OS thread's switch 4.00 µs (200×); a ucontext user thread's 5.00 µs (1.2× more",
+            ),
+            (
+                Results {
+                    switches: Some(switches(20.0, 200.0, 4000.0, 0.1)),
+                    ..results(3, 20_000.0, 0, 900)
+                },
+                "the OS threads' hand-over counted 0.10 context switches per round trip, not 2",
+            ),
         ];
         for (r, first) in cases {
             let v = verdict(&r);
             assert_eq!(v.held, Some(false), "{v:?}");
             assert!(v.because.starts_with(first), "{}", v.because);
         }
+    }
+
+    #[test]
+    fn the_lesson_follows_the_switch_ratio() {
+        let lesson = |sw| {
+            let r = Results {
+                switches: Some(sw),
+                ..results(3, 20_000.0, 0, 900)
+            };
+            crate::testing::judge(&r, &params()).1
+        };
+        let both = lesson(switches(20.0, 200.0, 4000.0, 2.0));
+        assert!(
+            both.contains("a task's yield cost 20.0 ns (a return to the worker loop), 200× less than the 4.00 µs the kernel took"),
+            "{both}"
+        );
+        assert!(both.contains("out) 20× less"), "{both}");
+        assert!(!both.contains("glibc"), "{both}");
+        let glibc = lesson(switches(20.0, 800.0, 4000.0, 2.0));
+        assert!(
+            glibc.contains("cost 800 ns, only 5.0× less, because glibc's swapcontext"),
+            "{glibc}"
+        );
+        let near = lesson(switches(800.0, 800.0, 4000.0, 2.0));
+        assert!(
+            near.contains("5.0× and 5.0× a user-level one here"),
+            "{near}"
+        );
+        assert!(!near.contains("cheap for the same reason"), "{near}");
+        let none = lesson(switches(20.0, 200.0, 4000.0, 0.1));
+        assert!(none.contains("was no kernel switch here"), "{none}");
+    }
+
+    #[test]
+    fn a_run_stopped_before_the_switches_is_unchecked() {
+        let mut r = results(3, 20_000.0, 0, 900);
+        r.switches = None;
+        let v = verdict(&r);
+        assert_eq!(v.held, None);
+        assert!(v.because.contains("before the switches"), "{}", v.because);
     }
 
     #[test]
