@@ -316,6 +316,45 @@ impl Recorded {
     }
 }
 
+/// One turn of one of `ours` in a record: its stretches on the CPU until another of `ours`
+/// took it (other tasks in between, an interrupt's kernel thread, do not end it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Turn {
+    pub pid: i32,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// Its time on the CPU: the stretches added up, other tasks' time left out.
+    pub ran_ns: u64,
+    /// False for each task's last turn, which no switch to another of ours ended.
+    pub ended_by_switch: bool,
+}
+
+/// The turns of `ours` in `on_cpu`, in time order.
+pub fn turns(on_cpu: &[OnCpu], ours: &[i32]) -> Vec<Turn> {
+    let mut out: Vec<Turn> = Vec::new();
+    for o in on_cpu.iter().filter(|o| ours.contains(&o.pid)) {
+        match out.last_mut() {
+            Some(t) if t.pid == o.pid => {
+                t.end_ns = o.end_ns;
+                t.ran_ns += o.end_ns - o.start_ns;
+            }
+            last => {
+                if let Some(t) = last {
+                    t.ended_by_switch = true;
+                }
+                out.push(Turn {
+                    pid: o.pid,
+                    start_ns: o.start_ns,
+                    end_ns: o.end_ns,
+                    ran_ns: o.end_ns - o.start_ns,
+                    ended_by_switch: false,
+                });
+            }
+        }
+    }
+    out
+}
+
 fn comm(pid: i32, name: &str) -> String {
     if pid == 0 {
         "<idle>".into()
@@ -380,6 +419,36 @@ mod tests {
         let late = r.on_cpu(85_486_000_000, 85_487_000_000);
         assert_eq!(late.len(), 1);
         assert_eq!((late[0].pid, late[0].start_ns), (1702, 85_486_000_000));
+    }
+
+    #[test]
+    fn turns_merge_a_task_s_stretches_around_other_tasks() {
+        let at = |pid, start_ns, end_ns| OnCpu {
+            pid,
+            comm: String::new(),
+            start_ns,
+            end_ns,
+        };
+        let on_cpu = [
+            at(1, 0, 10),
+            at(99, 10, 12), // a kworker: the turn goes on
+            at(1, 12, 20),
+            at(2, 20, 30),
+            at(1, 30, 35),
+        ];
+        let t = turns(&on_cpu, &[1, 2]);
+        let got: Vec<(i32, u64, u64, u64, bool)> = t
+            .iter()
+            .map(|t| (t.pid, t.start_ns, t.end_ns, t.ran_ns, t.ended_by_switch))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, 0, 20, 18, true),
+                (2, 20, 30, 10, true),
+                (1, 30, 35, 5, false)
+            ]
+        );
     }
 
     #[test]

@@ -67,6 +67,20 @@ fn time_slice_logs_each_threads_turns_on_one_cpu() {
         k["base_slice_ns"].is_u64() || k["base_slice_note"].is_string(),
         "{k}"
     );
+    // The cross-check: the kernel's sched_switch record of the same turns, or why there is none.
+    let t = &doc["results"]["trace"];
+    if t["unavailable"].is_null() {
+        let ours: u64 = ts.iter().map(|t| uint(&t["turns"], "turns")).sum();
+        let kernels = uint(&t["turns"], "trace.turns");
+        // Each switch between the two threads is one turn ended in both accounts; a gap the
+        // threads took for an interrupt may be a switch in the record, or the other way round.
+        assert!(
+            kernels > 0 && kernels.abs_diff(ours) <= ours / 5 + 2,
+            "{t} against {ours}"
+        );
+    } else {
+        assert!(t["unavailable"].as_str().unwrap().len() > 10, "{t}");
+    }
     assert_eq!(doc["params"]["gap_ns"], 5000);
     assert_eq!(doc["partial"], false);
     let v = &doc["verdict"];

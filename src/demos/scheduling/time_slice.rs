@@ -20,6 +20,7 @@ use crate::kit::machine::{Machine, policy_name, usable_cpus};
 use crate::kit::stats::{LatencySummary, latency_histogram};
 use crate::kit::timing::{fmt_ns, monotonic_ns, nanos, thread_cpu_ns};
 use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
+use crate::proc::switches::{self, SwitchTrace};
 use crate::process::limits;
 use crate::process::scheduler::{
     Policy, Refusal, RtLimits, pin_self, placement, request_nice, request_policy, restore_affinity,
@@ -89,8 +90,21 @@ const BASE_SLICE: &str = "/sys/kernel/debug/sched/base_slice_ns";
 impl KernelSlice {
     /// Reads what can be read.
     pub fn read(machine: &Machine) -> KernelSlice {
+        mount_debugfs();
         let (base_slice_ns, base_slice_note) = match fs::read_to_string(BASE_SLICE) {
             Ok(t) => (t.trim().parse().ok(), None),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::PermissionDenied
+                    && nix::unistd::geteuid().is_root() =>
+            {
+                (
+                    None,
+                    Some(
+                        "not readable: debugfs refuses even root here (the kernel's lockdown)"
+                            .into(),
+                    ),
+                )
+            }
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                 (None, Some("not readable without root (debugfs)".into()))
             }
@@ -124,6 +138,22 @@ impl KernelSlice {
             None => "CONFIG_HZ not readable".into(),
         };
         format!("{}'s base slice {base}; {hz}", self.scheduler)
+    }
+}
+
+/// As root, mounts debugfs on /sys/kernel/debug when nothing is mounted there (as perf does),
+/// so EEVDF's base slice can be read; otherwise leaves it.
+fn mount_debugfs() {
+    let target = std::path::Path::new("/sys/kernel/debug");
+    let empty = fs::read_dir(target).is_ok_and(|mut d| d.next().is_none());
+    if empty && nix::unistd::geteuid().is_root() {
+        let _ = nix::mount::mount(
+            Some("debugfs"),
+            target,
+            Some("debugfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        );
     }
 }
 
@@ -183,6 +213,11 @@ pub struct ThreadTurns {
     pub full: bool,
     #[serde(skip)]
     pub lengths: Vec<u64>,
+    /// Its first and last clock readings (CLOCK_MONOTONIC).
+    #[serde(skip)]
+    pub first_abs_ns: u64,
+    #[serde(skip)]
+    pub end_abs_ns: u64,
 }
 
 impl ThreadTurns {
@@ -207,6 +242,21 @@ pub struct Results {
     pub all: Option<LatencySummary>,
     pub histogram: Vec<Bucket>,
     pub kernel: KernelSlice,
+    /// The cross-check: the same turns from the kernel's sched_switch record, or why not.
+    pub trace: Traced,
+}
+
+/// The turns as the kernel's `sched:sched_switch` record has them.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Traced {
+    /// Turns ended by a switch to another of the threads, and their lengths (ns, the time the
+    /// thread held the CPU; other tasks in between left out).
+    pub turns: u64,
+    pub summary: Option<LatencySummary>,
+    /// Events the trace buffer lost.
+    pub lost: u64,
+    /// Why there is no record, when there is none.
+    pub unavailable: Option<String>,
 }
 
 /// A CSV row: one thread.
@@ -265,6 +315,7 @@ pub fn run(s: &Session, p: &Params, take_turns: Program) -> Result<Results> {
     let watch = usable_cpus().into_iter().find(|&c| c != cpu).unwrap_or(cpu);
     let previous = pin_self(watch)?;
     let kernel = KernelSlice::read(&s.machine);
+    let trace = SwitchTrace::start(cpu);
     let shared = Shared {
         who: AtomicUsize::new(usize::MAX),
         deadline_ns: AtomicU64::new(0),
@@ -302,9 +353,41 @@ pub fn run(s: &Session, p: &Params, take_turns: Program) -> Result<Results> {
         return Err(Error::Limit(r.to_string()));
     }
     let threads: Vec<ThreadTurns> = joined.into_iter().flatten().collect();
-    let results = Results::new(cpu, threads, kernel);
+    let traced = traced(trace, &threads);
+    let mut results = Results::new(cpu, threads, kernel);
+    results.trace = traced;
     results.print(s);
     Ok(results)
+}
+
+/// The threads' turns in the kernel's record, over the time they all ran.
+fn traced(trace: std::result::Result<SwitchTrace, String>, threads: &[ThreadTurns]) -> Traced {
+    let unavailable = |why: String| Traced {
+        unavailable: Some(why),
+        ..Traced::default()
+    };
+    let recorded = match trace.and_then(SwitchTrace::stop) {
+        Ok(r) => r,
+        Err(why) => return unavailable(why),
+    };
+    let (Some(from), Some(to)) = (
+        threads.iter().map(|t| t.first_abs_ns).min(),
+        threads.iter().map(|t| t.end_abs_ns).max(),
+    ) else {
+        return unavailable("no thread ran".into());
+    };
+    let tids: Vec<i32> = threads.iter().map(|t| t.tid).collect();
+    let lengths: Vec<u64> = switches::turns(&recorded.on_cpu(from, to), &tids)
+        .iter()
+        .filter(|t| t.ended_by_switch)
+        .map(|t| t.ran_ns)
+        .collect();
+    Traced {
+        turns: lengths.len() as u64,
+        summary: summarise(&lengths),
+        lost: recorded.lost,
+        unavailable: None,
+    }
 }
 
 /// One thread: its CPU and policy, the common start, the lecture's loop, its CPU time.
@@ -374,6 +457,8 @@ fn one_thread(
         rr_interval_ns,
         full: turns.full(),
         lengths,
+        first_abs_ns: turns.first_ns(),
+        end_abs_ns: turns.end_ns(),
     }))
 }
 
@@ -415,6 +500,7 @@ impl Results {
             all,
             histogram,
             kernel,
+            trace: Traced::default(),
         }
     }
 
@@ -471,6 +557,34 @@ impl Results {
             .find_map(|t| t.rr_interval_ns.filter(|&n| n > 0))
     }
 
+    /// The cross-check line: the kernel's record of the same turns, or why there is none.
+    fn trace_words(&self) -> String {
+        let t = &self.trace;
+        match (&t.unavailable, t.summary) {
+            (Some(why), _) => format!(
+                "the kernel's sched_switch record: not read ({why}); the turns above are the threads' own account"
+            ),
+            (None, None) => {
+                "the kernel's sched_switch record: no turn of these threads ended in it".into()
+            }
+            (None, Some(k)) => {
+                let own = self.all.map_or(0, |a| a.p50_ns);
+                format!(
+                    "the kernel's sched_switch record of the same CPU: {}, median {} (p90 {}), against the threads' own median {}{}",
+                    words::count(t.turns, "turn"),
+                    fmt_ns(k.p50_ns as f64),
+                    fmt_ns(k.p90_ns as f64),
+                    fmt_ns(own as f64),
+                    if t.lost > 0 {
+                        format!("; the buffer lost {}", words::count(t.lost, "event"))
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+        }
+    }
+
     /// What the kernel says a slice is, for the policy the run used.
     fn kernel_words(&self) -> String {
         if self.is_rr() {
@@ -523,6 +637,7 @@ impl Findings for Results {
             _ => String::new(),
         };
         lines.push(format!("the kernel: {}{from}", self.kernel_words()));
+        lines.push(self.trace_words());
         let wall: u64 = self.threads.iter().map(|t| t.wall_ns).max().unwrap_or(0);
         for t in &self.threads {
             lines.push(format!(
@@ -577,14 +692,26 @@ impl Findings for Results {
             words::count(a.count, "turn"),
             self.total_switches_per_second()
         );
+        let check = match self.trace.summary {
+            Some(k) => format!(
+                "; the kernel's sched_switch record: median {} over {}",
+                fmt_ns(k.p50_ns as f64),
+                words::count(k.count, "turn")
+            ),
+            None => String::new(),
+        };
         if held {
-            Verdict::check(claim, true, format!("{figure}; {}", self.kernel_words()))
+            Verdict::check(
+                claim,
+                true,
+                format!("{figure}{check}; {}", self.kernel_words()),
+            )
         } else {
             Verdict::check(
                 claim,
                 false,
                 format!(
-                    "{figure}: this kernel switched every {} ({})",
+                    "{figure}{check}: this kernel switched every {} ({})",
                     fmt_ns(median),
                     self.kernel_words()
                 ),
@@ -705,7 +832,46 @@ mod tests {
             rr_interval_ns: (policy == "SCHED_RR").then_some(100_000_000),
             full: false,
             lengths,
+            first_abs_ns: 0,
+            end_abs_ns: 2 * ran,
         }
+    }
+
+    #[test]
+    fn the_kernel_s_record_is_the_cross_check_or_its_absence_is_said() {
+        let p = params(0, SlicePolicy::Other);
+        let mut r = results(4_000_000, 200, "SCHED_OTHER");
+        r.trace = Traced {
+            turns: 399,
+            summary: summarise(&vec![4_010_000; 399]),
+            lost: 0,
+            unavailable: None,
+        };
+        let (v, _, analysis) = judge(&r, &p);
+        assert!(
+            v.because
+                .contains("the kernel's sched_switch record: median 4.01 ms over 399 turns"),
+            "{}",
+            v.because
+        );
+        assert!(
+            analysis.iter().any(|l| l.starts_with(
+                "the kernel's sched_switch record of the same CPU: 399 turns, median 4.01 ms"
+            )),
+            "{analysis:?}"
+        );
+        r.trace = Traced {
+            unavailable: Some("making a tracefs instance needs root".into()),
+            ..Traced::default()
+        };
+        let (v, _, analysis) = judge(&r, &p);
+        assert!(!v.because.contains("sched_switch"), "{}", v.because);
+        assert!(
+            analysis.iter().any(|l| l.contains(
+                "not read (making a tracefs instance needs root); the turns above are the threads' own account"
+            )),
+            "{analysis:?}"
+        );
     }
 
     fn params(nice: i32, policy: SlicePolicy) -> Params {
