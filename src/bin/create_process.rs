@@ -6,6 +6,7 @@
 //! `posix_spawn` does fork + exec in one call.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -13,7 +14,7 @@ use nix::spawn::posix_spawnp;
 use nix::unistd::{getpid, getppid};
 use oslab::Error;
 use oslab::demos::processes::create_process::{self as lab, CHILD_CODE, Lab, Mode, Started};
-use oslab::kit::cli::{self, CommonArgs, ranged};
+use oslab::kit::cli::{self, CommonArgs, Unit, duration, whole};
 use oslab::kit::{self, interrupt};
 use oslab::process::{self, Child, Forked};
 
@@ -35,11 +36,11 @@ struct Args {
     #[arg(long, value_name = "TEXT")]
     message: Option<String>,
 
-    /// How long the child sleeps before it returns, in ms (python and fork; default 5000, the
-    /// lecture's sleep(5)) [0-60000]
-    #[arg(long, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(0, 60_000))]
-    sleep: Option<u64>,
+    /// How long the child sleeps before it returns (python and fork; default 5000, the lecture's
+    /// sleep(5); 500, 2s; a bare number is ms) [0-1m]
+    #[arg(long, value_name = "MS",
+          value_parser = duration(Duration::ZERO, Duration::from_secs(60), Unit::Ms))]
+    sleep: Option<Duration>,
 
     /// The program exec and spawn run, after `--` (default: ls -la, as the lecture)
     #[arg(last = true, value_name = "COMMAND")]
@@ -63,7 +64,7 @@ fn create_process_py(args: &Args, lab: Lab) -> Result<lab::Results> {
             out.lecture(format_args!("[child] PID = {pid}; PPID = {ppid}"));
             lab.child_says(pid, ppid);
             out.lecture(format_args!("[child] Message from parent: {msg}"));
-            interrupt::sleep(lab::sleep(args.sleep)).map_or(0, |_| 130) // sleep(5); return: 0
+            interrupt::sleep(lab::sleep(args.sleep_ms())).map_or(0, |_| 130) // sleep(5); return: 0
         }),
         Forked::Parent(child) => {
             let pid = child.pid(); // print(f"[parent] After starting, child PID = {p.pid}")
@@ -90,7 +91,7 @@ fn fork_c(args: &Args, lab: Lab) -> Result<lab::Results> {
             }
             match args.mode {
                 Mode::Exec => exec(&argv, &lab),
-                _ if interrupt::sleep(lab::sleep(args.sleep)).is_some() => 130,
+                _ if interrupt::sleep(lab::sleep(args.sleep_ms())).is_some() => 130,
                 _ => CHILD_CODE, // sleep(5); return 42;
             }
         }),
@@ -134,10 +135,17 @@ fn parent(started: Started) -> Result<lab::Results> {
     Ok(results)
 }
 
+impl Args {
+    /// `--sleep` in whole ms, as the lab reports it.
+    fn sleep_ms(&self) -> Option<u64> {
+        self.sleep.map(|d| whole(d, Unit::Ms))
+    }
+}
+
 fn main() -> ExitCode {
     let (args, mut cli) = cli::parse::<Args>("create_process", |c| c);
-    lab::check_command(&mut cli, args.mode, &args.command, args.sleep);
-    let p = lab::Params::new(args.mode, &args.command, &args.message, args.sleep);
+    lab::check_command(&mut cli, args.mode, &args.command, args.sleep_ms());
+    let p = lab::Params::new(args.mode, &args.command, &args.message, args.sleep_ms());
     kit::run("create_process", &args.common, p.clone(), |s| {
         match args.mode {
             Mode::Python => create_process_py(&args, lab::lab(s, &p)?),
