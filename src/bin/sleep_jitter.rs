@@ -75,6 +75,11 @@ struct Args {
           value_parser = duration(Duration::from_micros(1), Duration::from_secs(10), Unit::Us))]
     hist_max: Duration,
 
+    /// Draw the overshoot's histogram in power-of-two buckets (0 -> 1, 2 -> 3, 4 -> 7 … µs), as
+    /// bcc's tools do, instead of a dozen even ones and an open last row
+    #[arg(long)]
+    log2: bool,
+
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -129,6 +134,7 @@ fn params(a: &Args) -> lab::Params {
         dma_latency_us: a.dma_latency.map(|d| whole(d, Unit::Us) as i32),
         timerslack_ns: a.timerslack.map(nanos),
         hist_max_ns: nanos(a.hist_max),
+        log2: a.log2,
     }
 }
 

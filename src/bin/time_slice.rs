@@ -59,6 +59,11 @@ struct Args {
           value_parser = ranged::<i32>(1, 99))]
     rt_priority: i32,
 
+    /// Draw the turn lengths' histogram in power-of-two buckets (… 1024 -> 2047, 2048 -> 4095
+    /// µs), as bcc's tools do, instead of ten even ones up to the p99 and an open last row
+    #[arg(long)]
+    log2: bool,
+
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -99,6 +104,7 @@ fn params(a: &Args) -> lab::Params {
         nice: a.nice,
         policy: a.policy,
         rt_priority: a.rt_priority,
+        log2: a.log2,
     }
 }
 

@@ -733,12 +733,12 @@ fn create_process_usage_errors() {
     usage_error(
         "create_process",
         &["--sleep", "-1"],
-        &["--sleep", "0 to 60000"],
+        &["--sleep", "from 0 to 1m"],
     );
     usage_error(
         "create_process",
         &["--sleep", "60001"],
-        &["--sleep", "0 to 60000"],
+        &["--sleep", "from 0 to 1m"],
     );
     usage_error(
         "create_process",
@@ -892,7 +892,7 @@ fn create_thread_shares_the_pid_and_the_memory() {
     usage_error(
         "create_thread",
         &["--sleep", "100000"],
-        &["--sleep", "0 to 60000"],
+        &["--sleep", "from 0 to 1m"],
     );
 }
 
@@ -1059,7 +1059,7 @@ fn multiple_forks_json_csv_and_pause() {
     usage_error(
         "multiple_forks",
         &["--sleep", "x"],
-        &["--sleep", "0 to 60000"],
+        &["--sleep", "from 0 to 1m"],
     );
 }
 
