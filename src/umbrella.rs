@@ -403,7 +403,11 @@ mod tests {
         assert_eq!(paired_ratio_range(&[], &[]), None);
         let s = |v: &[f64]| Spread::of(v.iter().copied());
         // 0 and 2 overlap (2's median 10.5 is inside 0's 9–12); 1 is far above both.
-        let spreads = [s(&[9.0, 10.0, 12.0]), s(&[30.0, 31.0, 35.0]), s(&[10.0, 10.5, 11.0])];
+        let spreads = [
+            s(&[9.0, 10.0, 12.0]),
+            s(&[30.0, 31.0, 35.0]),
+            s(&[10.0, 10.5, 11.0]),
+        ];
         assert_eq!(unsettled(&spreads), vec![(0, 2)]);
         // Ranges that touch only at their ends, medians outside each other's: settled.
         let apart = [s(&[1.0, 2.0, 3.0]), s(&[3.0, 4.0, 5.0])];

@@ -8,12 +8,12 @@
 //! loop on a condition it can check, and why a semaphore, which does remember, is sometimes the
 //! better tool (`--semaphore`).
 
-use std::time::Duration;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::synchronisation::condition::{self as lab, Shared, WaiterRun, Woken};
-use oslab::kit::cli::{CommonArgs, Unit, duration, ranged, whole};
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged};
 use oslab::kit::{self, report::Output};
 
 /// The lecture's waiting thread: `print(...)`, `cond.acquire()`, `cond.wait()`, `print(...)`.
@@ -111,7 +111,7 @@ fn main() -> ExitCode {
     if args.lost_wakeup {
         return kit::cli::run_instead("lost_wakeup", "--lost-wakeup"); // a concept of its own
     }
-    let p = lab::Params::notify(args.waiters, args.all, args.semaphore, args.notify_after.map(|d| whole(d, Unit::Ms)));
+    let p = lab::Params::notify(args.waiters, args.all, args.semaphore, args.notify_after);
     kit::run("condition", &args.common, p.clone(), |s| {
         let waiter = |me, label: &str, sh: &Shared| waiting_thread(me, label, sh, &args, s.out);
         lab::notify_run(s, &p, waiter, |sh| notify(sh, &args))

@@ -42,8 +42,7 @@ struct Args {
           value_parser = ranged::<u64>(0, 10_000_000))]
     pingpong: u64,
 
-    /// io_bound's sleep between rounds of writes: the lecture's sleep(3), shortened (10ms, or
-    /// bare seconds) [0-10s]
+    /// io_bound's sleep between rounds of writes: the lecture's sleep(3), shortened [0-10s]
     #[arg(long, default_value = "10ms", value_name = "SECONDS",
           value_parser = duration(Duration::ZERO, Duration::from_secs(10), Unit::S))]
     io_pause: Duration,

@@ -14,7 +14,7 @@ use nix::spawn::posix_spawnp;
 use nix::unistd::{getpid, getppid};
 use oslab::Error;
 use oslab::demos::processes::create_process::{self as lab, CHILD_CODE, Lab, Mode, Started};
-use oslab::kit::cli::{self, CommonArgs, Unit, duration, whole};
+use oslab::kit::cli::{self, CommonArgs, Unit, duration};
 use oslab::kit::{self, interrupt};
 use oslab::process::{self, Child, Forked};
 
@@ -64,7 +64,7 @@ fn create_process_py(args: &Args, lab: Lab) -> Result<lab::Results> {
             out.lecture(format_args!("[child] PID = {pid}; PPID = {ppid}"));
             lab.child_says(pid, ppid);
             out.lecture(format_args!("[child] Message from parent: {msg}"));
-            interrupt::sleep(lab::sleep(args.sleep_ms())).map_or(0, |_| 130) // sleep(5); return: 0
+            interrupt::sleep(lab::sleep(args.sleep)).map_or(0, |_| 130) // sleep(5); return: 0
         }),
         Forked::Parent(child) => {
             let pid = child.pid(); // print(f"[parent] After starting, child PID = {p.pid}")
@@ -91,7 +91,7 @@ fn fork_c(args: &Args, lab: Lab) -> Result<lab::Results> {
             }
             match args.mode {
                 Mode::Exec => exec(&argv, &lab),
-                _ if interrupt::sleep(lab::sleep(args.sleep_ms())).is_some() => 130,
+                _ if interrupt::sleep(lab::sleep(args.sleep)).is_some() => 130,
                 _ => CHILD_CODE, // sleep(5); return 42;
             }
         }),
@@ -135,17 +135,10 @@ fn parent(started: Started) -> Result<lab::Results> {
     Ok(results)
 }
 
-impl Args {
-    /// `--sleep` in whole ms, as the lab reports it.
-    fn sleep_ms(&self) -> Option<u64> {
-        self.sleep.map(|d| whole(d, Unit::Ms))
-    }
-}
-
 fn main() -> ExitCode {
     let (args, mut cli) = cli::parse::<Args>("create_process", |c| c);
-    lab::check_command(&mut cli, args.mode, &args.command, args.sleep_ms());
-    let p = lab::Params::new(args.mode, &args.command, &args.message, args.sleep_ms());
+    lab::check_command(&mut cli, args.mode, &args.command, args.sleep);
+    let p = lab::Params::new(args.mode, &args.command, &args.message, args.sleep);
     kit::run("create_process", &args.common, p.clone(), |s| {
         match args.mode {
             Mode::Python => create_process_py(&args, lab::lab(s, &p)?),

@@ -73,7 +73,10 @@ fn create_thread(args: &Args, out: Output) -> Result<lab::Results> {
     let (pid, ppid) = (getpid(), getppid());
     out.lecture(format_args!("[main] PID = {pid}; PPID = {ppid}"));
     // pthread_create(&tid, NULL, thread_func, "SO Rullz!");
-    let (message, sleep) = (args.message.clone(), Duration::from_millis(whole(args.sleep, Unit::Ms)));
+    let (message, sleep) = (
+        args.message.clone(),
+        Duration::from_millis(whole(args.sleep, Unit::Ms)),
+    );
     let thread = std::thread::Builder::new()
         .name("thread".into())
         .spawn(move || thread_func(&message, sleep, out))

@@ -132,16 +132,17 @@ fn semaphore_waiter(shared: &Shared, out: Output) -> WaiterRun {
 
 /// Waiter `i`: the semaphore's one, or the two of the condition variable in turn.
 fn waiter(i: usize, shared: &Shared, args: &Args, out: Output) -> WaiterRun {
+    let bound = Duration::from_millis(whole(args.bound, Unit::Ms)); // as reported: whole ms
     match (args.semaphore, i) {
         (true, _) => semaphore_waiter(shared, out),
-        (false, 0) => without_predicate(shared, Duration::from_millis(whole(args.bound, Unit::Ms)), out),
+        (false, 0) => without_predicate(shared, bound, out),
         (false, _) => with_predicate(shared, out),
     }
 }
 
 fn main() -> ExitCode {
     let args: Args = kit::parse("lost_wakeup");
-    let p = Params::lost_wakeup(whole(args.bound, Unit::Ms), args.semaphore);
+    let p = Params::lost_wakeup(args.bound, args.semaphore);
     kit::run("lost_wakeup", &args.common, p.clone(), |s| {
         let first = |sh: &Shared| notify_first(sh, &args, s.out);
         lab::notify_then_wait(&p, first, |i, sh| waiter(i, sh, &args, s.out))

@@ -15,8 +15,8 @@ use oslab::kit::cli::{self, ranged};
 use oslab::kit::interrupt;
 use oslab::kit::machine::Machine;
 use oslab::kit::report::{self, Format, print_line, table};
-use oslab::kit::timing::{fmt_ns, sig3};
 use oslab::kit::stats::Spread;
+use oslab::kit::timing::{fmt_ns, sig3};
 use oslab::umbrella::{
     TourRow, Trial, compare_trial, demo_path, paired_ratio_range, partial_note, run_json,
     summarise, unsettled,
@@ -481,9 +481,9 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             let mut header = vec!["family".to_string(), "variant".into(), "trials".into()];
             for m in family.metrics {
                 match m.stat {
-                    Stat::Median => header.extend(
-                        ["median", "min", "max"].map(|s| format!("{}_{s}", m.key)),
-                    ),
+                    Stat::Median => {
+                        header.extend(["median", "min", "max"].map(|s| format!("{}_{s}", m.key)))
+                    }
                     Stat::Count => header.push(format!("{}_count", m.key)),
                 }
             }
@@ -497,7 +497,9 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                     row.variant.into(),
                     runs(m).to_string(),
                 ];
-                for ((v, spread), metric) in summaries[m].iter().zip(&spreads[m]).zip(family.metrics) {
+                for ((v, spread), metric) in
+                    summaries[m].iter().zip(&spreads[m]).zip(family.metrics)
+                {
                     cells.push(report::csv_number(*v));
                     if metric.stat == Stat::Median {
                         let (lo, hi) = spread.map_or((String::new(), String::new()), |s| {
@@ -509,7 +511,10 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                 if let Some(ratio) = row.ratio {
                     cells.push(format!("{ratio:.3}"));
                     // The fastest's ratio is 1 in every round.
-                    let r = row.ratio_range.unwrap_or(Range { min: ratio, max: ratio });
+                    let r = row.ratio_range.unwrap_or(Range {
+                        min: ratio,
+                        max: ratio,
+                    });
                     cells.extend([format!("{:.3}", r.min), format!("{:.3}", r.max)]);
                 }
                 print_line(cells.join(","));
@@ -590,7 +595,10 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                 );
             }
             for &(a, b) in &open {
-                let (sa, sb) = (spreads[a][0].expect("ranked"), spreads[b][0].expect("ranked"));
+                let (sa, sb) = (
+                    spreads[a][0].expect("ranked"),
+                    spreads[b][0].expect("ranked"),
+                );
                 let metric = &family.metrics[0];
                 print_line(format_args!(
                     "not settled: {} and {} overlap in {} ({} and {}): another set of runs may order them the other way; more --trials may settle it",

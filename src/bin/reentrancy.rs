@@ -16,14 +16,14 @@
 //! `/* Preempt here */`: with threads it dwells a moment so another thread can get in; with the
 //! handler it waits until SIGALRM has arrived and the handler has run (see the lab bench).
 
-use std::time::Duration;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
+use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::synchronisation::reentrancy::{self as lab, Variant, preempt_here};
-use oslab::kit::cli::{CommonArgs, Unit, duration, ranged, whole};
 use oslab::kit;
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged, whole};
 
 /// Thread-safety and reentrancy: the slide's four add2 functions, each called from N threads at
 /// once, then interrupted between `tmp = x` and `return tmp + 2` by a timer signal (SIGALRM)

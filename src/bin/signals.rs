@@ -98,7 +98,12 @@ fn spell(pid: Pid, text: &str, how: &Setup) -> oslab::Result<usize> {
 
 /// `signals send PID WORD`: WORD and a newline, one kill() per letter.
 fn send(a: &lab::SendArgs) -> anyhow::Result<lab::Sent> {
-    lab::send(a.pid, &a.word, &Setup::sender(a.letters, whole(a.gap, Unit::Ms)), spell)
+    lab::send(
+        a.pid,
+        &a.word,
+        &Setup::sender(a.letters, whole(a.gap, Unit::Ms)),
+        spell,
+    )
 }
 
 /// `signals defaults`: each signal of the seed's table sent with `kill -N PID` to a child that
@@ -108,7 +113,8 @@ fn defaults(s: &Session, d: &defaults::DefaultsArgs) -> oslab::Result<defaults::
 }
 
 /// `signals demo`: the printer, the sender, and sigaction(SIGKILL, ...), which is refused.
-fn demo(s: &Session, gap: u64) -> oslab::Result<lab::DemoResults> {
+fn demo(s: &Session, gap: Duration) -> oslab::Result<lab::DemoResults> {
+    let gap = whole(gap, Unit::Ms);
     lab::demo(s, gap, lab::Lecture::new(printer, spell, sig::try_catch))
 }
 
@@ -129,16 +135,14 @@ fn printer(setup: &Setup, side: &mut PrinterSide) -> oslab::Result<()> {
     side.report(sig::recorded_signals().0)
 }
 
+/// `signals demo`'s default gap.
+const GAP: Duration = Duration::from_millis(20);
+
 fn main() -> ExitCode {
     let args: Args = kit::parse("signals");
     let c = &args.common;
-    match args.mode.as_ref().unwrap_or(&Mode::Demo {
-        gap: Duration::from_millis(20),
-    }) {
-        Mode::Demo { gap } => {
-            let gap = whole(*gap, Unit::Ms);
-            kit::run("signals", c, lab::DemoParams::of(gap), |s| demo(s, gap))
-        }
+    match args.mode.as_ref().unwrap_or(&Mode::Demo { gap: GAP }) {
+        Mode::Demo { gap } => kit::run("signals", c, lab::DemoParams::of(*gap), |s| demo(s, *gap)),
         Mode::Print(l) => kit::run("signals", c, lab::PrintParams::of(*l), |s| print(s, *l)),
         Mode::Send(a) => kit::run("signals", c, a.params(), |_| send(a)),
         Mode::Defaults(d) => kit::run("signals", c, d.params(), |s| defaults(s, d)),

@@ -600,7 +600,11 @@ mod tests {
         assert_eq!(p("100"), Ok(Duration::from_micros(100)), "bare: µs");
         assert_eq!(p("1_000"), Ok(ms(1)));
         assert_eq!(p("2.5"), Ok(Duration::from_nanos(2500)));
-        let hour = duration(Duration::from_millis(10), Duration::from_secs(3600), Unit::S);
+        let hour = duration(
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+            Unit::S,
+        );
         assert_eq!(hour("1h"), Ok(Duration::from_secs(3600)));
         assert_eq!(hour("1.5m"), Ok(Duration::from_secs(90)));
         assert_eq!(hour("2min"), Ok(Duration::from_secs(120)));
@@ -613,14 +617,18 @@ mod tests {
 
     #[test]
     fn durations_out_of_range_name_the_range_as_the_help_does() {
-        let p = duration(Duration::from_millis(10), Duration::from_secs(3600), Unit::S);
-        for bad in ["1.5h", "61m", "9ms", "0", "-1", "-1s", "inf", "NaN"] {
+        let p = duration(
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+            Unit::S,
+        );
+        for bad in ["1.5h", "61m", "9ms", "0", "-1", "-1s", "3601"] {
             let e = p(bad).unwrap_err();
             assert!(e.contains("out of range"), "{bad}: {e}");
             assert!(e.contains("from 10ms to 1h"), "{bad}: {e}");
             assert!(e.contains("a bare number of s"), "{bad}: {e}");
         }
-        for bad in ["5 parsecs", "ms", "1..2s", "5sec", "x"] {
+        for bad in ["5 parsecs", "ms", "1..2s", "5sec", "x", "inf", "NaN", ""] {
             let e = p(bad).unwrap_err();
             assert!(e.contains("not a duration"), "{bad}: {e}");
             assert!(e.contains("from 10ms to 1h"), "{bad}: {e}");

@@ -106,7 +106,10 @@ pub fn log2_buckets(values: &[u64], unit_ns: u64) -> Vec<Bucket> {
         let u = v / unit_ns.max(1);
         if u < 2 { 0 } else { 63 - u.leading_zeros() }
     };
-    let (Some(lo), Some(hi)) = (values.iter().map(|&v| slot(v)).min(), values.iter().map(|&v| slot(v)).max()) else {
+    let (Some(lo), Some(hi)) = (
+        values.iter().map(|&v| slot(v)).min(),
+        values.iter().map(|&v| slot(v)).max(),
+    ) else {
         return Vec::new();
     };
     let mut out: Vec<Bucket> = (lo..=hi)

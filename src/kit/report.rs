@@ -304,14 +304,20 @@ fn tidy_rows(prefix: &str, value: &Value) -> Vec<Vec<(String, String)>> {
         Value::Object(map) => {
             // Each field's lines, in field order: one line (a scalar, an object without lists)
             // goes on every line; more (or none: an empty list) go side by side.
-            let parts: Vec<Vec<Vec<(String, String)>>> =
-                map.iter().map(|(k, v)| tidy_rows(&key(prefix, k), v)).collect();
+            let parts: Vec<Vec<Vec<(String, String)>>> = map
+                .iter()
+                .map(|(k, v)| tidy_rows(&key(prefix, k), v))
+                .collect();
             let n = parts.iter().map(Vec::len).max().unwrap_or(0).max(1);
             (0..n)
                 .map(|i| {
                     let mut line = Vec::new();
                     for part in &parts {
-                        let item = if part.len() == 1 { part.first() } else { part.get(i) };
+                        let item = if part.len() == 1 {
+                            part.first()
+                        } else {
+                            part.get(i)
+                        };
                         line.extend(item.into_iter().flatten().cloned());
                     }
                     line
@@ -427,7 +433,10 @@ mod tests {
                 trial: 2,
                 var: 1,
                 note: "",
-                workers: vec![Worker { cpu: 3, share: 0.25 }],
+                workers: vec![Worker {
+                    cpu: 3,
+                    share: 0.25,
+                }],
                 tags: vec![7],
             },
         ];
@@ -447,7 +456,10 @@ mod tests {
         );
         // No rows at all: the header alone.
         let none: Vec<Row> = Vec::new();
-        assert_eq!(to_csv("demo3", &params, &none).unwrap(), "demo,threads,variant\n");
+        assert_eq!(
+            to_csv("demo3", &params, &none).unwrap(),
+            "demo,threads,variant\n"
+        );
     }
 
     #[test]

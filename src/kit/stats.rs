@@ -139,7 +139,10 @@ mod tests {
         assert_ne!(h.max(), 4_412_576, "the histogram rounds it");
         let s = LatencySummary::of(&[12_345, 4_412_576, 1_001, 70_003]);
         assert_eq!((s.count, s.min_ns, s.max_ns), (4, 1_001, 4_412_576));
-        assert_eq!(s.mean_ns, (12_345 + 4_412_576 + 1_001 + 70_003) as f64 / 4.0);
+        assert_eq!(
+            s.mean_ns,
+            (12_345 + 4_412_576 + 1_001 + 70_003) as f64 / 4.0
+        );
         assert!(s.p999_ns <= s.max_ns && s.p50_ns >= s.min_ns, "{s:?}");
         let none = LatencySummary::of(&[]);
         assert_eq!((none.count, none.min_ns, none.max_ns), (0, 0, 0));

@@ -266,7 +266,11 @@ fn lost_wakeup_is_its_own_binary_and_condition_lost_wakeup_runs_it() {
     let doc = parse_json("lost_wakeup", &stdout);
     assert_eq!(woken(&doc), ["notified"], "{doc:#}");
     assert_eq!(doc["params"]["waiters"], 1, "{doc:#}");
-    usage_error("lost_wakeup", &["--bound", "0"], &["--bound", "from 1ms to 1m"]);
+    usage_error(
+        "lost_wakeup",
+        &["--bound", "0"],
+        &["--bound", "from 1ms to 1m"],
+    );
     usage_error("lost_wakeup", &["--waiters", "2"], &["--waiters"]);
 }
 

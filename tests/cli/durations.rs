@@ -75,7 +75,11 @@ fn every_duration_flag_prints_its_range_in_the_words_it_takes() {
         );
         let mut args = before.to_vec();
         args.extend([flag, "5 parsecs"]);
-        usage_error(name, &args, &[flag, "not a duration", &format!("from {lo} to {hi}")]);
+        usage_error(
+            name,
+            &args,
+            &[flag, "not a duration", &format!("from {lo} to {hi}")],
+        );
     }
 }
 
@@ -92,11 +96,17 @@ fn proc_watch_takes_an_hour_and_bare_seconds_as_watch_n() {
     let (status, stdout, stderr) = run.finish(TIMEOUT);
     assert_eq!(status.code(), Some(130), "{stderr}");
     let doc = parse_json("proc_watch", &stdout);
-    assert_eq!(doc["params"]["interval_ns"], 3_600_000_000_000u64, "{doc:#}");
+    assert_eq!(
+        doc["params"]["interval_ns"], 3_600_000_000_000u64,
+        "{doc:#}"
+    );
     // --interval 0.5, as watch -n 0.5: half a second.
     for spelling in ["0.5", "500ms", "0.5s"] {
         let doc = json_of("proc_watch", &["1", "--interval", spelling, "--count", "1"]);
-        assert_eq!(doc["params"]["interval_ns"], 500_000_000u64, "{spelling}: {doc:#}");
+        assert_eq!(
+            doc["params"]["interval_ns"], 500_000_000u64,
+            "{spelling}: {doc:#}"
+        );
     }
 }
 

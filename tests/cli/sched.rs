@@ -642,11 +642,7 @@ fn nice_share_runs_the_realtime_pairs_when_permitted() {
 #[test]
 fn bad_input_is_a_usage_error() {
     let sj = "sleep_jitter";
-    usage_error(
-        sj,
-        &["--interval", "0"],
-        &["--interval", "from 1µs to 10s"],
-    );
+    usage_error(sj, &["--interval", "0"], &["--interval", "from 1µs to 10s"]);
     usage_error(sj, &["--interval", "0ms"], &["--interval", "out of range"]);
     usage_error(
         sj,

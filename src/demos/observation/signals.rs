@@ -265,7 +265,11 @@ pub struct SendArgs {
 impl SendArgs {
     /// The parameters reported.
     pub fn params(&self) -> SendParams {
-        SendParams::of(self.pid, crate::kit::cli::whole(self.gap, crate::kit::cli::Unit::Ms), self.letters)
+        SendParams::of(
+            self.pid,
+            crate::kit::cli::whole(self.gap, crate::kit::cli::Unit::Ms),
+            self.letters,
+        )
     }
 }
 
@@ -467,7 +471,9 @@ pub struct DemoParams {
 }
 
 impl DemoParams {
-    pub fn of(gap: u64) -> DemoParams {
+    /// `gap` in whole ms, as reported.
+    pub fn of(gap: Duration) -> DemoParams {
+        let gap = crate::kit::cli::whole(gap, crate::kit::cli::Unit::Ms);
         DemoParams { mode: "demo", gap }
     }
 }
@@ -1120,7 +1126,10 @@ mod tests {
     }
 
     fn judge(results: &DemoResults) -> Verdict {
-        results.verdict(&DemoParams::of(20), &crate::testing::context())
+        results.verdict(
+            &DemoParams::of(Duration::from_millis(20)),
+            &crate::testing::context(),
+        )
     }
 
     #[test]
@@ -1147,7 +1156,7 @@ mod tests {
         );
         assert!(results.runs[2].explain().contains("lowest number first"));
         assert_eq!(
-            results.headline(&DemoParams::of(20)),
+            results.headline(&DemoParams::of(Duration::from_millis(20))),
             "back to back 8 of 9 letters arrived; real-time 9 of 9; sigaction(SIGKILL) refused with EINVAL"
         );
     }
