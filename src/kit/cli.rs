@@ -493,7 +493,7 @@ pub fn spell(d: Duration) -> String {
     ];
     let (word, len) = units
         .into_iter()
-        .find(|(_, len)| ns % len == 0)
+        .find(|(_, len)| ns.is_multiple_of(*len))
         .expect("every duration is whole ns");
     format!("{}{word}", ns / len)
 }

@@ -304,7 +304,10 @@ pub fn check_csv(name: &str, stdout: &str, threads: u32, steps: u32, trials: usi
             assert!(v <= total, "{name}: {row}");
         }
         assert_eq!(cells[per_thread_steps], steps.to_string(), "{name}: {row}");
-        assert!(cells[cpu].parse::<usize>().is_ok(), "{name}: one CPU: {row}");
+        assert!(
+            cells[cpu].parse::<usize>().is_ok(),
+            "{name}: one CPU: {row}"
+        );
     }
 }
 

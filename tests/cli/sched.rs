@@ -860,8 +860,16 @@ fn sleep_jitter_min_and_max_are_the_samples_own_and_log2_doubles() {
         .collect();
     let t = &r["trials"][0];
     // Exact, not a histogram bucket's edge.
-    assert_eq!(uint(&t["min_ns"], "min_ns"), *raw.iter().min().unwrap(), "{t}");
-    assert_eq!(uint(&t["max_ns"], "max_ns"), *raw.iter().max().unwrap(), "{t}");
+    assert_eq!(
+        uint(&t["min_ns"], "min_ns"),
+        *raw.iter().min().unwrap(),
+        "{t}"
+    );
+    assert_eq!(
+        uint(&t["max_ns"], "max_ns"),
+        *raw.iter().max().unwrap(),
+        "{t}"
+    );
     let mean = raw.iter().sum::<u64>() as f64 / raw.len() as f64;
     assert!((t["mean_ns"].as_f64().unwrap() - mean).abs() < 1e-6, "{t}");
     // --log2: rows [2^k, 2^(k+1)) in one unit, each twice as wide as the one before, counting
@@ -882,9 +890,13 @@ fn sleep_jitter_min_and_max_are_the_samples_own_and_log2_doubles() {
     let max = *raw.iter().max().unwrap();
     assert!(last.0 <= max && max < last.1, "{edges:?} {max}");
     // The text draws them as bcc does.
-    let text = stdout_of("sleep_jitter", &["--count", "30", "--interval", "100us", "--log2"]);
+    let text = stdout_of(
+        "sleep_jitter",
+        &["--count", "30", "--interval", "100us", "--log2"],
+    );
     assert!(
-        text.lines().any(|l| matches(r"^\s+\d+ -> \d+ (µs|ns) \|#* +\d+$", l)),
+        text.lines()
+            .any(|l| matches(r"^\s+\d+ -> \d+ (µs|ns) \|#* +\d+$", l)),
         "{text}"
     );
     // Without it: the linear rows and their open last one.

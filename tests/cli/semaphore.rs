@@ -188,7 +188,11 @@ fn csv_has_a_row_per_line() {
     for row in &lines[1..] {
         let cells = csv_cells(row);
         assert_eq!(cells.len(), header.len(), "{row}");
-        printed.insert((cells[col("t_ns")].clone(), cells[col("worker")].clone(), cells[col("op")].clone()));
+        printed.insert((
+            cells[col("t_ns")].clone(),
+            cells[col("worker")].clone(),
+            cells[col("op")].clone(),
+        ));
     }
     assert!((10..=15).contains(&printed.len()), "{csv}");
 }

@@ -89,7 +89,11 @@ fn thread_states_prints_the_threads_the_timeline_and_csv_rows() {
         .map(|c| (c[5].clone(), c[6].clone()))
         .collect();
     assert_eq!(samples.len(), 6, "a row per thread of each sample:\n{csv}");
-    assert_eq!((lines.len() - 1) % 6, 0, "as many threads in each sample:\n{csv}");
+    assert_eq!(
+        (lines.len() - 1) % 6,
+        0,
+        "as many threads in each sample:\n{csv}"
+    );
     assert!(header.contains(&"states".to_string()), "{csv}");
     assert!(header.contains(&"phase".to_string()), "{csv}");
 }
