@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::catalogue::{Demo, Family, Metric, Stat};
 use crate::kit::interrupt;
-use crate::kit::stats::median;
+use crate::kit::stats::{Spread, median};
 use crate::process::{self, Exit};
 use crate::sys;
 
@@ -354,9 +354,68 @@ pub fn summarise(metric: &Metric, samples: &[f64]) -> f64 {
     }
 }
 
+/// The first metric's ratio to the fastest variant's in each round, min and max: the rounds are
+/// interleaved (round r of every variant ran one after the other, under the same conditions), so
+/// each round gives one ratio. None when no round has both values (or the fastest's is 0).
+pub fn paired_ratio_range(values: &[f64], fastest: &[f64]) -> Option<(f64, f64)> {
+    let ratios = values
+        .iter()
+        .zip(fastest)
+        .filter(|(_, f)| **f > 0.0)
+        .map(|(v, f)| v / f);
+    Spread::of(ratios).map(|s| (s.min, s.max))
+}
+
+/// The pairs of variants whose order the runs leave open, each as (the one with the smaller
+/// median, the other), in order of median: neighbours by median where either one's median lies
+/// within the other's min–max range, so another set of runs could well put them the other way
+/// round. Variants without a spread (no runs) are left out; with one run each, nothing is
+/// claimed either way (the caller says there is no spread).
+pub fn unsettled(spreads: &[Option<Spread>]) -> Vec<(usize, usize)> {
+    let mut order: Vec<(usize, Spread)> = spreads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.map(|s| (i, s)))
+        .collect();
+    order.sort_by(|a, b| a.1.median.total_cmp(&b.1.median));
+    order
+        .windows(2)
+        .filter(|w| {
+            let (a, b) = (w[0].1, w[1].1);
+            let spread = a.min < a.max || b.min < b.max;
+            spread && (b.min <= a.median || a.max >= b.median)
+        })
+        .map(|w| (w[0].0, w[1].0))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ratios_pair_the_rounds_and_overlaps_leave_the_order_open() {
+        assert_eq!(
+            paired_ratio_range(&[2.0, 3.0, 4.0], &[1.0, 2.0, 2.0]),
+            Some((1.5, 2.0))
+        );
+        assert_eq!(paired_ratio_range(&[2.0], &[0.0]), None);
+        assert_eq!(paired_ratio_range(&[], &[]), None);
+        let s = |v: &[f64]| Spread::of(v.iter().copied());
+        // 0 and 2 overlap (2's median 10.5 is inside 0's 9–12); 1 is far above both.
+        let spreads = [
+            s(&[9.0, 10.0, 12.0]),
+            s(&[30.0, 31.0, 35.0]),
+            s(&[10.0, 10.5, 11.0]),
+        ];
+        assert_eq!(unsettled(&spreads), vec![(0, 2)]);
+        // Ranges that touch only at their ends, medians outside each other's: settled.
+        let apart = [s(&[1.0, 2.0, 3.0]), s(&[3.0, 4.0, 5.0])];
+        assert!(unsettled(&apart).is_empty());
+        // One run each: no spread, no claim.
+        assert!(unsettled(&[s(&[1.0]), s(&[1.0])]).is_empty());
+        assert!(unsettled(&[None, s(&[1.0, 2.0])]).is_empty());
+    }
 
     fn run(exit: Exit) -> DemoRun {
         DemoRun {

@@ -9,10 +9,11 @@
 //! better tool (`--semaphore`).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::synchronisation::condition::{self as lab, Shared, WaiterRun, Woken};
-use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged};
 use oslab::kit::{self, report::Output};
 
 /// The lecture's waiting thread: `print(...)`, `cond.acquire()`, `cond.wait()`, `print(...)`.
@@ -70,10 +71,11 @@ fn notify(shared: &Shared, args: &Args) {
 #[derive(Parser, Debug)]
 #[command(version, after_help = lab::EXAMPLES)]
 struct Args {
-    /// Notify after MS milliseconds instead of reading "notify" from stdin [0-600000]
-    #[arg(long, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(0, 600_000))]
-    notify_after: Option<u64>,
+    /// Notify after this long instead of reading "notify" from stdin (500, 2s; a bare number is
+    /// ms) [0-10m]
+    #[arg(long, value_name = "MS",
+          value_parser = duration(Duration::ZERO, Duration::from_secs(600), Unit::Ms))]
+    notify_after: Option<Duration>,
 
     /// Notify before anyone waits: a waiter without a predicate misses it (shown with a bounded
     /// wait), a waiter with the predicate loop returns at once
@@ -81,10 +83,10 @@ struct Args {
     lost_wakeup: bool,
 
     /// With --lost-wakeup: how long the waiter without a predicate waits before giving up
-    /// [1-60000]
-    #[arg(long, default_value_t = 1000, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(1, 60_000))]
-    bound: u64,
+    /// (1000, 2s; a bare number is ms) [1ms-1m]
+    #[arg(long, default_value = "1000", value_name = "MS",
+          value_parser = duration(Duration::from_millis(1), Duration::from_secs(60), Unit::Ms))]
+    bound: Duration,
 
     /// Waiting threads [1-64]
     #[arg(long, default_value_t = 1, value_name = "N", allow_negative_numbers = true,

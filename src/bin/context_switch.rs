@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::scheduling::context_switch::{self as lab, Programs};
-use oslab::kit::cli::{self, CommonArgs, TrialArgs, duration, ranged};
+use oslab::kit::cli::{self, CommonArgs, TrialArgs, Unit, duration, ranged};
 use oslab::kit::{self, interrupt, timing::nanos};
 use oslab::process::exit_child;
 
@@ -32,9 +32,9 @@ use oslab::process::exit_child;
     after_help = "Example: context_switch --seconds 2 --pingpong 20000"
 )]
 struct Args {
-    /// How long each worker runs before its counters are read (3, 500ms); 0 skips them [0-3600 s]
+    /// How long each worker runs before its counters are read (3, 500ms); 0 skips them [0-1h]
     #[arg(long, default_value = "3", value_name = "SECONDS",
-          value_parser = duration(Duration::ZERO, Duration::from_secs(3600), Some(Duration::from_secs(1))))]
+          value_parser = duration(Duration::ZERO, Duration::from_secs(3600), Unit::S))]
     seconds: Duration,
 
     /// Round trips of the pipe ping-pong, as perf bench sched pipe -l; 0 skips it [0-10000000]
@@ -42,9 +42,9 @@ struct Args {
           value_parser = ranged::<u64>(0, 10_000_000))]
     pingpong: u64,
 
-    /// io_bound's sleep between rounds of writes: the lecture's sleep(3), shortened [0-10 s]
-    #[arg(long, default_value = "10ms", value_name = "DURATION",
-          value_parser = duration(Duration::ZERO, Duration::from_secs(10), Some(Duration::from_secs(1))))]
+    /// io_bound's sleep between rounds of writes: the lecture's sleep(3), shortened [0-10s]
+    #[arg(long, default_value = "10ms", value_name = "SECONDS",
+          value_parser = duration(Duration::ZERO, Duration::from_secs(10), Unit::S))]
     io_pause: Duration,
 
     /// Run the workers without the busy competitor on their CPU (then seldom preempted)

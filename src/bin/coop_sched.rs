@@ -12,7 +12,7 @@ use std::{collections::VecDeque, process::ExitCode, rc::Rc, time::Duration};
 
 use clap::Parser;
 use oslab::demos::scheduling::coop_sched::{self as lab, Event, Log, Mode};
-use oslab::kit::cli::{CommonArgs, duration, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged};
 use oslab::kit::{self, interrupt, timing::monotonic_ns, timing::thread_cpu_ns};
 use oslab::sys::ult::{self, Switch, UserThread, yield_now};
 
@@ -47,14 +47,14 @@ struct Args {
           value_parser = ranged::<u32>(1, 1000))]
     steps: u32,
 
-    /// With --preemptive: the time slice, in CPU time [1ms-1s]
-    #[arg(long, default_value = "10ms", value_name = "DURATION", requires = "preemptive",
-          conflicts_with = "cooperate", value_parser = duration(Duration::from_millis(1), Duration::from_secs(1), None))]
+    /// With --preemptive: the time slice, in CPU time (10ms, or bare ms) [1ms-1s]
+    #[arg(long, default_value = "10ms", value_name = "MS", requires = "preemptive",
+          conflicts_with = "cooperate", value_parser = duration(Duration::from_millis(1), Duration::from_secs(1), Unit::Ms))]
     slice: Duration,
 
-    /// With --preemptive: how long each step computes [1ms-10s]
-    #[arg(long, default_value = "25ms", value_name = "DURATION", requires = "preemptive",
-          conflicts_with = "cooperate", value_parser = duration(Duration::from_millis(1), Duration::from_secs(10), None))]
+    /// With --preemptive: how long each step computes (25ms, or bare ms) [1ms-10s]
+    #[arg(long, default_value = "25ms", value_name = "MS", requires = "preemptive",
+          conflicts_with = "cooperate", value_parser = duration(Duration::from_millis(1), Duration::from_secs(10), Unit::Ms))]
     busy: Duration,
 
     #[command(flatten)]

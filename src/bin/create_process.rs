@@ -6,6 +6,7 @@
 //! `posix_spawn` does fork + exec in one call.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -13,7 +14,7 @@ use nix::spawn::posix_spawnp;
 use nix::unistd::{getpid, getppid};
 use oslab::Error;
 use oslab::demos::processes::create_process::{self as lab, CHILD_CODE, Lab, Mode, Started};
-use oslab::kit::cli::{self, CommonArgs, ranged};
+use oslab::kit::cli::{self, CommonArgs, Unit, duration};
 use oslab::kit::{self, interrupt};
 use oslab::process::{self, Child, Forked};
 
@@ -35,11 +36,11 @@ struct Args {
     #[arg(long, value_name = "TEXT")]
     message: Option<String>,
 
-    /// How long the child sleeps before it returns, in ms (python and fork; default 5000, the
-    /// lecture's sleep(5)) [0-60000]
-    #[arg(long, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(0, 60_000))]
-    sleep: Option<u64>,
+    /// How long the child sleeps before it returns (python and fork; default 5000, the lecture's
+    /// sleep(5); 500, 2s; a bare number is ms) [0-1m]
+    #[arg(long, value_name = "MS",
+          value_parser = duration(Duration::ZERO, Duration::from_secs(60), Unit::Ms))]
+    sleep: Option<Duration>,
 
     /// The program exec and spawn run, after `--` (default: ls -la, as the lecture)
     #[arg(last = true, value_name = "COMMAND")]

@@ -29,7 +29,7 @@ use clap::Parser;
 use nix::unistd::{getpid, getppid, gettid};
 use oslab::Error;
 use oslab::demos::threads::create_thread::{self as lab, ChildWrote, ForkView, ThreadView};
-use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, whole};
 use oslab::kit::report::Output;
 use oslab::kit::{self, interrupt};
 use oslab::process::{self, Forked, SingleThreaded};
@@ -51,10 +51,11 @@ struct Args {
     #[arg(long, default_value = "SO Rullz!", value_name = "TEXT")]
     message: String,
 
-    /// How long the thread sleeps before it returns, in ms (the lecture's sleep(5)) [0-60000]
-    #[arg(long, default_value_t = 5000, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(0, 60_000))]
-    sleep: u64,
+    /// How long the thread sleeps before it returns (the lecture's sleep(5); 500, 2s; a bare
+    /// number is ms) [0-1m]
+    #[arg(long, default_value = "5000", value_name = "MS",
+          value_parser = duration(Duration::ZERO, Duration::from_secs(60), Unit::Ms))]
+    sleep: Duration,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -72,7 +73,10 @@ fn create_thread(args: &Args, out: Output) -> Result<lab::Results> {
     let (pid, ppid) = (getpid(), getppid());
     out.lecture(format_args!("[main] PID = {pid}; PPID = {ppid}"));
     // pthread_create(&tid, NULL, thread_func, "SO Rullz!");
-    let (message, sleep) = (args.message.clone(), Duration::from_millis(args.sleep));
+    let (message, sleep) = (
+        args.message.clone(),
+        Duration::from_millis(whole(args.sleep, Unit::Ms)),
+    );
     let thread = std::thread::Builder::new()
         .name("thread".into())
         .spawn(move || thread_func(&message, sleep, out))
@@ -121,7 +125,7 @@ fn main() -> ExitCode {
     let args: Args = kit::parse("create_thread");
     let params = lab::Params {
         message: args.message.clone(),
-        sleep_ms: args.sleep,
+        sleep_ms: whole(args.sleep, Unit::Ms),
     };
     kit::run("create_thread", &args.common, params, |s| {
         create_thread(&args, s.out)

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::synchronisation::deadlock::{self as lab, Fix, Locks, ThreadRun};
-use oslab::kit::cli::{CommonArgs, ranged, seconds};
+use oslab::kit::cli::{CommonArgs, Unit, duration, whole};
 use oslab::kit::report::Output;
 use oslab::kit::{self, timing::nanos};
 use oslab::sync::waitgraph::Held;
@@ -33,16 +33,16 @@ use oslab::sync::waitgraph::Held;
 #[derive(Parser, Debug)]
 #[command(version, args_override_self = true, after_help = lab::EXAMPLES)]
 struct Args {
-    /// Milliseconds each thread sleeps between its first and its second lock, the lecture's
-    /// sleep(2); 0 leaves the deadlock to chance [0-60000]
-    #[arg(long, default_value_t = 2000, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(0, 60_000))]
-    sleep: u64,
+    /// How long each thread sleeps between its first and its second lock, the lecture's
+    /// sleep(2) (2000, 1.5s; a bare number is ms); 0 leaves the deadlock to chance [0-1m]
+    #[arg(long, default_value = "2000", value_name = "MS",
+          value_parser = duration(Duration::ZERO, Duration::from_secs(60), Unit::Ms))]
+    sleep: Duration,
 
-    /// Seconds before the watchdog looks for a deadlock (0.5 works too); 0 never looks and hangs
-    /// as the lecture does, until Ctrl-C [0-3600]
-    #[arg(long, default_value = "5", value_name = "S", allow_negative_numbers = true,
-          value_parser = seconds(0.0, 3600.0))]
+    /// How long before the watchdog looks for a deadlock (5, 0.5, 500ms; a bare number is
+    /// seconds); 0 never looks and hangs as the lecture does, until Ctrl-C [0-1h]
+    #[arg(long, default_value = "5", value_name = "SECONDS",
+          value_parser = duration(Duration::ZERO, Duration::from_secs(3600), Unit::S))]
     timeout: Duration,
 
     /// Cure it: ordered (both threads lock resource 1 first) or trylock (never wait while
@@ -71,7 +71,7 @@ fn thread_body(me: usize, locks: &Locks, args: &Args, out: Output) -> Option<Thr
         ));
         if !slept {
             slept = true;
-            locks.sleep(Duration::from_millis(args.sleep))?; // sleep(2)
+            locks.sleep(Duration::from_millis(whole(args.sleep, Unit::Ms)))?; // sleep(2)
         }
         if args.fix != Some(Fix::Trylock) {
             // resource2.acquire(): the lecture's program stops here, forever
@@ -115,7 +115,7 @@ fn back_off(
 
 fn main() -> ExitCode {
     let args: Args = kit::parse("deadlock");
-    let params = lab::Params::new(args.sleep, args.timeout, args.fix);
+    let params = lab::Params::new(whole(args.sleep, Unit::Ms), args.timeout, args.fix);
     kit::run("deadlock", &args.common, params, |s| {
         lab::two_threads_watched(args.timeout, args.fix, |me, locks| {
             thread_body(me, locks, &args, s.out)

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::threads::gil::{self as lab, Lecture};
-use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged, whole};
 use oslab::kit::{self, interrupt};
 use oslab::sync::gil::Held;
 
@@ -48,26 +48,26 @@ struct Args {
           value_parser = ranged::<usize>(1, 64))]
     tasks: usize,
 
-    /// Milliseconds of bytecode in one CPU-bound task [1-10000]
-    #[arg(long, default_value_t = 100, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(1, 10_000))]
-    work: u64,
+    /// Bytecode time in one CPU-bound task (100, 1s; a bare number is ms) [1ms-10s]
+    #[arg(long, default_value = "100", value_name = "MS",
+          value_parser = duration(Duration::from_millis(1), Duration::from_secs(10), Unit::Ms))]
+    work: Duration,
 
     /// Waits in one I/O-bound task [1-10000]
     #[arg(long, default_value_t = 20, value_name = "N", allow_negative_numbers = true,
           value_parser = ranged::<u32>(1, 10_000))]
     waits: u32,
 
-    /// Milliseconds of each wait, time.sleep(IO) [1-10000]
-    #[arg(long, default_value_t = 5, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(1, 10_000))]
-    io: u64,
+    /// Each wait, time.sleep(IO) (5, 2ms; a bare number is ms) [1ms-10s]
+    #[arg(long, default_value = "5", value_name = "MS",
+          value_parser = duration(Duration::from_millis(1), Duration::from_secs(10), Unit::Ms))]
+    io: Duration,
 
-    /// The GIL's switch interval in µs, sys.setswitchinterval (CPython's default 5 ms)
-    /// [100-1000000]
-    #[arg(long, default_value_t = 5000, value_name = "US", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(100, 1_000_000))]
-    switch_interval: u64,
+    /// The GIL's switch interval, sys.setswitchinterval (CPython's default 5ms; a bare number is
+    /// µs) [100µs-1s]
+    #[arg(long, default_value = "5000", value_name = "US",
+          value_parser = duration(Duration::from_micros(100), Duration::from_secs(1), Unit::Us))]
+    switch_interval: Duration,
 
     /// Also run the same workloads in CPython (python3 -c ...: threading, multiprocessing,
     /// asyncio) and put its speed-ups beside the model's
@@ -109,10 +109,10 @@ fn io_bound(held: &mut Held<'_>, waits: u32, io: Duration) {
 fn params(args: &Args) -> lab::Params {
     lab::Params {
         tasks: args.tasks,
-        work_ms: args.work,
+        work_ms: whole(args.work, Unit::Ms),
         waits: args.waits,
-        io_ms: args.io,
-        switch_interval_us: args.switch_interval,
+        io_ms: whole(args.io, Unit::Ms),
+        switch_interval_us: whole(args.switch_interval, Unit::Us),
         python: args.python,
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::scheduling::goroutines::{self as lab, Goroutine, P, Step};
-use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged};
 use oslab::kit::machine::usable_cpus;
 use oslab::kit::timing::nanos;
 use oslab::kit::{self, interrupt};
@@ -52,10 +52,10 @@ struct Args {
           value_parser = ranged::<u64>(0, 1000))]
     yields: u64,
 
-    /// How long the blocking task's system call sleeps, in ms [1-10000]
-    #[arg(long, default_value_t = 200, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(1, 10_000))]
-    block_ms: u64,
+    /// How long the blocking task's system call sleeps (200, 0.5s; a bare number is ms) [1ms-10s]
+    #[arg(long, default_value = "200", value_name = "MS",
+          value_parser = duration(Duration::from_millis(1), Duration::from_secs(10), Unit::Ms))]
+    block_ms: Duration,
 
     /// Switches timed of each kind: user threads, tasks, OS threads (half as many pipe round
     /// trips) [2-10000000]
@@ -111,7 +111,7 @@ fn params(a: &Args) -> lab::Params {
             .unwrap_or_else(|| usable_cpus().len().max(1) as u32),
         numbers: a.numbers,
         chunk: a.numbers.div_ceil(a.yields + 1),
-        block_ns: nanos(Duration::from_millis(a.block_ms)),
+        block_ns: nanos(a.block_ms),
         switches: a.switches,
     }
 }

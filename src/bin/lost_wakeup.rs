@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use oslab::demos::synchronisation::condition::{Params, Shared, WaiterRun, Woken};
 use oslab::demos::synchronisation::lost_wakeup as lab;
-use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, whole};
 use oslab::kit::{self, report::Output};
 
 /// Main notifies before anyone waits: the notification is lost unless the waiter checks a
@@ -26,10 +26,11 @@ use oslab::kit::{self, report::Output};
 #[derive(Parser, Debug)]
 #[command(version, after_help = lab::EXAMPLES)]
 struct Args {
-    /// How long the waiter without a predicate waits before giving up [1-60000]
-    #[arg(long, default_value_t = 1000, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(1, 60_000))]
-    bound: u64,
+    /// How long the waiter without a predicate waits before giving up (1000, 2s; a bare number
+    /// is ms) [1ms-1m]
+    #[arg(long, default_value = "1000", value_name = "MS",
+          value_parser = duration(Duration::from_millis(1), Duration::from_secs(60), Unit::Ms))]
+    bound: Duration,
 
     /// Post a counting semaphore (built on Mutex + Condvar) before anyone waits, instead of
     /// notifying a bare condition variable
@@ -131,9 +132,10 @@ fn semaphore_waiter(shared: &Shared, out: Output) -> WaiterRun {
 
 /// Waiter `i`: the semaphore's one, or the two of the condition variable in turn.
 fn waiter(i: usize, shared: &Shared, args: &Args, out: Output) -> WaiterRun {
+    let bound = Duration::from_millis(whole(args.bound, Unit::Ms)); // as reported: whole ms
     match (args.semaphore, i) {
         (true, _) => semaphore_waiter(shared, out),
-        (false, 0) => without_predicate(shared, Duration::from_millis(args.bound), out),
+        (false, 0) => without_predicate(shared, bound, out),
         (false, _) => with_predicate(shared, out),
     }
 }

@@ -37,7 +37,7 @@ use clap::Parser;
 use nix::unistd::{getpid, getppid};
 use oslab::demos::processes::multiple_forks::{self as lab, FORKS, ORDINAL, Step, Tree};
 use oslab::kit;
-use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, whole};
 use oslab::process::{self, Forked};
 
 /// Three forks in a row make eight processes: a tree, drawn like pstree -p.
@@ -50,11 +50,11 @@ use oslab::process::{self, Forked};
 #[derive(Parser, Debug)]
 #[command(version, after_help = "Example: multiple_forks --sleep 100")]
 struct Args {
-    /// How long each third-fork child sleeps before its line, in ms (the lecture's sleep(1))
-    /// [0-60000]
-    #[arg(long, default_value_t = 1000, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(0, 60_000))]
-    sleep: u64,
+    /// How long each third-fork child sleeps before its line (the lecture's sleep(1); 100,
+    /// 0.5s; a bare number is ms) [0-1m]
+    #[arg(long, default_value = "1000", value_name = "MS",
+          value_parser = duration(Duration::ZERO, Duration::from_secs(60), Unit::Ms))]
+    sleep: Duration,
 
     /// Stop at the lecture's pause points (after each fork) with the PID and a pstree command
     /// to paste in another terminal; only the top process asks, the others wait for it
@@ -108,12 +108,12 @@ fn multiple_forks(sleep: Duration, tree: &mut Tree) -> Step {
 fn main() -> ExitCode {
     let args: Args = kit::parse("multiple_forks");
     let params = lab::Params {
-        sleep_ms: args.sleep,
+        sleep_ms: whole(args.sleep, Unit::Ms),
         pause: args.pause,
     };
     kit::run("multiple_forks", &args.common, params, |s| {
         lab::run(s, params, |tree| {
-            multiple_forks(Duration::from_millis(args.sleep), tree)
+            multiple_forks(Duration::from_millis(whole(args.sleep, Unit::Ms)), tree)
         })
     })
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use clap::Parser;
 use nix::errno::Errno;
 use oslab::demos::scheduling::nice_share::{self as lab, RtPolicy, Setting, Spinner};
-use oslab::kit::cli::{CommonArgs, duration, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged};
 use oslab::kit::{self, timing::monotonic_ns};
 use oslab::sys::sched::{set_nice, set_scheduler};
 
@@ -36,9 +36,10 @@ struct Args {
           value_parser = ranged::<i32>(-20, 19))]
     nice: i32,
 
-    /// How long each pair shares the CPU, e.g. 5 or 2.5 or 500ms [100ms-3600 s]
+    /// How long each pair shares the CPU, e.g. 5 or 2.5 or 500ms (a bare number is seconds)
+    /// [100ms-1h]
     #[arg(long, default_value = "5", value_name = "SECONDS",
-          value_parser = duration(Duration::from_millis(100), Duration::from_secs(3600), Some(Duration::from_secs(1))))]
+          value_parser = duration(Duration::from_millis(100), Duration::from_secs(3600), Unit::S))]
     seconds: Duration,
 
     /// Also run real-time pairs under this policy (needs CAP_SYS_NICE): fifo (against a normal

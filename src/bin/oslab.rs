@@ -15,9 +15,11 @@ use oslab::kit::cli::{self, ranged};
 use oslab::kit::interrupt;
 use oslab::kit::machine::Machine;
 use oslab::kit::report::{self, Format, print_line, table};
+use oslab::kit::stats::Spread;
 use oslab::kit::timing::{fmt_ns, sig3};
 use oslab::umbrella::{
-    TourRow, Trial, compare_trial, demo_path, partial_note, run_json, summarise,
+    TourRow, Trial, compare_trial, demo_path, paired_ratio_range, partial_note, run_json,
+    summarise, unsettled,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -313,10 +315,22 @@ struct CompareRow {
     /// For each count metric, how many runs had it (of `trials`).
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     counts: serde_json::Map<String, Value>,
+    /// The min and max of each median metric over the runs (`{"min", "max"}`), keyed by metric.
+    ranges: serde_json::Map<String, Value>,
     /// The first metric's median over the smallest one's (when the first metric is a median).
     ratio: Option<f64>,
+    /// The first metric's ratio to the fastest variant's in each round (the rounds are
+    /// interleaved), min and max; none for the fastest itself.
+    ratio_range: Option<Range>,
     /// Every run's value of each metric, in run order.
     samples: serde_json::Map<String, Value>,
+}
+
+/// A min–max range.
+#[derive(Clone, Copy, Serialize)]
+struct Range {
+    min: f64,
+    max: f64,
 }
 
 fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Result<ExitCode> {
@@ -384,6 +398,34 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
         .map(|m| m[0])
         .filter(|v| *v > 0.0)
         .fold(f64::INFINITY, f64::min);
+    let fastest_at = summaries.iter().position(|m| m[0] == fastest);
+    // Each median metric's spread over each variant's runs: [variant][metric].
+    let spreads: Vec<Vec<Option<Spread>>> = samples
+        .iter()
+        .map(|per_metric| {
+            family
+                .metrics
+                .iter()
+                .zip(per_metric)
+                .map(|(metric, s)| {
+                    (metric.stat == Stat::Median)
+                        .then(|| Spread::of(s.iter().copied()))
+                        .flatten()
+                })
+                .collect()
+        })
+        .collect();
+    let ratio_range = |m: usize| -> Option<Range> {
+        let f = fastest_at.filter(|&f| f != m && with_ratio)?;
+        paired_ratio_range(&samples[m][0], &samples[f][0]).map(|(min, max)| Range { min, max })
+    };
+    // Neighbours by the first metric whose ranges leave their order open.
+    let open: Vec<(usize, usize)> = if with_ratio {
+        unsettled(&spreads.iter().map(|s| s[0]).collect::<Vec<_>>())
+    } else {
+        Vec::new()
+    };
+    let one_run = (0..family.members.len()).all(|m| runs(m) <= 1);
     let of_stat = |m: usize, stat: Stat| -> serde_json::Map<String, Value> {
         family
             .metrics
@@ -401,7 +443,16 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             variant: member,
             medians: of_stat(m, Stat::Median),
             counts: of_stat(m, Stat::Count),
+            ranges: family
+                .metrics
+                .iter()
+                .zip(&spreads[m])
+                .filter_map(|(metric, s)| {
+                    s.map(|s| (metric.key.to_string(), json!({"min": s.min, "max": s.max})))
+                })
+                .collect(),
             ratio: with_ratio.then(|| summaries[m][0] / fastest),
+            ratio_range: ratio_range(m),
             samples: family
                 .metrics
                 .iter()
@@ -420,16 +471,24 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             "stopped_by": stopped.map(|s| s.as_str()),
             "flags": args,
             "rows": rows,
+            "unsettled": open
+                .iter()
+                .map(|&(a, b)| json!({"faster": family.members[a], "slower": family.members[b]}))
+                .collect::<Vec<_>>(),
             "system": Machine::collect(),
         }))?),
         Format::Csv => {
             let mut header = vec!["family".to_string(), "variant".into(), "trials".into()];
-            header.extend(family.metrics.iter().map(|m| match m.stat {
-                Stat::Median => format!("{}_median", m.key),
-                Stat::Count => format!("{}_count", m.key),
-            }));
+            for m in family.metrics {
+                match m.stat {
+                    Stat::Median => {
+                        header.extend(["median", "min", "max"].map(|s| format!("{}_{s}", m.key)))
+                    }
+                    Stat::Count => header.push(format!("{}_count", m.key)),
+                }
+            }
             if with_ratio {
-                header.push("ratio".into());
+                header.extend(["ratio", "ratio_min", "ratio_max"].map(String::from));
             }
             print_line(header.join(","));
             for (m, row) in rows.iter().enumerate() {
@@ -438,9 +497,25 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                     row.variant.into(),
                     runs(m).to_string(),
                 ];
-                cells.extend(summaries[m].iter().map(|v| v.to_string()));
+                for ((v, spread), metric) in
+                    summaries[m].iter().zip(&spreads[m]).zip(family.metrics)
+                {
+                    cells.push(report::csv_number(*v));
+                    if metric.stat == Stat::Median {
+                        let (lo, hi) = spread.map_or((String::new(), String::new()), |s| {
+                            (report::csv_number(s.min), report::csv_number(s.max))
+                        });
+                        cells.extend([lo, hi]);
+                    }
+                }
                 if let Some(ratio) = row.ratio {
                     cells.push(format!("{ratio:.3}"));
+                    // The fastest's ratio is 1 in every round.
+                    let r = row.ratio_range.unwrap_or(Range {
+                        min: ratio,
+                        max: ratio,
+                    });
+                    cells.extend([format!("{:.3}", r.min), format!("{:.3}", r.max)]);
                 }
                 print_line(cells.join(","));
             }
@@ -478,19 +553,25 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                 .enumerate()
                 .map(|(m, row)| {
                     let mut c = vec![row.variant.to_string()];
-                    c.extend(family.metrics.iter().zip(&summaries[m]).map(|(metric, v)| {
-                        match metric.stat {
-                            Stat::Count => format!("{v:.0}/{}", runs(m)),
+                    let metrics = family.metrics.iter().zip(&summaries[m]).zip(&spreads[m]);
+                    c.extend(metrics.map(|((metric, v), spread)| {
+                        match (metric.stat, spread) {
+                            (Stat::Count, _) => format!("{v:.0}/{}", runs(m)),
                             _ if v.is_nan() => "—".into(), // stopped before this variant ran
-                            Stat::Median if metric.nanos => fmt_ns(*v),
-                            Stat::Median => sig3_int(*v),
+                            (Stat::Median, Some(s)) if s.min < s.max => {
+                                with_range(*v, s.min, s.max, metric.nanos)
+                            }
+                            (Stat::Median, _) if metric.nanos => fmt_ns(*v),
+                            (Stat::Median, _) => sig3_int(*v),
                         }
                     }));
                     if let Some(ratio) = row.ratio {
-                        c.push(if ratio.is_nan() {
-                            "—".into()
-                        } else {
-                            format!("{ratio:.2}")
+                        c.push(match row.ratio_range {
+                            _ if ratio.is_nan() => "—".into(),
+                            Some(r) if r.min < r.max => {
+                                format!("{ratio:.2} ({:.2}–{:.2})", r.min, r.max)
+                            }
+                            _ => format!("{ratio:.2}"),
                         });
                     }
                     c
@@ -503,7 +584,32 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
                     "\nratio: each variant's median {} over the fastest's. Every run is a fresh process; its JSON has the raw samples (--format json).",
                     family.metrics[0].label
                 ));
+            }
+            if one_run {
+                print_line(
+                    "One run of each: no spread, so no order is settled by it (--trials 5 prints each median's min–max).",
+                );
             } else {
+                print_line(
+                    "In parentheses: the min–max over the runs; beside a ratio, of each round's ratio (the rounds are interleaved, so each round's variants met the same machine).",
+                );
+            }
+            for &(a, b) in &open {
+                let (sa, sb) = (
+                    spreads[a][0].expect("ranked"),
+                    spreads[b][0].expect("ranked"),
+                );
+                let metric = &family.metrics[0];
+                print_line(format_args!(
+                    "not settled: {} and {} overlap in {} ({} and {}): another set of runs may order them the other way; more --trials may settle it",
+                    family.members[a],
+                    family.members[b],
+                    metric.label,
+                    with_range(sa.median, sa.min, sa.max, metric.nanos),
+                    with_range(sb.median, sb.min, sb.max, metric.nanos),
+                ));
+            }
+            if !with_ratio {
                 print_line(
                     "\nk/N: the runs (of N) that had it. Every run is a fresh process; its JSON has the raw samples (--format json).",
                 );
@@ -514,6 +620,26 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
         eprintln!("oslab: {note}; results are partial");
     }
     Ok(interrupt::exit_status(stopped))
+}
+
+/// A median with its min–max in parentheses, the range in the median's unit: `3.54 ms
+/// (3.50–3.62)`, `1148 (1002–1291)`.
+fn with_range(median: f64, min: f64, max: f64, nanos: bool) -> String {
+    if !nanos {
+        return format!("{} ({}–{})", sig3_int(median), sig3_int(min), sig3_int(max));
+    }
+    let (div, unit) = match median.abs() {
+        m if m < 1e3 => (1.0, "ns"),
+        m if m < 1e6 => (1e3, "µs"),
+        m if m < 1e9 => (1e6, "ms"),
+        _ => (1e9, "s"),
+    };
+    format!(
+        "{} {unit} ({}–{})",
+        sig3(median / div),
+        sig3(min / div),
+        sig3(max / div)
+    )
 }
 
 /// Counts print whole; fractional medians (an even number of runs) keep three figures.

@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::Parser;
 use nix::unistd::Pid;
 use oslab::demos::observation::proc_watch::{self as lab, End};
-use oslab::kit::cli::{self, CommonArgs, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged};
 use oslab::kit::{self, interrupt, report::Output};
 use oslab::proc::counters::Snapshot;
 
@@ -38,8 +38,9 @@ struct Args {
     #[arg(last = true, value_name = "COMMAND")]
     command: Vec<String>,
 
-    /// Time between lines, e.g. 1s, 200ms [10ms-1h]
-    #[arg(long, default_value = "1s", value_parser = parse_interval, requires = "watched")]
+    /// Time between lines, e.g. 1s, 200ms, 1h, or bare seconds as watch -n (0.5) [10ms-1h]
+    #[arg(long, default_value = "1s", value_name = "SECONDS", requires = "watched",
+          value_parser = duration(Duration::from_millis(10), Duration::from_secs(3600), Unit::S))]
     interval: Duration,
 
     /// Stop after N lines (default: until the process exits or Ctrl-C) [1-1000000]
@@ -52,11 +53,6 @@ struct Args {
 
     #[command(flatten)]
     common: CommonArgs,
-}
-
-/// `200ms`, `1s`, `1.5s`, `500us`: a duration between 10 ms and an hour.
-fn parse_interval(s: &str) -> std::result::Result<Duration, String> {
-    cli::duration(Duration::from_millis(10), Duration::from_secs(3600), None)(s)
 }
 
 /// The lecture's second terminal: read `/proc/PID/stat` and `/proc/PID/status` every interval,

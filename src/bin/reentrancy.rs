@@ -18,10 +18,12 @@
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
+use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::synchronisation::reentrancy::{self as lab, Variant, preempt_here};
-use oslab::kit::{self, cli::CommonArgs, cli::ranged};
+use oslab::kit;
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged, whole};
 
 /// Thread-safety and reentrancy: the slide's four add2 functions, each called from N threads at
 /// once, then interrupted between `tmp = x` and `return tmp + 2` by a timer signal (SIGALRM)
@@ -47,9 +49,10 @@ struct Args {
     #[arg(long, default_value_t = 1_000, value_parser = ranged::<u64>(1, 1_000_000))]
     reentries: u64,
 
-    /// The timer's period: SIGALRM every this many µs [20-100000]
-    #[arg(long, default_value_t = 100, value_name = "US", value_parser = ranged::<u64>(20, 100_000))]
-    tick: u64,
+    /// The timer's period: SIGALRM every this long (100, 1ms; a bare number is µs) [20µs-100ms]
+    #[arg(long, default_value = "100", value_name = "US",
+          value_parser = duration(Duration::from_micros(20), Duration::from_millis(100), Unit::Us))]
+    tick: Duration,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -125,6 +128,6 @@ static VARIANTS: [Variant; 4] = [
 
 fn main() -> ExitCode {
     let a: Args = kit::parse("reentrancy");
-    let p = lab::Params::new(a.threads, a.calls, a.reentries, a.tick);
+    let p = lab::Params::new(a.threads, a.calls, a.reentries, whole(a.tick, Unit::Us));
     kit::run("reentrancy", &a.common, p, |s| lab::run(s, &p, &VARIANTS))
 }

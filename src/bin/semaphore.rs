@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::synchronisation::semaphore::{self as lab, Permits};
-use oslab::kit::cli::{CommonArgs, duration, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged};
 use oslab::kit::{self, interrupt};
 
 /// N workers share K permits: acquire() ~ counter-- blocks at 0, release() ~ counter++.
@@ -42,8 +42,8 @@ struct Args {
 
     /// The work done holding a permit: worker i works (i mod 3 + 1) × this, so the releases
     /// come one by one; 100ms, 2s; a bare number is ms [0-10s]
-    #[arg(long, default_value = "100ms", value_name = "TIME",
-          value_parser = duration(Duration::ZERO, Duration::from_secs(10), Some(Duration::from_millis(1))))]
+    #[arg(long, default_value = "100ms", value_name = "MS",
+          value_parser = duration(Duration::ZERO, Duration::from_secs(10), Unit::Ms))]
     hold: Duration,
 
     /// Use a POSIX sem_t (sem_init, sem_wait, sem_post) instead of the library's semaphore

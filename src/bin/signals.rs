@@ -13,12 +13,14 @@
 //! catches it.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use nix::unistd::Pid;
 use oslab::demos::observation::signal_defaults as defaults;
 use oslab::demos::observation::signals::{self as lab, Letters, PrinterSide, Sending, Setup};
-use oslab::kit::{self, Session, cli::CommonArgs, cli::ranged, interrupt};
+use oslab::kit::cli::{CommonArgs, Unit, duration, whole};
+use oslab::kit::{self, Session, interrupt};
 use oslab::sys::signal as sig;
 
 /// Spell words with signals: a printer maps eight signals to letters, a sender sends them.
@@ -47,9 +49,10 @@ struct Args {
 enum Mode {
     /// Both programs in one run: back to back, with a gap, real-time, and the uncatchable ones
     Demo {
-        /// Time between signals in the run with a gap, in ms [1-1000]
-        #[arg(long, default_value_t = 20, value_parser = ranged::<u64>(1, 1000))]
-        gap: u64,
+        /// Time between signals in the run with a gap (20, 5ms; a bare number is ms) [1ms-1s]
+        #[arg(long, default_value = "20", value_name = "MS",
+              value_parser = duration(Duration::from_millis(1), Duration::from_secs(1), Unit::Ms))]
+        gap: Duration,
     },
     /// The printer: print a letter for each signal that arrives, until Ctrl-C or SIGTERM
     Print(Letters),
@@ -95,7 +98,12 @@ fn spell(pid: Pid, text: &str, how: &Setup) -> oslab::Result<usize> {
 
 /// `signals send PID WORD`: WORD and a newline, one kill() per letter.
 fn send(a: &lab::SendArgs) -> anyhow::Result<lab::Sent> {
-    lab::send(a.pid, &a.word, &Setup::sender(a.letters, a.gap), spell)
+    lab::send(
+        a.pid,
+        &a.word,
+        &Setup::sender(a.letters, whole(a.gap, Unit::Ms)),
+        spell,
+    )
 }
 
 /// `signals defaults`: each signal of the seed's table sent with `kill -N PID` to a child that
@@ -105,7 +113,8 @@ fn defaults(s: &Session, d: &defaults::DefaultsArgs) -> oslab::Result<defaults::
 }
 
 /// `signals demo`: the printer, the sender, and sigaction(SIGKILL, ...), which is refused.
-fn demo(s: &Session, gap: u64) -> oslab::Result<lab::DemoResults> {
+fn demo(s: &Session, gap: Duration) -> oslab::Result<lab::DemoResults> {
+    let gap = whole(gap, Unit::Ms);
     lab::demo(s, gap, lab::Lecture::new(printer, spell, sig::try_catch))
 }
 
@@ -126,10 +135,13 @@ fn printer(setup: &Setup, side: &mut PrinterSide) -> oslab::Result<()> {
     side.report(sig::recorded_signals().0)
 }
 
+/// `signals demo`'s default gap.
+const GAP: Duration = Duration::from_millis(20);
+
 fn main() -> ExitCode {
     let args: Args = kit::parse("signals");
     let c = &args.common;
-    match args.mode.as_ref().unwrap_or(&Mode::Demo { gap: 20 }) {
+    match args.mode.as_ref().unwrap_or(&Mode::Demo { gap: GAP }) {
         Mode::Demo { gap } => kit::run("signals", c, lab::DemoParams::of(*gap), |s| demo(s, *gap)),
         Mode::Print(l) => kit::run("signals", c, lab::PrintParams::of(*l), |s| print(s, *l)),
         Mode::Send(a) => kit::run("signals", c, a.params(), |_| send(a)),

@@ -15,7 +15,7 @@ use clap::Parser;
 use nix::sys::time::TimeSpec;
 use nix::time::{ClockId, ClockNanosleepFlags, clock_nanosleep};
 use oslab::demos::scheduling::sleep_jitter::{self as lab, Mode, Samples};
-use oslab::kit::cli::{self, CommonArgs, duration, ranged};
+use oslab::kit::cli::{self, CommonArgs, Unit, duration, ranged, whole};
 use oslab::kit::timing::{monotonic_ns, nanos};
 use oslab::kit::{self, interrupt};
 
@@ -37,9 +37,9 @@ struct Args {
           value_parser = ranged::<u64>(1, 10_000_000))]
     count: u64,
 
-    /// The time each sleep asks for, with its unit: 5ms, 500us, 1s [1µs-10s]
-    #[arg(long, default_value = "5ms", value_name = "DURATION",
-          value_parser = duration(Duration::from_micros(1), Duration::from_secs(10), None))]
+    /// The time each sleep asks for: 5ms, 500us, 1s, or bare µs as cyclictest -i [1µs-10s]
+    #[arg(long, default_value = "5ms", value_name = "US",
+          value_parser = duration(Duration::from_micros(1), Duration::from_secs(10), Unit::Us))]
     interval: Duration,
 
     /// relative: sleep(interval), as the lecture; absolute: clock_nanosleep to deadlines
@@ -56,22 +56,29 @@ struct Args {
     #[arg(long)]
     mlock: bool,
 
-    /// Hold CPU idle latency at this many µs through /dev/cpu_dma_latency (root), as cyclictest
-    /// does with 0 by default: idle CPUs then poll instead of halting, so a wakeup does not wait
-    /// for its CPU to wake first [0-1000000]
-    #[arg(long, value_name = "US", allow_negative_numbers = true,
-          value_parser = ranged::<i32>(0, 1_000_000))]
-    dma_latency: Option<i32>,
+    /// Hold CPU idle latency at this (a bare number is µs) through /dev/cpu_dma_latency (root),
+    /// as cyclictest does with 0 by default: idle CPUs then poll instead of halting, so a wakeup
+    /// does not wait for its CPU to wake first [0-1s]
+    #[arg(long, value_name = "US",
+          value_parser = duration(Duration::ZERO, Duration::from_secs(1), Unit::Us))]
+    dma_latency: Option<Duration>,
 
-    /// Set the timer slack (PR_SET_TIMERSLACK) in ns; normal tasks get 50000 [1-1000000000]
-    #[arg(long, value_name = "NS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(1, 1_000_000_000))]
-    timerslack: Option<u64>,
+    /// Set the timer slack (PR_SET_TIMERSLACK; a bare number is ns); normal tasks get 50us
+    /// [1ns-1s]
+    #[arg(long, value_name = "NS",
+          value_parser = duration(Duration::from_nanos(1), Duration::from_secs(1), Unit::Ns))]
+    timerslack: Option<Duration>,
 
-    /// Overshoots at or above this count as overflows, as cyclictest -h 100 [1µs-10s]
-    #[arg(long, default_value = "100us", value_name = "DURATION",
-          value_parser = duration(Duration::from_micros(1), Duration::from_secs(10), None))]
+    /// Overshoots at or above this count as overflows: 100us, or bare µs as cyclictest -h 100
+    /// [1µs-10s]
+    #[arg(long, default_value = "100us", value_name = "US",
+          value_parser = duration(Duration::from_micros(1), Duration::from_secs(10), Unit::Us))]
     hist_max: Duration,
+
+    /// Draw the overshoot's histogram in power-of-two buckets (0 -> 1, 2 -> 3, 4 -> 7 … µs), as
+    /// bcc's tools do, instead of a dozen even ones and an open last row
+    #[arg(long)]
+    log2: bool,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -124,9 +131,10 @@ fn params(a: &Args) -> lab::Params {
         mode: a.mode,
         fifo: a.fifo,
         mlock: a.mlock,
-        dma_latency_us: a.dma_latency,
-        timerslack_ns: a.timerslack,
+        dma_latency_us: a.dma_latency.map(|d| whole(d, Unit::Us) as i32),
+        timerslack_ns: a.timerslack.map(nanos),
         hist_max_ns: nanos(a.hist_max),
+        log2: a.log2,
     }
 }
 

@@ -30,12 +30,13 @@ use std::io::{PipeReader, Read};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
 
 use anyhow::Result;
 use clap::Parser;
 use oslab::Error;
 use oslab::demos::threads::thread_states::{self as lab, Bench, Phase, Wake};
-use oslab::kit::cli::{CommonArgs, ranged};
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged, whole};
 use oslab::kit::report::Output;
 use oslab::kit::{self, Session};
 
@@ -56,10 +57,10 @@ struct Args {
           value_parser = ranged::<u32>(2, 1000))]
     samples: u32,
 
-    /// Milliseconds between samples [2-1000]
-    #[arg(long, default_value_t = 10, value_name = "MS", allow_negative_numbers = true,
-          value_parser = ranged::<u64>(2, 1000))]
-    interval: u64,
+    /// Time between samples (10, 5ms; a bare number is ms) [2ms-1s]
+    #[arg(long, default_value = "10", value_name = "MS",
+          value_parser = duration(Duration::from_millis(2), Duration::from_secs(1), Unit::Ms))]
+    interval: Duration,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -122,8 +123,8 @@ fn thread_states(args: &Args, s: &Session) -> Result<lab::Results> {
 fn params(args: &Args) -> lab::Params {
     lab::Params {
         samples: args.samples,
-        interval_ms: args.interval,
-        window_us: 1000.min(args.interval * 500),
+        interval_ms: whole(args.interval, Unit::Ms),
+        window_us: 1000.min(whole(args.interval, Unit::Ms) * 500),
     }
 }
 

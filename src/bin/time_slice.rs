@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use oslab::demos::scheduling::time_slice::{self as lab, SlicePolicy, Turns};
-use oslab::kit::cli::{CommonArgs, duration, ranged, seconds};
+use oslab::kit::cli::{CommonArgs, Unit, duration, ranged};
 use oslab::kit::timing::{monotonic_ns, nanos};
 use oslab::kit::{self, interrupt};
 
@@ -33,13 +33,15 @@ struct Args {
           value_parser = ranged::<usize>(2, 16))]
     threads: usize,
 
-    /// How long they share it, e.g. 2 or 0.5 [0.1-60]
-    #[arg(long, default_value = "2", value_name = "SECONDS", value_parser = seconds(0.1, 60.0))]
+    /// How long they share it, e.g. 2, 0.5 or 500ms (a bare number is seconds) [100ms-1m]
+    #[arg(long, default_value = "2", value_name = "SECONDS",
+          value_parser = duration(Duration::from_millis(100), Duration::from_secs(60), Unit::S))]
     seconds: Duration,
 
-    /// A gap longer than this between two clock readings is time off the CPU [1µs-1ms]
-    #[arg(long, default_value = "5us", value_name = "DURATION",
-          value_parser = duration(Duration::from_micros(1), Duration::from_millis(1), None))]
+    /// A gap longer than this between two clock readings is time off the CPU (5us, 2000ns; a
+    /// bare number is µs) [1µs-1ms]
+    #[arg(long, default_value = "5us", value_name = "US",
+          value_parser = duration(Duration::from_micros(1), Duration::from_millis(1), Unit::Us))]
     gap: Duration,
 
     /// The second thread's nice value; the others stay at 0 (below 0 needs CAP_SYS_NICE)
@@ -56,6 +58,11 @@ struct Args {
     #[arg(long, default_value_t = 10, value_name = "PRIO", allow_negative_numbers = true,
           value_parser = ranged::<i32>(1, 99))]
     rt_priority: i32,
+
+    /// Draw the turn lengths' histogram in power-of-two buckets (… 1024 -> 2047, 2048 -> 4095
+    /// µs), as bcc's tools do, instead of ten even ones up to the p99 and an open last row
+    #[arg(long)]
+    log2: bool,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -97,6 +104,7 @@ fn params(a: &Args) -> lab::Params {
         nice: a.nice,
         policy: a.policy,
         rt_priority: a.rt_priority,
+        log2: a.log2,
     }
 }
 

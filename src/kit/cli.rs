@@ -15,7 +15,6 @@ use nix::unistd::Pid;
 
 use crate::kit::machine::{Machine, fmt_cpu_list, usable_cpus};
 use crate::kit::report::{Format, Output};
-use crate::kit::timing::fmt_duration;
 use crate::proc::counters::Snapshot;
 use crate::{Error, Result};
 
@@ -105,24 +104,6 @@ where
             Err(_) if s.trim().replace('_', "").parse::<i128>().is_ok() => {
                 Err(format!("{s} is out of range: {range}"))
             }
-            Err(_) => Err(format!("{s} is not a number: {range}")),
-        }
-    }
-}
-
-/// A value parser for a duration in seconds, whole or fractional (`5`, `0.5`), in `lo..=hi`
-/// seconds; its error names the range.
-pub fn seconds(
-    lo: f64,
-    hi: f64,
-) -> impl Fn(&str) -> std::result::Result<std::time::Duration, String> + Clone {
-    move |s: &str| {
-        let range = format!("expected seconds from {lo} to {hi}, such as 5 or 0.5");
-        match s.trim().parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= lo && v <= hi => {
-                Ok(std::time::Duration::from_secs_f64(v))
-            }
-            Ok(_) => Err(format!("{s} is out of range: {range}")),
             Err(_) => Err(format!("{s} is not a number: {range}")),
         }
     }
@@ -445,19 +426,93 @@ pub fn usage_error(command: &mut clap::Command, message: impl Display) -> ! {
         .exit()
 }
 
-/// A value parser for a duration written with its unit, `500ns`, `500us` (or `500µs`), `5ms`,
-/// `1.5s`, in `lo..=hi`. A bare number is taken in `bare` (seconds for `--seconds 2`); with
-/// `None` a unit is required. Its error names the range.
+/// The unit a duration flag takes a bare number in (`--sleep 100` is 100 ms): the one its value
+/// name says (`<MS>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Ns,
+    Us,
+    Ms,
+    S,
+}
+
+impl Unit {
+    fn nanos(self) -> u64 {
+        match self {
+            Unit::Ns => 1,
+            Unit::Us => 1_000,
+            Unit::Ms => 1_000_000,
+            Unit::S => 1_000_000_000,
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Unit::Ns => "ns",
+            Unit::Us => "µs",
+            Unit::Ms => "ms",
+            Unit::S => "s",
+        }
+    }
+}
+
+/// `d` as a whole number of `unit`, rounded to the nearest: for a demo whose parameter is whole
+/// milliseconds (`sleep_ms`), so what it reports and what it does agree.
+pub fn whole(d: Duration, unit: Unit) -> u64 {
+    let n = unit.nanos() as u128;
+    ((d.as_nanos() + n / 2) / n) as u64
+}
+
+/// The units a duration may be written in, with their length in ns.
+const UNITS: &[(&str, u64)] = &[
+    ("ns", 1),
+    ("us", 1_000),
+    ("µs", 1_000), // MICRO SIGN
+    ("μs", 1_000), // GREEK SMALL LETTER MU
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+    ("m", 60_000_000_000),
+    ("min", 60_000_000_000),
+    ("h", 3_600_000_000_000),
+];
+
+/// A duration as the duration flags take it and their help shows it: in the largest unit that
+/// gives a whole number (`10ms`, `1h`, `100µs`, `0`).
+pub fn spell(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0".into();
+    }
+    let units = [
+        ("h", 3_600_000_000_000u128),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("µs", 1_000),
+        ("ns", 1),
+    ];
+    let (word, len) = units
+        .into_iter()
+        .find(|(_, len)| ns.is_multiple_of(*len))
+        .expect("every duration is whole ns");
+    format!("{}{word}", ns / len)
+}
+
+/// The one value parser of every duration flag: a number with its unit (`ns`, `us` or `µs`,
+/// `ms`, `s`, `m`, `h`; fractions too: `0.5s`, `1.5ms`), or a bare number in `bare` (`--sleep
+/// 100` with `Unit::Ms` is 100 ms, `--interval 0.5` with `Unit::S` half a second), in
+/// `lo..=hi`. Its errors name the range in the words the help uses (`from 10ms to 1h`).
 pub fn duration(
     lo: Duration,
     hi: Duration,
-    bare: Option<Duration>,
+    bare: Unit,
 ) -> impl Fn(&str) -> std::result::Result<Duration, String> + Clone {
     move |s: &str| {
         let range = format!(
-            "expected a duration like 500us, 5ms or 1.5s, from {} to {}",
-            fmt_duration(lo),
-            fmt_duration(hi)
+            "expected a duration from {} to {}: a number with its unit (ns, us, ms, s, m, h; 1.5ms, 0.5s) or a bare number of {}",
+            spell(lo),
+            spell(hi),
+            bare.word()
         );
         let text = s.trim().replace('_', "");
         let split = text
@@ -465,20 +520,16 @@ pub fn duration(
             .unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
         let unit_ns = match unit.trim() {
-            "ns" => 1.0,
-            "us" | "µs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "" => match bare {
-                Some(b) => b.as_nanos() as f64,
-                None => return Err(format!("{s} has no unit: {range}")),
+            "" => bare.nanos(),
+            word => match UNITS.iter().find(|(w, _)| *w == word) {
+                Some((_, ns)) => *ns,
+                None => return Err(format!("{s} is not a duration: {range}")),
             },
-            _ => return Err(format!("{s} is not a duration: {range}")),
         };
         let value: f64 = number
             .parse()
             .map_err(|_| format!("{s} is not a duration: {range}"))?;
-        let ns = value * unit_ns;
+        let ns = value * unit_ns as f64;
         if !ns.is_finite() || ns < lo.as_nanos() as f64 || ns > hi.as_nanos() as f64 {
             return Err(format!("{s} is out of range: {range}"));
         }
@@ -499,17 +550,6 @@ mod tests {
         assert!(p("abc").unwrap_err().contains("not a number"));
         assert!(p("-1").unwrap_err().contains("from 1 to 1024"));
         assert!(p("100000").unwrap_err().contains("out of range"));
-    }
-
-    #[test]
-    fn seconds_take_fractions_and_name_their_range() {
-        let p = seconds(0.0, 3600.0);
-        assert_eq!(p("5"), Ok(std::time::Duration::from_secs(5)));
-        assert_eq!(p("0.25"), Ok(std::time::Duration::from_millis(250)));
-        assert!(p("-1").unwrap_err().contains("from 0 to 3600"));
-        assert!(p("x").unwrap_err().contains("not a number"));
-        assert!(p("inf").unwrap_err().contains("out of range"));
-        assert!(p("NaN").unwrap_err().contains("out of range"));
     }
 
     #[test]
@@ -545,27 +585,73 @@ mod tests {
     }
 
     #[test]
-    fn durations_need_a_unit_and_a_range() {
+    fn durations_take_any_unit_and_a_bare_number_in_theirs() {
         let ms = Duration::from_millis;
-        let p = duration(Duration::from_micros(1), Duration::from_secs(10), None);
+        let p = duration(Duration::from_micros(1), Duration::from_secs(10), Unit::Us);
         assert_eq!(p("5ms"), Ok(ms(5)));
         assert_eq!(p("500us"), Ok(Duration::from_micros(500)));
         assert_eq!(p("500µs"), Ok(Duration::from_micros(500)));
+        assert_eq!(p("500μs"), Ok(Duration::from_micros(500)));
         assert_eq!(p("1.5s"), Ok(ms(1500)));
+        assert_eq!(p("0.5s"), Ok(ms(500)));
+        assert_eq!(p(".25ms"), Ok(Duration::from_micros(250)));
         assert_eq!(p("2000ns"), Ok(Duration::from_micros(2)));
-        assert!(p("0").unwrap_err().contains("no unit"));
-        assert!(p("0ms").unwrap_err().contains("out of range"));
-        assert!(p("11s").unwrap_err().contains("from 1.00 µs to 10.0 s"));
-        assert!(p("-1ms").unwrap_err().contains("out of range"));
-        assert!(p("5 parsecs").unwrap_err().contains("not a duration"));
-        assert!(p("ms").unwrap_err().contains("not a duration"));
-        let secs = duration(
-            Duration::ZERO,
+        assert_eq!(p("5 ms"), Ok(ms(5)));
+        assert_eq!(p("100"), Ok(Duration::from_micros(100)), "bare: µs");
+        assert_eq!(p("1_000"), Ok(ms(1)));
+        assert_eq!(p("2.5"), Ok(Duration::from_nanos(2500)));
+        let hour = duration(
+            Duration::from_millis(10),
             Duration::from_secs(3600),
-            Some(Duration::from_secs(1)),
+            Unit::S,
         );
-        assert_eq!(secs("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(secs("0.5"), Ok(ms(500)));
-        assert_eq!(secs("250ms"), Ok(ms(250)));
+        assert_eq!(hour("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(hour("1.5m"), Ok(Duration::from_secs(90)));
+        assert_eq!(hour("2min"), Ok(Duration::from_secs(120)));
+        assert_eq!(hour("0.5"), Ok(ms(500)), "bare: seconds, as watch -n 0.5");
+        assert_eq!(hour("10ms"), Ok(ms(10)));
+        let ns = duration(Duration::from_nanos(1), Duration::from_secs(1), Unit::Ns);
+        assert_eq!(ns("50000"), Ok(Duration::from_micros(50)));
+        assert_eq!(ns("50us"), Ok(Duration::from_micros(50)));
+    }
+
+    #[test]
+    fn durations_out_of_range_name_the_range_as_the_help_does() {
+        let p = duration(
+            Duration::from_millis(10),
+            Duration::from_secs(3600),
+            Unit::S,
+        );
+        for bad in ["1.5h", "61m", "9ms", "0", "-1", "-1s", "3601"] {
+            let e = p(bad).unwrap_err();
+            assert!(e.contains("out of range"), "{bad}: {e}");
+            assert!(e.contains("from 10ms to 1h"), "{bad}: {e}");
+            assert!(e.contains("a bare number of s"), "{bad}: {e}");
+        }
+        for bad in ["5 parsecs", "ms", "1..2s", "5sec", "x", "inf", "NaN", ""] {
+            let e = p(bad).unwrap_err();
+            assert!(e.contains("not a duration"), "{bad}: {e}");
+            assert!(e.contains("from 10ms to 1h"), "{bad}: {e}");
+        }
+        let zero = duration(Duration::ZERO, Duration::from_secs(60), Unit::Ms);
+        assert_eq!(zero("0"), Ok(Duration::ZERO));
+        assert!(zero("61s").unwrap_err().contains("from 0 to 1m"));
+    }
+
+    #[test]
+    fn durations_are_spelled_in_their_largest_whole_unit() {
+        assert_eq!(spell(Duration::ZERO), "0");
+        assert_eq!(spell(Duration::from_secs(3600)), "1h");
+        assert_eq!(spell(Duration::from_secs(90)), "90s");
+        assert_eq!(spell(Duration::from_secs(60)), "1m");
+        assert_eq!(spell(Duration::from_millis(100)), "100ms");
+        assert_eq!(spell(Duration::from_micros(1)), "1µs");
+        assert_eq!(spell(Duration::from_micros(1500)), "1500µs");
+        assert_eq!(spell(Duration::from_nanos(7)), "7ns");
+        // What spell prints, the parser takes back.
+        let p = duration(Duration::ZERO, Duration::from_secs(7200), Unit::S);
+        for d in [3600, 60, 1].map(Duration::from_secs) {
+            assert_eq!(p(&spell(d)), Ok(d));
+        }
     }
 }

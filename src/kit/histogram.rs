@@ -97,9 +97,81 @@ pub fn label(b: &Bucket) -> String {
     }
 }
 
+/// Power-of-two buckets, as bcc's histograms (`runqlat`, `funclatency`) and cyclictest users
+/// read them: in `unit_ns` (see [`log2_unit`]), `0 -> 1`, `2 -> 3`, `4 -> 7`, … (the first
+/// bucket holds 0 and 1, each later one [2^k, 2^(k+1))), from the smallest sample's bucket to
+/// the largest's. No open last bucket: the tail has rows of its own, each twice as wide.
+pub fn log2_buckets(values: &[u64], unit_ns: u64) -> Vec<Bucket> {
+    let slot = |v: u64| {
+        let u = v / unit_ns.max(1);
+        if u < 2 { 0 } else { 63 - u.leading_zeros() }
+    };
+    let (Some(lo), Some(hi)) = (
+        values.iter().map(|&v| slot(v)).min(),
+        values.iter().map(|&v| slot(v)).max(),
+    ) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Bucket> = (lo..=hi)
+        .map(|k| Bucket {
+            from_ns: if k == 0 { 0 } else { (1u64 << k) * unit_ns },
+            to_ns: Some((1u64 << (k + 1)) * unit_ns),
+            count: 0,
+        })
+        .collect();
+    for &v in values {
+        out[(slot(v) - lo) as usize].count += 1;
+    }
+    out
+}
+
+/// The unit of [`log2_buckets`] for samples up to `max_ns`: ns below 10 µs (sub-microsecond
+/// figures would all fall in one bucket), µs above, as bcc's `-u`.
+pub fn log2_unit(max_ns: u64) -> u64 {
+    if max_ns < 10_000 { 1 } else { 1_000 }
+}
+
+/// A log2 bucket's row label, as bcc prints it: `64 -> 127 µs` (both ends included).
+pub fn log2_label(b: &Bucket, unit_ns: u64) -> String {
+    let unit = if unit_ns == 1 { "ns" } else { "µs" };
+    let to = b.to_ns.map_or(u64::MAX, |t| t / unit_ns - 1);
+    format!("{} -> {to} {unit}", b.from_ns / unit_ns)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log2_buckets_double_as_bccs_do() {
+        let us = 1_000;
+        let v = [0, 1_500, 3_999, 4_000, 70_000, 127_999];
+        let b = log2_buckets(&v, us);
+        let labels: Vec<String> = b.iter().map(|b| log2_label(b, us)).collect();
+        assert_eq!(
+            labels,
+            [
+                "0 -> 1 µs",
+                "2 -> 3 µs",
+                "4 -> 7 µs",
+                "8 -> 15 µs",
+                "16 -> 31 µs",
+                "32 -> 63 µs",
+                "64 -> 127 µs"
+            ]
+        );
+        let counts: Vec<u64> = b.iter().map(|b| b.count).collect();
+        assert_eq!(counts, [2, 1, 1, 0, 0, 0, 2]);
+        assert_eq!(b[6].from_ns, 64_000);
+        assert_eq!(b[6].to_ns, Some(128_000));
+        // From the smallest sample's bucket, not from 0.
+        let b = log2_buckets(&[5_000, 9_000], us);
+        assert_eq!(log2_label(&b[0], us), "4 -> 7 µs");
+        assert_eq!(b.len(), 2);
+        assert!(log2_buckets(&[], us).is_empty());
+        assert_eq!(log2_unit(9_999), 1);
+        assert_eq!(log2_unit(10_000), 1_000);
+    }
 
     #[test]
     fn nice_steps_are_1_2_5() {

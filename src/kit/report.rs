@@ -165,26 +165,36 @@ impl Output {
     }
 }
 
-/// CSV text: a header and one line per row. Columns are `demo`, the parameters, then the row's
-/// fields; nested objects become `outer.inner` columns and lists become `a;b;c` cells (a list of
-/// objects gives one such cell per field, e.g. `threads.cpu` = `0;1`).
+/// CSV text: a header and one line per row, tidy (one observation a row, one value a cell).
+/// Columns are `demo`, the parameters, then the row's fields; nested objects become
+/// `outer.inner` columns. A list inside a row becomes rows of its own: a row whose `threads` lists
+/// two threads is two lines, each with the row's other cells and one thread's `threads.cpu`,
+/// `threads.steps`, … (two lists in one row are taken side by side: line i has item i of each).
+/// A parameter that is a list is one setting, so it stays one cell, its items joined by `;`.
+/// The header is every column of every line, so a row whose list is empty still has a cell under
+/// each (empty). Floats print with the digits they have (see [`csv_number`]).
 pub fn to_csv<P: Serialize, Row: Serialize>(
     demo: &str,
     params: &P,
     rows: &[Row],
 ) -> Result<String> {
     let mut prefix = vec![("demo".to_string(), demo.to_string())];
-    flatten("", &serde_json::to_value(params)?, &mut prefix);
+    flatten_joined("", &serde_json::to_value(params)?, &mut prefix);
     let mut header: Vec<String> = prefix.iter().map(|(k, _)| k.clone()).collect();
-    let mut lines = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        let mut cells = Vec::new();
-        flatten("", &serde_json::to_value(row)?, &mut cells);
-        if i == 0 {
-            header.extend(cells.iter().map(|(k, _)| k.clone()));
+    let mut lines: Vec<Map<String, Value>> = Vec::new();
+    for row in rows {
+        for line in tidy_rows("", &serde_json::to_value(row)?) {
+            for (k, _) in &line {
+                if !header.contains(k) {
+                    header.push(k.clone());
+                }
+            }
+            lines.push(
+                line.into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+            );
         }
-        let values = prefix.iter().chain(cells.iter()).map(|(_, v)| csv_cell(v));
-        lines.push(values.collect::<Vec<_>>().join(","));
     }
     let mut text = header
         .iter()
@@ -192,11 +202,34 @@ pub fn to_csv<P: Serialize, Row: Serialize>(
         .collect::<Vec<_>>()
         .join(",");
     text.push('\n');
+    let fixed: Map<String, Value> = prefix
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
     for line in lines {
-        text.push_str(&line);
+        let cells = header.iter().map(|h| {
+            let v = line.get(h).or_else(|| fixed.get(h));
+            csv_cell(v.and_then(Value::as_str).unwrap_or(""))
+        });
+        text.push_str(&cells.collect::<Vec<_>>().join(","));
         text.push('\n');
     }
     Ok(text)
+}
+
+/// A number for a CSV cell, with the digits it has: a whole number without a point (`3540000`),
+/// anything else in the shortest form that reads back as the same double once the last digit's
+/// noise of floating-point arithmetic is gone (15 significant digits: `1214348.8`, not
+/// `1214348.7999999998`). Not a number (a variant that never ran): an empty cell.
+pub fn csv_number(v: f64) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        return format!("{}", v as i64);
+    }
+    let rounded: f64 = format!("{v:.14e}").parse().unwrap_or(v);
+    format!("{rounded}")
 }
 
 /// A plain-text table: columns padded to their widest cell, the first left-aligned, the others
@@ -236,42 +269,22 @@ pub fn table(header: &[&str], rows: &[Vec<String>], figures: bool) -> String {
     out
 }
 
-fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
-    let key = |k: &str| {
-        if prefix.is_empty() {
-            k.to_string()
-        } else {
-            format!("{prefix}.{k}")
-        }
-    };
+/// The key `k` under `prefix`: `outer.inner`.
+fn key(prefix: &str, k: &str) -> String {
+    if prefix.is_empty() {
+        k.to_string()
+    } else {
+        format!("{prefix}.{k}")
+    }
+}
+
+/// One setting's cells (the parameters): nested objects as `outer.inner`, a list as one cell,
+/// its items joined by `;`.
+fn flatten_joined(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                flatten(&key(k), v, out);
-            }
-        }
-        Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
-            // A list of records: one column per field, the records' values joined by ';'.
-            let mut columns: Map<String, Value> = Map::new();
-            for item in items {
-                let mut cells = Vec::new();
-                flatten("", item, &mut cells);
-                for (k, v) in cells {
-                    let cell = columns
-                        .entry(k)
-                        .or_insert_with(|| Value::String(String::new()));
-                    if let Value::String(s) = cell {
-                        if !s.is_empty() {
-                            s.push(';');
-                        }
-                        s.push_str(&v);
-                    }
-                }
-            }
-            for (k, v) in columns {
-                if let Value::String(s) = v {
-                    out.push((key(&k), s));
-                }
+                flatten_joined(&key(prefix, k), v, out);
             }
         }
         Value::Array(items) => {
@@ -282,10 +295,45 @@ fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// A value as tidy lines of `(column, cell)`: a scalar is one line of one cell; an object joins
+/// its fields' lines (a field of one line adds its cells to every line; lists are taken side by
+/// side, line i holding item i of each); a list is its items' lines one after the other (none
+/// for an empty list).
+fn tidy_rows(prefix: &str, value: &Value) -> Vec<Vec<(String, String)>> {
+    match value {
+        Value::Object(map) => {
+            // Each field's lines, in field order: one line (a scalar, an object without lists)
+            // goes on every line; more (or none: an empty list) go side by side.
+            let parts: Vec<Vec<Vec<(String, String)>>> = map
+                .iter()
+                .map(|(k, v)| tidy_rows(&key(prefix, k), v))
+                .collect();
+            let n = parts.iter().map(Vec::len).max().unwrap_or(0).max(1);
+            (0..n)
+                .map(|i| {
+                    let mut line = Vec::new();
+                    for part in &parts {
+                        let item = if part.len() == 1 {
+                            part.first()
+                        } else {
+                            part.get(i)
+                        };
+                        line.extend(item.into_iter().flatten().cloned());
+                    }
+                    line
+                })
+                .collect()
+        }
+        Value::Array(items) => items.iter().flat_map(|v| tidy_rows(prefix, v)).collect(),
+        other => vec![vec![(prefix.to_string(), scalar(other))]],
+    }
+}
+
 fn scalar(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => n.as_f64().map_or_else(String::new, csv_number),
         other => other.to_string(),
     }
 }
@@ -364,8 +412,65 @@ mod tests {
             lines[0],
             "demo,threads,variant,trial,var,note,workers.cpu,workers.share,tags"
         );
-        assert_eq!(lines[1], "demo1,2,x,1,10,\"a,b\",0;1,0.5;0.5,1;2");
-        assert_eq!(lines[2], "demo1,2,x,2,11,\"say \"\"hi\"\"\",1,1.0,");
-        assert_eq!(lines.len(), 3);
+        // A list becomes lines: trial 1's two workers (and two tags) are two lines.
+        assert_eq!(lines[1], "demo1,2,x,1,10,\"a,b\",0,0.5,1");
+        assert_eq!(lines[2], "demo1,2,x,1,10,\"a,b\",1,0.5,2");
+        assert_eq!(lines[3], "demo1,2,x,2,11,\"say \"\"hi\"\"\",1,1,");
+        assert_eq!(lines.len(), 4);
+    }
+
+    #[test]
+    fn csv_header_matches_every_line_even_when_the_first_list_is_empty() {
+        let rows = vec![
+            Row {
+                trial: 1,
+                var: 0,
+                note: "",
+                workers: vec![],
+                tags: vec![],
+            },
+            Row {
+                trial: 2,
+                var: 1,
+                note: "",
+                workers: vec![Worker {
+                    cpu: 3,
+                    share: 0.25,
+                }],
+                tags: vec![7],
+            },
+        ];
+        let params = Params {
+            threads: 0,
+            variant: "y",
+        };
+        let csv = to_csv("demo2", &params, &rows).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "demo,threads,variant,trial,var,note,workers.cpu,workers.share,tags",
+                "demo2,0,y,1,0,,,,",
+                "demo2,0,y,2,1,,3,0.25,7"
+            ]
+        );
+        // No rows at all: the header alone.
+        let none: Vec<Row> = Vec::new();
+        assert_eq!(
+            to_csv("demo3", &params, &none).unwrap(),
+            "demo,threads,variant\n"
+        );
+    }
+
+    #[test]
+    fn floats_print_with_the_digits_they_have() {
+        assert_eq!(csv_number(1214348.7999999998), "1214348.8");
+        assert_eq!(csv_number(0.1 + 0.2), "0.3");
+        assert_eq!(csv_number(2.0 / 3.0), "0.666666666666667");
+        assert_eq!(csv_number(3_540_000.0), "3540000");
+        assert_eq!(csv_number(-0.5), "-0.5");
+        assert_eq!(csv_number(34.7375), "34.7375");
+        assert_eq!(csv_number(f64::NAN), "");
+        assert_eq!(csv_number(1e-7), "0.0000001");
     }
 }

@@ -105,11 +105,12 @@ fn csv_has_a_row_per_round() {
         "barrier",
         &["--use-barrier", "--rounds", "3", "--format", "csv"],
     );
-    let table = CsvTable::parse("barrier", &csv, 3, "demo,use_barrier,");
+    // Tidy: a row per thread of each round (3 threads by default).
+    let table = CsvTable::parse("barrier", &csv, 9, "demo,use_barrier,");
     for (i, row) in table.rows.iter().enumerate() {
-        assert_eq!(row[table.col("round")], (i + 1).to_string());
+        assert_eq!(row[table.col("round")], (i / 3 + 1).to_string());
         assert_eq!(row[table.col("held")], "true");
-        assert_eq!(row[table.col("threads.thread")], "0;1;2");
+        assert_eq!(row[table.col("threads.thread")], (i % 3).to_string());
     }
 }
 

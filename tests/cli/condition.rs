@@ -214,17 +214,17 @@ fn bad_flags_are_usage_errors() {
     usage_error(
         "condition",
         &["--notify-after", "-1"],
-        &["--notify-after", "0 to 600000"],
+        &["--notify-after", "from 0 to 10m"],
     );
     usage_error(
         "condition",
         &["--notify-after", "soon"],
-        &["--notify-after", "not a number"],
+        &["--notify-after", "not a duration"],
     );
     usage_error(
         "condition",
         &["--lost-wakeup", "--bound", "0"],
-        &["--bound", "1 to 60000"],
+        &["--bound", "from 1ms to 1m"],
     );
     usage_error(
         "condition",
@@ -266,7 +266,11 @@ fn lost_wakeup_is_its_own_binary_and_condition_lost_wakeup_runs_it() {
     let doc = parse_json("lost_wakeup", &stdout);
     assert_eq!(woken(&doc), ["notified"], "{doc:#}");
     assert_eq!(doc["params"]["waiters"], 1, "{doc:#}");
-    usage_error("lost_wakeup", &["--bound", "0"], &["--bound", "1 to 60000"]);
+    usage_error(
+        "lost_wakeup",
+        &["--bound", "0"],
+        &["--bound", "from 1ms to 1m"],
+    );
     usage_error("lost_wakeup", &["--waiters", "2"], &["--waiters"]);
 }
 

@@ -386,11 +386,11 @@ fn sum_array_sums_the_same_in_every_mode() {
 }
 
 #[test]
-fn sum_array_csv_has_a_row_per_trial() {
-    csv_table(
+fn sum_array_csv_has_a_row_per_worker_of_each_trial() {
+    let table = csv_table(
         "sum_array",
         &["2", "--processes", "--len", "10000", "--trials", "2"],
-        2,
+        4,
         &[
             "demo",
             "workers",
@@ -402,6 +402,13 @@ fn sum_array_csv_has_a_row_per_trial() {
             "workers.partial",
         ],
     );
+    let col = |h: &str| table[0].iter().position(|c| c == h).unwrap();
+    let (trial, worker, len) = (col("trial"), col("workers.worker"), col("workers.len"));
+    for (i, row) in table[1..].iter().enumerate() {
+        assert_eq!(row[trial], (i / 2 + 1).to_string(), "{row:?}");
+        assert_eq!(row[worker], (i % 2).to_string(), "{row:?}");
+        assert_eq!(row[len], "5000", "each worker sums its half: {row:?}");
+    }
 }
 
 #[test]

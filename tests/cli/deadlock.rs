@@ -242,21 +242,21 @@ fn without_the_sleep_either_outcome_is_honest() {
 
 #[test]
 fn bad_flags_are_usage_errors() {
-    usage_error("deadlock", &["--sleep", "-1"], &["--sleep", "0 to 60000"]);
+    usage_error("deadlock", &["--sleep", "-1"], &["--sleep", "from 0 to 1m"]);
     usage_error(
         "deadlock",
         &["--sleep", "60001"],
-        &["--sleep", "0 to 60000"],
+        &["--sleep", "from 0 to 1m"],
     );
     usage_error(
         "deadlock",
         &["--timeout", "3601"],
-        &["--timeout", "0 to 3600"],
+        &["--timeout", "from 0 to 1h"],
     );
     usage_error(
         "deadlock",
         &["--timeout", "soon"],
-        &["--timeout", "not a number"],
+        &["--timeout", "not a duration"],
     );
     usage_error(
         "deadlock",

@@ -79,7 +79,14 @@ fn a_blocked_worker_stalls_its_queue_until_hand_off() {
     );
     let workers = uint(&hand["workers"], "workers");
     assert!(uint(&hand["kernel_threads"], "k") > workers + 1, "{hand}");
-    assert_eq!(doc["verdict"]["held"], true, "{}", doc["verdict"]);
+    // The verdict's facts that are not timings hold; the cost ratios are timing claims (a loaded
+    // machine can narrow them), checked in the lab's unit tests, not here.
+    let because = doc["verdict"]["because"].as_str().unwrap();
+    assert!(
+        because.contains("none of the 2000 queued behind a blocked worker started"),
+        "{because}"
+    );
+    assert!(because.contains("with hand-off"), "{because}");
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod common;
 mod condition;
 mod cost;
 mod deadlock;
+mod durations;
 mod faults;
 mod goroutines;
 mod granularity;

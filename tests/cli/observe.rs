@@ -37,7 +37,8 @@ fn a_missing_pid_is_a_clear_error() {
 fn bad_flags_are_usage_errors() {
     for args in [
         &["1", "--interval", "0ms"][..],
-        &["1", "--interval", "5"],
+        &["1", "--interval", "2h"],
+        &["1", "--interval", "5 parsecs"],
         &["1", "--count", "0"],
         &["0"],
         &["--forest", "1"],

@@ -733,12 +733,12 @@ fn create_process_usage_errors() {
     usage_error(
         "create_process",
         &["--sleep", "-1"],
-        &["--sleep", "0 to 60000"],
+        &["--sleep", "from 0 to 1m"],
     );
     usage_error(
         "create_process",
         &["--sleep", "60001"],
-        &["--sleep", "0 to 60000"],
+        &["--sleep", "from 0 to 1m"],
     );
     usage_error(
         "create_process",
@@ -887,12 +887,13 @@ fn create_thread_shares_the_pid_and_the_memory() {
     );
     assert_eq!(f["parent_read"], 0, "the parent does not: {doc:#}");
 
+    // Tidy: the list of the process's tasks the thread saw is a row per task (main, thread).
     let (_, csv) = ok("create_thread", &["--sleep", "0", "--format", "csv"]);
-    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
     usage_error(
         "create_thread",
         &["--sleep", "100000"],
-        &["--sleep", "0 to 60000"],
+        &["--sleep", "from 0 to 1m"],
     );
 }
 
@@ -1027,11 +1028,13 @@ fn multiple_forks_json_csv_and_pause() {
     }
     assert_eq!(r["tree"].as_str().expect("tree").lines().count(), 4);
 
+    // Tidy: a row per child of each process (3 + 2 + 1 + 1), and one for each of the four
+    // childless processes.
     let (_, csv) = ok("multiple_forks", &["--sleep", "0", "--format", "csv"]);
     assert_eq!(
         csv.lines().count(),
-        9,
-        "a header and a row per process:\n{csv}"
+        12,
+        "a header and a row per child of each process:\n{csv}"
     );
 
     // --pause: the top process alone stops three times (an empty stdin counts as ENTER).
@@ -1059,7 +1062,7 @@ fn multiple_forks_json_csv_and_pause() {
     usage_error(
         "multiple_forks",
         &["--sleep", "x"],
-        &["--sleep", "0 to 60000"],
+        &["--sleep", "from 0 to 1m"],
     );
 }
 

@@ -642,11 +642,7 @@ fn nice_share_runs_the_realtime_pairs_when_permitted() {
 #[test]
 fn bad_input_is_a_usage_error() {
     let sj = "sleep_jitter";
-    usage_error(
-        sj,
-        &["--interval", "0"],
-        &["--interval", "from 1.00 µs to 10.0 s"],
-    );
+    usage_error(sj, &["--interval", "0"], &["--interval", "from 1µs to 10s"]);
     usage_error(sj, &["--interval", "0ms"], &["--interval", "out of range"]);
     usage_error(
         sj,
@@ -659,7 +655,7 @@ fn bad_input_is_a_usage_error() {
     usage_error(
         sj,
         &["--timerslack", "0"],
-        &["--timerslack", "1 to 1000000000"],
+        &["--timerslack", "from 1ns to 1s"],
     );
     usage_error(sj, &["--mode", "sideways"], &["--mode", "absolute"]);
     usage_error("nice_share", &["--nice", "40"], &["--nice", "-20 to 19"]);
@@ -847,4 +843,63 @@ fn every_child_is_reaped_on_a_normal_run() {
         &["--seconds", "0.2", "--pingpong", "200", "-q"],
     );
     leaves_nothing_behind("nice_share", &["--seconds", "0.2", "-q"]);
+}
+
+#[test]
+fn sleep_jitter_min_and_max_are_the_samples_own_and_log2_doubles() {
+    let doc = json_of(
+        "sleep_jitter",
+        &["--count", "60", "--interval", "100us", "--log2"],
+    );
+    let r = &doc["results"];
+    let raw: Vec<u64> = r["overshoot_ns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| uint(v, "overshoot_ns"))
+        .collect();
+    let t = &r["trials"][0];
+    // Exact, not a histogram bucket's edge.
+    assert_eq!(
+        uint(&t["min_ns"], "min_ns"),
+        *raw.iter().min().unwrap(),
+        "{t}"
+    );
+    assert_eq!(
+        uint(&t["max_ns"], "max_ns"),
+        *raw.iter().max().unwrap(),
+        "{t}"
+    );
+    let mean = raw.iter().sum::<u64>() as f64 / raw.len() as f64;
+    assert!((t["mean_ns"].as_f64().unwrap() - mean).abs() < 1e-6, "{t}");
+    // --log2: rows [2^k, 2^(k+1)) in one unit, each twice as wide as the one before, counting
+    // every sleep, the largest sample in the last row.
+    assert_eq!(r["histogram_scale"], "log2");
+    let rows = r["histogram"].as_array().unwrap();
+    let edges: Vec<(u64, u64)> = rows
+        .iter()
+        .map(|b| (uint(&b["from_ns"], "from"), uint(&b["to_ns"], "to")))
+        .collect();
+    for w in edges.windows(2) {
+        assert_eq!(w[0].1, w[1].0, "{edges:?}");
+        assert_eq!(w[1].1, 2 * w[1].0, "{edges:?}");
+    }
+    let counted: u64 = rows.iter().map(|b| uint(&b["count"], "count")).sum();
+    assert_eq!(counted, raw.len() as u64);
+    let last = edges.last().unwrap();
+    let max = *raw.iter().max().unwrap();
+    assert!(last.0 <= max && max < last.1, "{edges:?} {max}");
+    // The text draws them as bcc does.
+    let text = stdout_of(
+        "sleep_jitter",
+        &["--count", "30", "--interval", "100us", "--log2"],
+    );
+    assert!(
+        text.lines()
+            .any(|l| matches(r"^\s+\d+ -> \d+ (µs|ns) \|#* +\d+$", l)),
+        "{text}"
+    );
+    // Without it: the linear rows and their open last one.
+    let doc = json_of("sleep_jitter", &["--count", "30", "--interval", "100us"]);
+    assert_eq!(doc["results"]["histogram_scale"], "linear");
 }

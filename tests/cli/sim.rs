@@ -160,9 +160,10 @@ fn real_jobs(doc: &Value) -> Vec<(String, u64, u64, u64)> {
 }
 
 /// What every --real run must show, however the machine schedules: each job ran its length
-/// (less the margin), the jobs arriving together started in the list's order, and the
-/// prediction is the simulator's.
-fn check_real_run(doc: &Value) {
+/// (less the margin) and the prediction is the simulator's; under a real-time policy (`queued`)
+/// the jobs arriving together also started in the list's order (under SCHED_OTHER, on a busy
+/// CPU, EEVDF may pick any of them first).
+fn check_real_run(doc: &Value, queued: bool) {
     let r = &doc["results"]["real"];
     let margin = uint(&r["margin_ns"], "margin_ns");
     let jobs = real_jobs(doc);
@@ -170,7 +171,9 @@ fn check_real_run(doc: &Value) {
     for (name, first, finish, length) in &jobs {
         assert!(finish - first >= length - margin, "{name}: {r:#}");
     }
-    assert!(jobs[0].1 <= jobs[1].1 && jobs[1].1 <= jobs[2].1, "{r:#}");
+    if queued {
+        assert!(jobs[0].1 <= jobs[1].1 && jobs[1].1 <= jobs[2].1, "{r:#}");
+    }
     let predicted: Vec<&str> = r["predicted_turns"]
         .as_array()
         .unwrap()
@@ -179,11 +182,13 @@ fn check_real_run(doc: &Value) {
         .collect();
     assert_eq!(predicted, ["P1", "P2", "P3", "P1", "P2", "P3"]);
     let measured = r["measured_turns"].as_array().unwrap();
-    assert_eq!(
-        &measured[..3],
-        ["P1", "P2", "P3"],
-        "each job's first turn in the order it was queued: {r:#}"
-    );
+    if queued {
+        assert_eq!(
+            &measured[..3],
+            ["P1", "P2", "P3"],
+            "each job's first turn in the order it was queued: {r:#}"
+        );
+    }
     assert!(
         doc["verdict"]["claim"]
             .as_str()
@@ -207,7 +212,7 @@ fn real_runs_the_slides_jobs_on_the_kernel_under_sched_rr() {
     }
     assert_eq!(code, Some(0), "{stderr}");
     let doc = crate::common::parse_json("sched_sim", &stdout);
-    check_real_run(&doc);
+    check_real_run(&doc, true);
     let r = &doc["results"]["real"];
     for j in r["jobs"].as_array().unwrap() {
         assert_eq!(j["in_force"], "SCHED_RR 10", "{r:#}");
@@ -233,7 +238,7 @@ fn real_with_own_clock_and_the_fair_policy_needs_no_privilege() {
         "sched_sim",
         &["--policy", "fair", "--real", "--tick", "1ms", "--own-clock"],
     );
-    check_real_run(&doc);
+    check_real_run(&doc, false);
     let r = &doc["results"]["real"];
     assert_eq!(r["source"], "own_clock");
     assert_eq!(r["source_note"], "--own-clock");
@@ -270,7 +275,11 @@ fn real_refuses_what_the_kernel_has_no_class_for_and_conflicting_flags() {
     );
     usage_error("sched_sim", &["--real", "--predict"], &["--predict"]);
     usage_error("sched_sim", &["--tick", "5ms"], &["--real"]);
-    usage_error("sched_sim", &["--real", "--tick", "5s"], &["1.00 s"]);
+    usage_error(
+        "sched_sim",
+        &["--real", "--tick", "5s"],
+        &["from 100µs to 1s"],
+    );
     // 10,000 ticks of 10 ms: more than a minute of work is refused before anything runs.
     let (stdout, stderr) = run_alone(
         "sched_sim",

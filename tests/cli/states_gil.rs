@@ -80,9 +80,20 @@ fn thread_states_prints_the_threads_the_timeline_and_csv_rows() {
         "thread_states",
         &["--samples", "3", "--interval", "5", "--format", "csv"],
     );
+    // Tidy: a row per thread (its state, the CPU time it ran) of each of the 2 × 3 samples.
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 7, "a header and a row per sample:\n{csv}");
     let header = csv_cells(lines[0]);
+    let samples: std::collections::BTreeSet<(String, String)> = lines[1..]
+        .iter()
+        .map(|l| csv_cells(l))
+        .map(|c| (c[5].clone(), c[6].clone()))
+        .collect();
+    assert_eq!(samples.len(), 6, "a row per thread of each sample:\n{csv}");
+    assert_eq!(
+        (lines.len() - 1) % 6,
+        0,
+        "as many threads in each sample:\n{csv}"
+    );
     assert!(header.contains(&"states".to_string()), "{csv}");
     assert!(header.contains(&"phase".to_string()), "{csv}");
 }

@@ -176,3 +176,24 @@ fn time_slice_refuses_flags_out_of_range() {
     usage_error("time_slice", &["--gap", "2ms"], &["--gap"]);
     usage_error("time_slice", &["--nice", "20"], &["--nice"]);
 }
+
+#[test]
+fn time_slice_log2_draws_power_of_two_rows() {
+    let doc = json_of("time_slice", &["--seconds", "0.3", "--log2"]);
+    let r = &doc["results"];
+    assert_eq!(r["histogram_scale"], "log2", "{r}");
+    let rows = r["histogram"].as_array().unwrap();
+    let counted: u64 = rows.iter().map(|b| uint(&b["count"], "count")).sum();
+    assert_eq!(Some(counted), r["all"]["count"].as_u64().or(Some(0)), "{r}");
+    for b in rows {
+        let (from, to) = (uint(&b["from_ns"], "from"), uint(&b["to_ns"], "to"));
+        assert!(from == 0 || to == 2 * from, "{b}");
+    }
+    let text = stdout_of("time_slice", &["--seconds", "0.3", "--log2"]);
+    if text.contains("turn lengths") {
+        assert!(
+            matches(r"(?m)^  +\d+ -> \d+ (µs|ns) \|#* +\d+$", &text),
+            "{text}"
+        );
+    }
+}

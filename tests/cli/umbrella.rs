@@ -203,6 +203,92 @@ fn compare_race_gives_a_median_row_per_variant() {
         }
     }
     assert!(fastest >= 1, "no variant has ratio 1: {rows:?}");
+    // The spread beside each median and each ratio: the samples' own min and max, and each
+    // round's ratio to the fastest (none for the fastest itself).
+    let fastest_row = rows
+        .iter()
+        .find(|r| (r["ratio"].as_f64().unwrap() - 1.0).abs() < 1e-9)
+        .unwrap();
+    let fastest_at = |m: usize| fastest_row["samples"]["elapsed_ns"][m].as_f64().unwrap();
+    for row in rows {
+        let samples: Vec<f64> = row["samples"]["elapsed_ns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let range = &row["ranges"]["elapsed_ns"];
+        assert_eq!(
+            range["min"].as_f64(),
+            samples.iter().copied().reduce(f64::min),
+            "{row}"
+        );
+        assert_eq!(
+            range["max"].as_f64(),
+            samples.iter().copied().reduce(f64::max),
+            "{row}"
+        );
+        let name = row["variant"].as_str().unwrap();
+        if let Some(r) = row["ratio_range"].as_object() {
+            let ratios: Vec<f64> = (0..2).map(|m| samples[m] / fastest_at(m)).collect();
+            let (lo, hi) = (r["min"].as_f64().unwrap(), r["max"].as_f64().unwrap());
+            assert!(
+                (lo - ratios[0].min(ratios[1])).abs() < 1e-9,
+                "{name}: {r:?} vs {ratios:?}"
+            );
+            assert!(
+                (hi - ratios[0].max(ratios[1])).abs() < 1e-9,
+                "{name}: {r:?} vs {ratios:?}"
+            );
+        }
+    }
+    assert!(doc["unsettled"].is_array(), "{doc:#}");
+}
+
+#[test]
+fn compare_prints_the_spread_beside_medians_and_ratios() {
+    let text = stdout_of(
+        "oslab",
+        &[
+            "compare",
+            "granularity",
+            "--trials",
+            "3",
+            "--",
+            "--threads",
+            "2",
+            "--steps",
+            "5000",
+        ],
+    );
+    // A median with its min–max (unless all three runs gave the same figure), a ratio with
+    // its range beside every variant but the fastest.
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{text}"))
+            .to_string()
+    };
+    let spread = r"\d+(\.\d+)? [nµm]?s \(\d+(\.\d+)?–\d+(\.\d+)?\)";
+    for name in ["coarse_granularity", "fine_granularity"] {
+        assert!(
+            crate::common::matches(spread, &row(name)),
+            "{name}: time (min–max):\n{text}"
+        );
+    }
+    let ratio = r"\d\.\d\d \(\d+\.\d\d–\d+\.\d\d\)$";
+    let ranged = ["coarse_granularity", "fine_granularity"]
+        .iter()
+        .filter(|n| crate::common::matches(ratio, &row(n)))
+        .count();
+    assert_eq!(ranged, 1, "one ratio range (the slower's):\n{text}");
+    assert!(
+        text.contains("In parentheses: the min–max over the runs"),
+        "{text}"
+    );
+    for line in text.lines().filter(|l| l.starts_with("not settled: ")) {
+        assert!(line.contains(" overlap in time ("), "{line}");
+    }
 }
 
 #[test]
@@ -263,7 +349,17 @@ fn compare_csv_has_a_row_per_variant() {
         header.contains(&"elapsed_ns_median".to_string()),
         "{header:?}"
     );
-    assert_eq!(header.last().unwrap(), "ratio");
+    let tail: Vec<&str> = header
+        .iter()
+        .rev()
+        .take(3)
+        .rev()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(tail, ["ratio", "ratio_min", "ratio_max"], "{header:?}");
+    for m in ["median", "min", "max"] {
+        assert!(header.contains(&format!("elapsed_ns_{m}")), "{header:?}");
+    }
     for line in &lines[1..] {
         let cells = csv_cells(line);
         assert_eq!(cells.len(), header.len(), "{line}");

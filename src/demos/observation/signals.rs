@@ -253,9 +253,11 @@ pub struct SendArgs {
     /// Letters from g e r o n i m (a newline is sent after them)
     #[arg(value_parser = spellable)]
     pub word: String,
-    /// Time between signals, in ms (0: back to back, as signal_sender.c) [0-10000]
-    #[arg(long, default_value_t = 0, value_parser = crate::kit::cli::ranged::<u64>(0, 10_000))]
-    pub gap: u64,
+    /// Time between signals (0: back to back, as signal_sender.c; 100, 0.1s; a bare number is
+    /// ms) [0-10s]
+    #[arg(long, default_value = "0", value_name = "MS",
+          value_parser = crate::kit::cli::duration(Duration::ZERO, Duration::from_secs(10), crate::kit::cli::Unit::Ms))]
+    pub gap: Duration,
     #[command(flatten)]
     pub letters: Letters,
 }
@@ -263,7 +265,11 @@ pub struct SendArgs {
 impl SendArgs {
     /// The parameters reported.
     pub fn params(&self) -> SendParams {
-        SendParams::of(self.pid, self.gap, self.letters)
+        SendParams::of(
+            self.pid,
+            crate::kit::cli::whole(self.gap, crate::kit::cli::Unit::Ms),
+            self.letters,
+        )
     }
 }
 
@@ -465,7 +471,9 @@ pub struct DemoParams {
 }
 
 impl DemoParams {
-    pub fn of(gap: u64) -> DemoParams {
+    /// `gap` in whole ms, as reported.
+    pub fn of(gap: Duration) -> DemoParams {
+        let gap = crate::kit::cli::whole(gap, crate::kit::cli::Unit::Ms);
         DemoParams { mode: "demo", gap }
     }
 }
@@ -1118,7 +1126,10 @@ mod tests {
     }
 
     fn judge(results: &DemoResults) -> Verdict {
-        results.verdict(&DemoParams::of(20), &crate::testing::context())
+        results.verdict(
+            &DemoParams::of(Duration::from_millis(20)),
+            &crate::testing::context(),
+        )
     }
 
     #[test]
@@ -1145,7 +1156,7 @@ mod tests {
         );
         assert!(results.runs[2].explain().contains("lowest number first"));
         assert_eq!(
-            results.headline(&DemoParams::of(20)),
+            results.headline(&DemoParams::of(Duration::from_millis(20))),
             "back to back 8 of 9 letters arrived; real-time 9 of 9; sigaction(SIGKILL) refused with EINVAL"
         );
     }

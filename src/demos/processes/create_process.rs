@@ -78,7 +78,12 @@ fn command(mode: Mode, command: &[String]) -> Vec<String> {
 }
 
 /// A usage error (exit 2) for a COMMAND given to fork, which runs this program's own code.
-pub fn check_command(cli: &mut clap::Command, mode: Mode, command: &[String], sleep: Option<u64>) {
+pub fn check_command(
+    cli: &mut clap::Command,
+    mode: Mode,
+    command: &[String],
+    sleep: Option<Duration>,
+) {
     if !mode.runs_command() && !command.is_empty() {
         crate::kit::cli::usage_error(
             cli,
@@ -99,14 +104,17 @@ pub fn check_command(cli: &mut clap::Command, mode: Mode, command: &[String], sl
     }
 }
 
-/// The forked child's sleep before it returns: `--sleep`, or the lecture's `sleep(5)`.
-pub fn sleep_ms(sleep: Option<u64>) -> u64 {
-    sleep.unwrap_or(SLEEP_MS)
+/// The forked child's sleep before it returns, in whole ms: `--sleep`, or the lecture's
+/// `sleep(5)`.
+pub fn sleep_ms(sleep: Option<Duration>) -> u64 {
+    sleep.map_or(SLEEP_MS, |d| {
+        crate::kit::cli::whole(d, crate::kit::cli::Unit::Ms)
+    })
 }
 
-/// The forked child's sleep, as a duration.
-pub fn sleep(sleep: Option<u64>) -> std::time::Duration {
-    std::time::Duration::from_millis(sleep_ms(sleep))
+/// The forked child's sleep, as a duration (whole ms, as reported).
+pub fn sleep(sleep: Option<Duration>) -> Duration {
+    Duration::from_millis(sleep_ms(sleep))
 }
 
 /// The lecture's `sleep(5)`, in ms.
@@ -127,7 +135,12 @@ pub struct Params {
 impl Params {
     /// The parameters, COMMAND defaulting to the lecture's `ls -la` in exec and spawn mode, the
     /// message to create_process.py's "OS Rullz!" in python mode.
-    pub fn new(mode: Mode, cmd: &[String], message: &Option<String>, sleep: Option<u64>) -> Params {
+    pub fn new(
+        mode: Mode,
+        cmd: &[String],
+        message: &Option<String>,
+        sleep: Option<Duration>,
+    ) -> Params {
         let message = match (mode, message) {
             (Mode::Python, None) => Some(PY_MESSAGE.to_string()),
             (_, m) => m.clone(),

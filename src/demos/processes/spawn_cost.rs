@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::kit::cli::{CpuList, TrialArgs};
 use crate::kit::machine::usable_cpus;
 use crate::kit::report;
-use crate::kit::stats::{LatencySummary, Spread, latency_histogram};
+use crate::kit::stats::{LatencySummary, Spread};
 use crate::kit::timing::{fmt_ns, nanos_since, sig3};
 use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
 use crate::process::limits::{allocate, check_can_create, check_memory};
@@ -354,7 +354,7 @@ impl Series {
             label: op.label(),
             placement,
             cpus: cpus.to_string(),
-            latency: LatencySummary::from_histogram(&latency_histogram()),
+            latency: LatencySummary::of(&[]),
             child_minflt_per_op: 0.0,
             complete: false,
             samples_ns,
@@ -363,7 +363,6 @@ impl Series {
 
     /// The warm-up, then `--count` timed runs, until Ctrl-C.
     fn run(&mut self, p: &Params, once: impl Fn(Op) -> Result<Sample>) -> Result<()> {
-        let mut histogram = latency_histogram();
         let mut minflt = 0;
         for i in 0..p.warmup + p.count {
             if interrupt::requested().is_some() {
@@ -381,15 +380,12 @@ impl Series {
                 )));
             }
             if i >= p.warmup {
-                histogram
-                    .record(sample.ns.max(1))
-                    .expect("the histogram holds up to an hour");
                 self.samples_ns.push(sample.ns);
                 minflt += sample.minflt;
             }
         }
         let n = self.samples_ns.len();
-        self.latency = LatencySummary::from_histogram(&histogram);
+        self.latency = LatencySummary::of(&self.samples_ns);
         self.child_minflt_per_op = minflt as f64 / n.max(1) as f64;
         self.complete = n == p.count as usize;
         Ok(())
@@ -806,17 +802,13 @@ mod tests {
     use super::*;
 
     fn series(op: Op, placement: &'static str, p50_us: u64) -> Series {
-        let mut h = latency_histogram();
-        for _ in 0..10 {
-            h.record(p50_us * 1000).unwrap();
-        }
         Series {
             trial: 1,
             op,
             label: op.label(),
             placement,
             cpus: "0".into(),
-            latency: LatencySummary::from_histogram(&h),
+            latency: LatencySummary::of(&[p50_us * 1000; 10]),
             child_minflt_per_op: 0.0,
             complete: true,
             samples_ns: vec![p50_us * 1000; 10],

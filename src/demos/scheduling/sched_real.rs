@@ -37,6 +37,27 @@ use crate::{Error, Result, sys};
 /// The most a real run may take: the jobs' run times and the last arrival, in real time.
 pub const MAX_REAL_NS: u64 = 60_000_000_000;
 
+/// How long after a timer tick the first job is released: the tick's own work done.
+const TICK_OFFSET_NS: u64 = 100_000;
+
+/// The timer tick's grid: a time a tick fired (CLOCK_MONOTONIC, the `.last_tick` of a CPU in
+/// /proc/timer_list, root only) and the period. Every CPU's tick fires on one grid.
+fn tick_grid(period: u64) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string("/proc/timer_list").ok()?;
+    let last = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix(".last_tick"))
+        .filter_map(|l| {
+            l.trim_start_matches([' ', ':'])
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()?;
+    (last > 0).then_some((last, period))
+}
+
 /// A gap longer than this between a job's clock readings is time off the CPU.
 const GAP_NS: u64 = 5_000;
 
@@ -159,6 +180,8 @@ pub struct RealRun {
     pub source_note: Option<String>,
     /// tracefs was mounted for this run.
     pub mounted_tracefs: bool,
+    /// When the first job was released: just after a timer tick, or why not.
+    pub released: String,
     /// Events the trace buffer lost.
     pub lost_events: u64,
     pub jobs: Vec<RealJob>,
@@ -180,6 +203,9 @@ pub struct RealRun {
     /// The run's end (the last finish), ns since the first release.
     pub end_ns: u64,
 }
+
+/// A job's time on the CPU while all were runnable (ns), and its share by weight.
+pub type Share = (String, u64, f64);
 
 /// What the threads share.
 struct Shared {
@@ -317,6 +343,8 @@ pub struct Plan {
     margin_ns: u64,
     margin_why: String,
     prios: Vec<i32>,
+    /// The timer tick's period (1/HZ), to release the first job just after a tick.
+    tick_period_ns: Option<u64>,
 }
 
 /// Checks that `p` can run on the kernel (a class for it, a length that fits, priorities in
@@ -364,6 +392,7 @@ pub fn plan(s: &Session, p: &Params) -> Result<Plan> {
         margin_ns,
         margin_why,
         prios,
+        tick_period_ns: kernel.hz.filter(|&hz| hz > 0).map(|hz| 1_000_000_000 / hz),
     })
 }
 
@@ -376,6 +405,7 @@ pub fn run(s: &Session, p: &Params, plan: Plan, predicted: &Schedule) -> Result<
         margin_ns,
         margin_why,
         prios,
+        tick_period_ns,
     } = plan;
     let n = p.jobs.len();
     limits::check_can_create(n as u64 + 1)?;
@@ -409,6 +439,11 @@ pub fn run(s: &Session, p: &Params, plan: Plan, predicted: &Schedule) -> Result<
     };
     let mounted_tracefs = trace.as_ref().is_some_and(|t| t.mounted);
     let t0 = AtomicU64::new(0);
+    let grid = tick_period_ns.and_then(tick_grid);
+    let aligned = grid.map_or(
+        "not after a timer tick (/proc/timer_list not readable)".to_string(),
+        |_| "just after a timer tick (the tick grid from /proc/timer_list)".to_string(),
+    );
     let joined: Result<Vec<Option<JobRun>>> = thread::scope(|sc| {
         let mut handles = Vec::with_capacity(n);
         for (j, log) in logs.into_iter().enumerate() {
@@ -437,6 +472,7 @@ pub fn run(s: &Session, p: &Params, plan: Plan, predicted: &Schedule) -> Result<
                 launch(
                     p,
                     tick_ns,
+                    grid,
                     class,
                     prios,
                     cpu,
@@ -530,6 +566,7 @@ pub fn run(s: &Session, p: &Params, plan: Plan, predicted: &Schedule) -> Result<
             mounted_tracefs,
             lost,
             t0,
+            aligned,
         },
         runs,
         slots,
@@ -610,6 +647,7 @@ fn job_thread(
 fn launch(
     p: &Params,
     tick_ns: u64,
+    grid: Option<(u64, u64)>,
     class: &str,
     prios: &[i32],
     cpu: usize,
@@ -621,6 +659,7 @@ fn launch(
     let released = release(
         p,
         tick_ns,
+        grid,
         class,
         prios,
         cpu,
@@ -641,6 +680,7 @@ fn launch(
 fn release(
     p: &Params,
     tick_ns: u64,
+    grid: Option<(u64, u64)>,
     class: &str,
     prios: &[i32],
     cpu: usize,
@@ -672,7 +712,25 @@ fn release(
     order.sort_by_key(|&j| (p.jobs[j].arrival, std::cmp::Reverse(prios[j]), j));
     let last_arrival = p.jobs.iter().map(|j| j.arrival).max().unwrap_or(0) as u64;
     let work: u64 = p.jobs.iter().map(|j| j.run as u64).sum();
-    let start = monotonic_ns();
+    // The first release just after a timer tick: the kernel checks a running task's slice at
+    // the tick, so a first turn that started between two ticks would be short by the phase.
+    let start = match grid {
+        Some((tick_at, period)) => {
+            let soon = monotonic_ns() + 1_000_000;
+            let next = soon + (period - (soon - tick_at % period) % period) % period;
+            let at = next + TICK_OFFSET_NS;
+            while monotonic_ns() < at {
+                let left = at.saturating_sub(monotonic_ns());
+                if left > 200_000 {
+                    thread::sleep(Duration::from_nanos(left - 150_000));
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            monotonic_ns()
+        }
+        None => monotonic_ns(),
+    };
     t0.store(start, Relaxed);
     // A safety bound, not the schedule: four times the whole run, and two seconds.
     shared.deadline_ns.store(
@@ -721,6 +779,7 @@ struct Measured {
     mounted_tracefs: bool,
     lost: u64,
     t0: u64,
+    aligned: String,
 }
 
 /// The kernel's record as slots, the jobs' threads named after their jobs.
@@ -873,6 +932,7 @@ fn compare(
         source: m.source,
         source_note: m.source_note,
         mounted_tracefs: m.mounted_tracefs,
+        released: m.aligned,
         lost_events: m.lost,
         predicted_switches: predicted_turns.len().saturating_sub(1),
         measured_switches: measured_turns.len().saturating_sub(1),
@@ -1083,39 +1143,19 @@ impl RealRun {
         lines
     }
 
-    /// The claim: the kernel's schedule is the simulator's. For the real-time policies, turn
-    /// by turn, each finish within half a tick; for fair, where EEVDF has no fixed quantum and
-    /// its turns are its own, the finishing order, each finish within one slice.
+    /// The claim: the kernel's schedule is the simulator's, turn by turn, each finish within half
+    /// a tick; for fair, where EEVDF's turns are its own, the shares ([`Self::fair_verdict`]).
     pub fn verdict(&self, p: &Params) -> crate::kit::Verdict {
         use crate::kit::Verdict;
-        let fair = p.policy == Policy::Fair;
-        let (tolerance, within) = if fair {
-            (
-                p.quantum as f64,
-                format!(
-                    "one slice ({})",
-                    fmt_ns(self.tick_ns as f64 * p.quantum as f64)
-                ),
-            )
-        } else {
-            (
-                0.5,
-                format!("half a tick ({})", fmt_ns(self.tick_ns as f64 / 2.0)),
-            )
-        };
-        let claim = if fair {
-            format!(
-                "the kernel ({}) shares the CPU among these jobs as the simulator's {} predicts: they finish in the predicted order, each within {within} of the prediction",
-                self.kernel_policy,
-                p.policy.title()
-            )
-        } else {
-            format!(
-                "the kernel ({}) runs these jobs as the simulator's {} predicts: the same turns in the same order, each job finishing within {within} of the prediction",
-                self.kernel_policy,
-                p.policy.title()
-            )
-        };
+        if p.policy == Policy::Fair {
+            return self.fair_verdict(p);
+        }
+        let claim = format!(
+            "the kernel ({}) runs these jobs as the simulator's {} predicts: the same turns in the same order, each job finishing within half a tick ({}) of the prediction",
+            self.kernel_policy,
+            p.policy.title(),
+            fmt_ns(self.tick_ns as f64 / 2.0)
+        );
         if let Some(cut) = self.jobs.iter().find(|j| j.cut) {
             return Verdict::unchecked(
                 claim,
@@ -1125,29 +1165,8 @@ impl RealRun {
         let Some((worst, off)) = self.worst_finish() else {
             return Verdict::unchecked(claim, "no job ran");
         };
-        let close = off.abs() <= tolerance;
-        let order = |by: &dyn Fn(&RealJob) -> f64| {
-            let mut names: Vec<&RealJob> = self.jobs.iter().collect();
-            names.sort_by(|a, b| by(a).total_cmp(&by(b)));
-            names.iter().map(|j| j.job.clone()).collect::<Vec<_>>()
-        };
-        let (same, mut because) = if fair {
-            let predicted = order(&|j| j.predicted_finish as f64);
-            let measured = order(&|j| j.finish_ticks);
-            let same = predicted == measured;
-            (
-                same,
-                if same {
-                    format!("finish order {} as predicted", measured.join(" "))
-                } else {
-                    format!(
-                        "finish order {} against the predicted {}",
-                        measured.join(" "),
-                        predicted.join(" ")
-                    )
-                },
-            )
-        } else if self.predicted_turns == self.measured_turns {
+        let close = off.abs() <= 0.5;
+        let (same, mut because) = if self.predicted_turns == self.measured_turns {
             (
                 true,
                 format!("turns {} as predicted", self.measured_turns.join(" ")),
@@ -1177,19 +1196,98 @@ impl RealRun {
             signed_ns(off * self.tick_ns as f64)
         ));
         if !(same && close) {
-            because.push_str(&self.why_not(p));
+            because.push_str(&self.why_not());
         }
         Verdict::check(claim, same && close, because)
     }
 
-    /// What decided a run that did not match.
-    fn why_not(&self, p: &Params) -> String {
-        let mut why = Vec::new();
-        if p.policy == Policy::Fair {
-            why.push(
-                "EEVDF has no fixed quantum: it runs the eligible task with the earliest virtual deadline, lets a waking task preempt, and checks the running one at each timer tick".to_string(),
+    /// While every job was runnable (from the last arrival to the first finish): the window,
+    /// and each job's time on the CPU in it against its share by nice weight.
+    pub fn shares(&self, p: &Params) -> Option<(u64, Vec<Share>)> {
+        let from = self.jobs.iter().map(|j| j.arrival_ns).max()?;
+        let to = self.jobs.iter().map(|j| j.finish_ns).min()?;
+        if to <= from {
+            return None;
+        }
+        let held: Vec<u64> = (0..self.jobs.len())
+            .map(|j| {
+                (self.slots.iter().filter(|s| s.job == Some(j)))
+                    .map(|s| s.end_ns.min(to).saturating_sub(s.start_ns.max(from)))
+                    .sum()
+            })
+            .collect();
+        let total: u64 = held.iter().sum();
+        let weights: Vec<f64> = (p.jobs.iter())
+            .map(|j| crate::process::scheduler::weight(j.nice) as f64)
+            .collect();
+        let sum: f64 = weights.iter().sum();
+        Some((
+            to - from,
+            (self.jobs.iter().zip(held).zip(weights))
+                .map(|((j, h), w)| (j.job.clone(), h, total as f64 * w / sum))
+                .collect(),
+        ))
+    }
+
+    /// Fair: the slides' claim for CFS is the share, not a turn order (EEVDF places a waking
+    /// task at the queue's average vruntime and lets it preempt, which the textbook CFS of the
+    /// simulator does not): while all the jobs were runnable, each held the CPU within one
+    /// slice of its share by weight.
+    fn fair_verdict(&self, p: &Params) -> crate::kit::Verdict {
+        use crate::kit::Verdict;
+        let slice = self.tick_ns * u64::from(p.quantum);
+        let claim = format!(
+            "the kernel ({}) shares the CPU by weight, as the simulator's fair scheduler does: while all the jobs were runnable, each held the CPU within one slice ({}) of its share",
+            self.kernel_policy,
+            fmt_ns(slice as f64)
+        );
+        if let Some(cut) = self.jobs.iter().find(|j| j.cut) {
+            return Verdict::unchecked(
+                claim,
+                format!("{} was stopped before its length had run", cut.job),
             );
         }
+        let Some((window, shares)) = self.shares(p) else {
+            return Verdict::unchecked(
+                claim,
+                "a job finished before the last one arrived: no time when all were runnable",
+            );
+        };
+        let worst = (shares.iter())
+            .map(|(_, h, e)| (*h as f64 - e).abs())
+            .fold(0.0, f64::max);
+        let each: Vec<String> = (shares.iter())
+            .map(|(n, h, e)| format!("{n} {} (share {})", fmt_ns(*h as f64), fmt_ns(*e)))
+            .collect();
+        let order = if self.predicted_turns == self.measured_turns {
+            "; the turns were the simulator's too".to_string()
+        } else {
+            format!(
+                "; the turns were not the simulator's ({} against {}): EEVDF's turns end at a timer tick and a waking task may preempt, where the textbook CFS runs whole slices in queue order",
+                self.measured_turns.join(" "),
+                self.predicted_turns.join(" ")
+            )
+        };
+        let mut because = format!(
+            "over the {} all were runnable: {}; the furthest off by {}{order}",
+            fmt_ns(window as f64),
+            each.join(", "),
+            fmt_ns(worst)
+        );
+        let held = worst <= slice as f64;
+        if !held && self.source == Source::SchedSwitch && self.other_ns * 20 > self.end_ns {
+            because.push_str(&format!(
+                ": other tasks held the CPU for {} ({})",
+                fmt_ns(self.other_ns as f64),
+                self.others_words()
+            ));
+        }
+        Verdict::check(claim, held, because)
+    }
+
+    /// What decided a run that did not match.
+    fn why_not(&self) -> String {
+        let mut why = Vec::new();
         if self.source == Source::SchedSwitch && self.other_ns * 20 > self.end_ns {
             why.push(format!(
                 "other tasks held the CPU for {} of the run's {} ({})",
@@ -1206,7 +1304,6 @@ impl RealRun {
                 .filter(|t| **t == job.job)
                 .count();
             if let Some(last) = last
-                && p.policy != Policy::Fair
                 && job.turns > predicted
                 && (last.end_ns - last.start_ns) * 2 < self.tick_ns
             {
@@ -1330,6 +1427,7 @@ mod tests {
             mounted_tracefs: false,
             lost: 0,
             t0: 1_000,
+            aligned: "--tick".into(),
         }
     }
 
@@ -1427,23 +1525,32 @@ mod tests {
     }
 
     #[test]
-    fn fair_is_judged_by_finishing_order_within_a_slice() {
-        let p = params(Policy::Fair, "P1:4,P2:3,P3:5");
-        let mut sched = scheduler(Policy::Priority, &p).unwrap(); // any: only finishes matter
+    fn fair_is_judged_by_the_shares_while_all_jobs_are_runnable() {
+        // A nice 0 and B nice 5 (weights 1024 and 335), together from 0 to A's finish at 5.
+        let p = params(Policy::Fair, "A:4:0:0:0,B:2:0:0:5");
+        let mut sched = scheduler(Policy::Priority, &p).unwrap(); // only the finishes matter
         let predicted = simulate(Policy::Fair, &p.jobs, 2, sched.as_mut());
-        let finishes: Vec<u32> = predicted.jobs.iter().map(|j| j.finish).collect();
-        let ends: Vec<f64> = finishes.iter().map(|&f| f as f64 + 1.5).collect();
-        let slots: Vec<Slot> = (0..3)
-            .map(|j| slot(&format!("P{}", j + 1), Some(j), ends[j] - 1.0, ends[j]))
-            .collect();
-        let r = compare(&p, &predicted, measured(), runs(&ends), slots);
-        let v = r.verdict(&p);
+        let slots = |b_share: f64| {
+            vec![
+                slot("A", Some(0), 0.0, 4.0 - b_share),
+                slot("B", Some(1), 4.0 - b_share, 4.0),
+                slot("A", Some(0), 4.0, 5.0),
+                slot("B", Some(1), 5.0, 6.0),
+            ]
+        };
+        let fair = compare(&p, &predicted, measured(), runs(&[5.0, 6.0]), slots(1.0));
+        let v = fair.verdict(&p);
         assert_eq!(v.held, Some(true), "{}", v.line());
         assert!(
-            v.claim.contains("finish in the predicted order"),
+            v.because
+                .contains("A 200 ms (share 188 ms), B 50.0 ms (share 61.6 ms)"),
             "{}",
-            v.claim
+            v.because
         );
+        // B held the CPU for 3.5 ticks of the 5: off by more than a slice (2 ticks).
+        let unfair = compare(&p, &predicted, measured(), runs(&[5.0, 6.0]), slots(3.5));
+        let v = unfair.verdict(&p);
+        assert_eq!(v.held, Some(false), "{}", v.line());
     }
 
     #[test]

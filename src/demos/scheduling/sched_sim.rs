@@ -760,16 +760,16 @@ pub struct Options {
     #[arg(long, conflicts_with_all = ["predict", "compare"])]
     pub real: bool,
 
-    /// --real: a tick in real time, e.g. 10ms (a bare number: ms) [100us-1s] (default: the kernel's slice divided
+    /// --real: a tick in real time, e.g. 10ms or 10 [100us-1s] (default: the kernel's slice divided
     /// by --quantum, so the simulated slice is the kernel's)
-    #[arg(long, value_name = "DURATION", requires = "real",
-          value_parser = crate::kit::cli::duration(std::time::Duration::from_micros(100), std::time::Duration::from_secs(1), Some(std::time::Duration::from_millis(1))))]
+    #[arg(long, value_name = "MS", requires = "real",
+          value_parser = crate::kit::cli::duration(std::time::Duration::from_micros(100), std::time::Duration::from_secs(1), crate::kit::cli::Unit::Ms))]
     pub tick: Option<std::time::Duration>,
 
-    /// --real: each job works this much less than its length (a bare number: ms) [0-1s] (default: one timer tick
+    /// --real: each job works this much less than its length [0-1s] (default: one timer tick
     /// for rr and priority, whose slices the kernel counts in timer ticks; 0 otherwise)
-    #[arg(long, value_name = "DURATION", requires = "real",
-          value_parser = crate::kit::cli::duration(std::time::Duration::ZERO, std::time::Duration::from_secs(1), Some(std::time::Duration::from_millis(1))))]
+    #[arg(long, value_name = "MS", requires = "real",
+          value_parser = crate::kit::cli::duration(std::time::Duration::ZERO, std::time::Duration::from_secs(1), crate::kit::cli::Unit::Ms))]
     pub margin: Option<std::time::Duration>,
 
     /// --real: the jobs' real-time priority (priority: the lowest job priority's) [1-98]
@@ -944,11 +944,12 @@ pub fn run(s: &Session, p: &Params, make: Make) -> anyhow::Result<Results> {
 /// other on one axis.
 fn real_lines(schedule: &Schedule, real: &RealRun) -> Vec<String> {
     let mut lines = vec![format!(
-        "on the kernel: {} on CPU {}; a tick is {} ({})",
+        "on the kernel: {} on CPU {}; a tick is {} ({}); the first job released {}",
         real.kernel_policy,
         real.cpu,
         fmt_ns(real.tick_ns as f64),
-        real.tick_from
+        real.tick_from,
+        real.released
     )];
     if real.margin_ns > 0 {
         lines.push(format!(

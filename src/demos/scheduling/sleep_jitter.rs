@@ -53,6 +53,10 @@ pub struct Params {
     pub dma_latency_us: Option<i32>,
     pub timerslack_ns: Option<u64>,
     pub hist_max_ns: u64,
+    /// `--log2`: the overshoot's histogram in power-of-two buckets (reported in the results'
+    /// `histogram_scale`, not here, so the CSV's columns stay the same).
+    #[serde(skip)]
+    pub log2: bool,
 }
 
 /// What each sleep gave, recorded by the lecture's loop through [`Samples::record`].
@@ -165,6 +169,8 @@ pub struct Results {
     pub lecture_above: u64,
     /// The overshoot's histogram, as drawn.
     pub histogram: Vec<Bucket>,
+    /// `linear` (about 12 rows of a round width, then one open row) or `log2` (`--log2`).
+    pub histogram_scale: &'static str,
     /// The policy, priority, slack, locked memory and CPU in force, read back after asking.
     pub in_force: InForce,
     /// The CPUs the wakeups happened on.
@@ -261,30 +267,20 @@ fn summarise(
     refused: Vec<Refusal>,
     elapsed_ns: u64,
 ) -> Result<Results> {
-    let mut hdr = s.hdr;
-    for &v in &s.overshoot_ns {
-        hdr.record(v.max(1)).map_err(|e| {
-            crate::Error::Failed(format!(
-                "an overshoot of {v} ns does not fit the histogram: {e}"
-            ))
-        })?;
-    }
-    let summary = LatencySummary::from_histogram(&hdr);
+    let summary = LatencySummary::recorded(s.hdr, &s.overshoot_ns);
     let threshold = p.hist_max_ns;
     let n = s.overshoot_ns.len() as u64;
-    let empty = n == 0;
-    let zero_if_empty = |v: u64| if empty { 0 } else { v };
     let trial = Trial {
         mode: p.mode,
         sleeps: n,
         requested_ns: p.interval_ns,
-        min_ns: zero_if_empty(summary.min_ns),
-        p50_ns: zero_if_empty(summary.p50_ns),
-        p90_ns: zero_if_empty(summary.p90_ns),
-        p99_ns: zero_if_empty(summary.p99_ns),
-        p999_ns: zero_if_empty(summary.p999_ns),
-        max_ns: zero_if_empty(summary.max_ns),
-        mean_ns: if empty { 0.0 } else { summary.mean_ns },
+        min_ns: summary.min_ns,
+        p50_ns: summary.p50_ns,
+        p90_ns: summary.p90_ns,
+        p99_ns: summary.p99_ns,
+        p999_ns: summary.p999_ns,
+        max_ns: summary.max_ns,
+        mean_ns: summary.mean_ns,
         overflows: s.overshoot_ns.iter().filter(|&&v| v >= threshold).count() as u64,
         overflow_threshold_ns: threshold,
         migrations: s.cpu.windows(2).filter(|w| w[0] != w[1]).count() as u64,
@@ -294,8 +290,13 @@ fn summarise(
 
     // The overshoot's histogram: about 12 rows of a round width from the minimum to the p99
     // (or to twice the p90 when the p99 is far out in the tail), then one row for the rest.
+    // With --log2, power-of-two rows from the minimum's to the maximum's, as bcc's tools.
     let hi = trial.p99_ns.min(2 * trial.p90_ns).max(trial.min_ns + 1);
-    let histogram = histogram::buckets(&s.overshoot_ns, trial.min_ns, hi, 12);
+    let histogram = if p.log2 {
+        histogram::log2_buckets(&s.overshoot_ns, histogram::log2_unit(trial.max_ns))
+    } else {
+        histogram::buckets(&s.overshoot_ns, trial.min_ns, hi, 12)
+    };
     let mut cpus: Vec<usize> = s.cpu.iter().flatten().copied().collect();
     cpus.sort_unstable();
     cpus.dedup();
@@ -305,6 +306,7 @@ fn summarise(
         lecture_below,
         lecture_above,
         histogram,
+        histogram_scale: if p.log2 { "log2" } else { "linear" },
         in_force,
         cpus: fmt_cpu_list(&cpus),
         refused,
@@ -431,10 +433,14 @@ impl Findings for Results {
                 p.hist_max_ns / 1000
             ),
         ];
+        let unit = histogram::log2_unit(t.max_ns);
         let rows: Vec<(String, u64)> = self
             .histogram
             .iter()
-            .map(|b| (histogram::label(b), b.count))
+            .map(|b| match p.log2 {
+                true => (histogram::log2_label(b, unit), b.count),
+                false => (histogram::label(b), b.count),
+            })
             .collect();
         lines.extend(
             histogram::draw(&rows, 40)
@@ -572,6 +578,7 @@ mod tests {
             dma_latency_us: None,
             timerslack_ns: None,
             hist_max_ns: 100_000,
+            log2: false,
         }
     }
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::kit::cli::CpuList;
 use crate::kit::histogram::{self, Bucket};
 use crate::kit::machine::{Machine, policy_name, usable_cpus};
-use crate::kit::stats::{LatencySummary, latency_histogram};
+use crate::kit::stats::LatencySummary;
 use crate::kit::timing::{fmt_ns, monotonic_ns, nanos, thread_cpu_ns};
 use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
 use crate::proc::switches::{self, SwitchTrace};
@@ -62,6 +62,10 @@ pub struct Params {
     pub nice: i32,
     pub policy: SlicePolicy,
     pub rt_priority: i32,
+    /// `--log2`: the turn lengths' histogram in power-of-two buckets (reported in the results'
+    /// `histogram_scale`, so the CSV's columns stay the same).
+    #[serde(skip)]
+    pub log2: bool,
 }
 
 /// The lecture's loop, as the binary writes it: reads the clock until the deadline, telling
@@ -241,6 +245,8 @@ pub struct Results {
     /// Every thread's completed turns together.
     pub all: Option<LatencySummary>,
     pub histogram: Vec<Bucket>,
+    /// `linear` (about 10 rows of a round width up to the p99, then one open row) or `log2`.
+    pub histogram_scale: &'static str,
     pub kernel: KernelSlice,
     /// The cross-check: the same turns from the kernel's sched_switch record, or why not.
     pub trace: Traced,
@@ -356,6 +362,9 @@ pub fn run(s: &Session, p: &Params, take_turns: Program) -> Result<Results> {
     let traced = traced(trace, &threads);
     let mut results = Results::new(cpu, threads, kernel);
     results.trace = traced;
+    if p.log2 {
+        results = results.in_log2();
+    }
     results.print(s);
     Ok(results)
 }
@@ -475,11 +484,7 @@ fn summarise(lengths: &[u64]) -> Option<LatencySummary> {
     if lengths.is_empty() {
         return None;
     }
-    let mut h = latency_histogram();
-    for &l in lengths {
-        h.saturating_record(l.max(1));
-    }
-    Some(LatencySummary::from_histogram(&h))
+    Some(LatencySummary::of(lengths))
 }
 
 impl Results {
@@ -499,9 +504,23 @@ impl Results {
             threads,
             all,
             histogram,
+            histogram_scale: "linear",
             kernel,
             trace: Traced::default(),
         }
+    }
+
+    /// The same results with the histogram in power-of-two buckets, as bcc's tools draw them.
+    pub fn in_log2(mut self) -> Results {
+        let lengths: Vec<u64> = self
+            .threads
+            .iter()
+            .flat_map(|t| t.lengths.iter().copied())
+            .collect();
+        let unit = histogram::log2_unit(self.all.map_or(0, |a| a.max_ns));
+        self.histogram = histogram::log2_buckets(&lengths, unit);
+        self.histogram_scale = "log2";
+        self
     }
 
     fn print(&self, s: &Session) {
@@ -527,10 +546,14 @@ impl Results {
             "turn lengths ({} ended by a switch, all threads):",
             words::count(n, "turn")
         ));
+        let unit = histogram::log2_unit(self.all.map_or(0, |a| a.max_ns));
         let rows: Vec<(String, u64)> = self
             .histogram
             .iter()
-            .map(|b| (histogram::label(b), b.count))
+            .map(|b| match self.histogram_scale {
+                "log2" => (histogram::log2_label(b, unit), b.count),
+                _ => (histogram::label(b), b.count),
+            })
             .collect();
         for line in histogram::draw(&rows, 40) {
             s.out.lecture(format_args!("  {line}"));
@@ -882,6 +905,7 @@ mod tests {
             nice,
             policy,
             rt_priority: 10,
+            log2: false,
         }
     }
 

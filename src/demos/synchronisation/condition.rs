@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use serde::Serialize;
 
+use crate::kit::cli::{Unit, whole};
 use crate::kit::input::{Input, StdinLines};
 use crate::kit::timing::{fmt_ns, nanos};
 use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
@@ -360,27 +361,34 @@ pub struct Params {
 
 impl Params {
     /// condition's run: `--waiters`, `--all`, `--semaphore`, `--notify-after`.
-    pub fn notify(waiters: u32, all: bool, semaphore: bool, notify_after: Option<u64>) -> Params {
+    /// `notify_after` is reported (and waited) in whole ms.
+    pub fn notify(
+        waiters: u32,
+        all: bool,
+        semaphore: bool,
+        notify_after: Option<Duration>,
+    ) -> Params {
         Params {
             waiters,
             all,
             semaphore,
             lost_wakeup: false,
-            notify_after_ms: notify_after,
+            notify_after_ms: notify_after.map(|d| whole(d, Unit::Ms)),
             bound_ms: None,
         }
     }
 
     /// lost_wakeup's run (`condition --lost-wakeup`): `--bound`, `--semaphore`. Two waiters
     /// (without and with a predicate), one with the semaphore.
-    pub fn lost_wakeup(bound_ms: u64, semaphore: bool) -> Params {
+    /// `bound` is reported in whole ms.
+    pub fn lost_wakeup(bound: Duration, semaphore: bool) -> Params {
         Params {
             waiters: if semaphore { 1 } else { 2 },
             all: false,
             semaphore,
             lost_wakeup: true,
             notify_after_ms: None,
-            bound_ms: Some(bound_ms),
+            bound_ms: Some(whole(bound, Unit::Ms)),
         }
     }
 
@@ -919,7 +927,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_waiter_that_slept_until_the_notify_holds_the_claim() {
-        let p = Params::notify(1, false, false, Some(50));
+        let p = Params::notify(1, false, false, Some(Duration::from_millis(50)));
         let r = results(&p, vec![waiter(0, Woken::Notified, 0, 50, 12)]);
         let (v, lesson, lines) = judge(&r, &p);
         assert_eq!(v.held, Some(true), "{v:?}");
@@ -941,7 +949,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_waiter_that_spun_or_woke_first_did_not_hold() {
-        let p = Params::notify(1, false, false, Some(50));
+        let p = Params::notify(1, false, false, Some(Duration::from_millis(50)));
         // Most of the wait on the CPU: it never went to sleep.
         let r = results(&p, vec![waiter(0, Woken::Notified, 0, 50, 40_000)]);
         let (v, ..) = judge(&r, &p);
@@ -987,7 +995,7 @@ pub(crate) mod tests {
 
     #[test]
     fn notify_wakes_one_and_notify_all_every_one() {
-        let p = Params::notify(3, false, false, Some(50));
+        let p = Params::notify(3, false, false, Some(Duration::from_millis(50)));
         let one = vec![
             waiter(0, Woken::Notified, 0, 50, 10),
             waiter(1, Woken::Released, 0, 150, 10),
@@ -1019,7 +1027,7 @@ pub(crate) mod tests {
                 .any(|l| l.starts_with("released: 2 waiters still waited"))
         );
         // The same run judged as notify_all: two waiters too few.
-        let all = Params::notify(3, true, false, Some(50));
+        let all = Params::notify(3, true, false, Some(Duration::from_millis(50)));
         let (v, ..) = judge(&results(&all, one), &all);
         assert_eq!(v.held, Some(false), "{v:?}");
         let every: Vec<WaiterRun> = (0..3)
@@ -1035,7 +1043,7 @@ pub(crate) mod tests {
 
     #[test]
     fn the_semaphore_counts_its_posts() {
-        let p = Params::notify(3, false, true, Some(50));
+        let p = Params::notify(3, false, true, Some(Duration::from_millis(50)));
         let r = results(
             &p,
             vec![

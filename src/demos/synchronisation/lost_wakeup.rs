@@ -238,6 +238,7 @@ impl Findings for LostWakeup {
 mod tests {
     use super::*;
     use crate::demos::synchronisation::condition::tests::{judge, waiter};
+    use std::time::Duration;
 
     fn run(p: &Params, waiters: Vec<WaiterRun>) -> LostWakeup {
         LostWakeup(Results {
@@ -266,7 +267,7 @@ mod tests {
 
     #[test]
     fn the_early_notify_is_lost_without_a_predicate() {
-        let p = Params::lost_wakeup(100, false);
+        let p = Params::lost_wakeup(Duration::from_millis(100), false);
         let r = run(&p, pair(Woken::TimedOut, 0));
         let (v, lesson, lines) = judge(&r, &p);
         assert_eq!(v.held, Some(true), "{v:?}");
@@ -286,7 +287,7 @@ mod tests {
 
     #[test]
     fn a_spurious_wakeup_or_a_waiting_loop_is_not_the_lost_wakeup() {
-        let p = Params::lost_wakeup(100, false);
+        let p = Params::lost_wakeup(Duration::from_millis(100), false);
         let (v, ..) = judge(&run(&p, pair(Woken::Notified, 0)), &p);
         assert_eq!(v.held, Some(false), "{v:?}");
         assert!(v.because.contains("(a spurious wakeup)"), "{}", v.because);
@@ -305,7 +306,7 @@ mod tests {
 
     #[test]
     fn the_semaphore_keeps_the_early_post() {
-        let p = Params::lost_wakeup(1000, true);
+        let p = Params::lost_wakeup(Duration::from_millis(1000), true);
         assert_eq!(p.waiters, 1);
         let mut w = waiter(0, Woken::Notified, 1, 1, 0);
         w.waited_ns = 110;
