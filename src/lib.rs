@@ -16,6 +16,14 @@
 //! - [`catalogue`]: every demo, its chapter, concept, tour flags and compare families;
 //! - [`umbrella`]: how `oslab tour` and `oslab compare` run each demo (and pass Ctrl-C on).
 
+/// oslab's version and the git commit it was built from: `0.1.0 (1a2b3c4d5e6f)`.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("OSLAB_GIT_COMMIT"),
+    ")"
+);
+
 pub mod catalogue;
 pub mod demos;
 pub mod error;

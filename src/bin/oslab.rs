@@ -126,10 +126,13 @@ fn list(format: Format) -> Result<ExitCode> {
                     v
                 })
                 .collect();
-            print_line(serde_json::to_string_pretty(&json!({
-                "demos": demos,
-                "families": FAMILIES,
-            }))?)
+            print_line(serde_json::to_string_pretty(&report::stamped(
+                &report::utc_now(),
+                json!({
+                    "demos": demos,
+                    "families": FAMILIES,
+                }),
+            ))?)
         }
         Format::Csv => {
             print_line("chapter,demo,concept,no_flags");
@@ -219,6 +222,7 @@ fn tour(format: Format) -> Result<ExitCode> {
         demo_path(demo.name)?;
     }
     let started = Instant::now();
+    let run_at = report::utc_now();
     let bar = oslab::kit::progress::bar(DEMOS.len() as u64, "tour", false);
     let mut rows = Vec::new();
     for demo in DEMOS
@@ -242,15 +246,18 @@ fn tour(format: Format) -> Result<ExitCode> {
     let failed = rows.iter().filter(|r| !r.ok && !r.interrupted).count();
     let held = rows.iter().filter(|r| r.verdict_word() == "held").count();
     match format {
-        Format::Json => print_line(serde_json::to_string_pretty(&json!({
-            "tour": rows,
-            "partial": stopped.is_some(),
-            "stopped_by": stopped.map(|s| s.as_str()),
-            "failed": failed,
-            "claims_held": held,
-            "wall_s": started.elapsed().as_secs_f64(),
-            "system": Machine::collect(),
-        }))?),
+        Format::Json => print_line(serde_json::to_string_pretty(&report::stamped(
+            &run_at,
+            json!({
+                "tour": rows,
+                "partial": stopped.is_some(),
+                "stopped_by": stopped.map(|s| s.as_str()),
+                "failed": failed,
+                "claims_held": held,
+                "wall_s": started.elapsed().as_secs_f64(),
+                "system": Machine::collect(),
+            }),
+        ))?),
         Format::Csv => print_line(report::to_csv("tour", &json!({}), &rows)?.trim_end()),
         Format::Text => {
             let system = Machine::collect();
@@ -335,6 +342,7 @@ struct Range {
 
 fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Result<ExitCode> {
     interrupt::install()?; // Ctrl-C, SIGTERM: passed on to the running variant, then the partial table
+    let run_at = report::utc_now();
     let mut args: Vec<&str> = family.args.to_vec();
     args.extend(flags.iter().map(String::as_str));
     args.push("--quiet");
@@ -463,20 +471,23 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
         .collect();
 
     match format {
-        Format::Json => print_line(serde_json::to_string_pretty(&json!({
-            "family": family.name,
-            "about": family.about,
-            "trials": trials,
-            "partial": stopped.is_some(),
-            "stopped_by": stopped.map(|s| s.as_str()),
-            "flags": args,
-            "rows": rows,
-            "unsettled": open
-                .iter()
-                .map(|&(a, b)| json!({"faster": family.members[a], "slower": family.members[b]}))
-                .collect::<Vec<_>>(),
-            "system": Machine::collect(),
-        }))?),
+        Format::Json => print_line(serde_json::to_string_pretty(&report::stamped(
+            &run_at,
+            json!({
+                "family": family.name,
+                "about": family.about,
+                "trials": trials,
+                "partial": stopped.is_some(),
+                "stopped_by": stopped.map(|s| s.as_str()),
+                "flags": args,
+                "rows": rows,
+                "unsettled": open
+                    .iter()
+                    .map(|&(a, b)| json!({"faster": family.members[a], "slower": family.members[b]}))
+                    .collect::<Vec<_>>(),
+                "system": Machine::collect(),
+            }),
+        ))?),
         Format::Csv => {
             let mut header = vec!["family".to_string(), "variant".into(), "trials".into()];
             for m in family.metrics {

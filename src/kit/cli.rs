@@ -221,7 +221,12 @@ pub fn parse<A: Parser>(
     name: &'static str,
     adjust: impl FnOnce(clap::Command) -> clap::Command,
 ) -> (A, clap::Command) {
-    let mut command = one_rule(adjust(A::command().name(name).bin_name(name)));
+    let mut command = one_rule(adjust(
+        A::command()
+            .name(name)
+            .bin_name(name)
+            .version(crate::VERSION),
+    ));
     let mut argv = std::env::args_os().skip(1);
     if let Some(request) = argv.next().and_then(|a| a.into_string().ok())
         && let Some(code) = generate(&mut command, &request, argv.next())

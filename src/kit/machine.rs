@@ -15,6 +15,8 @@ use crate::sys;
 pub struct Machine {
     /// `uname -r`.
     pub kernel: String,
+    /// `uname -v`: the build, which names the preemption model (`PREEMPT_DYNAMIC`, ...).
+    pub kernel_version: String,
     /// The CPU's model name, from `/proc/cpuinfo`.
     pub cpu_model: String,
     /// CPUs online.
@@ -49,6 +51,9 @@ impl Machine {
         Machine {
             scheduler: scheduler_name(&kernel).to_string(),
             kernel,
+            kernel_version: nix::sys::utsname::uname()
+                .map(|u| u.version().to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "unknown".into()),
             cpu_model: cpuinfo_field("model name").unwrap_or_else(|| "unknown".into()),
             cpus_online: sysconf(SysconfVar::_NPROCESSORS_ONLN)
                 .ok()

@@ -42,6 +42,10 @@ pub struct Report<P, R> {
     /// The binary's name.
     pub demo: &'static str,
     pub schema_version: u32,
+    /// What was run: oslab's version and commit, when (UTC), and the command line.
+    pub oslab: &'static str,
+    pub run_at: String,
+    pub argv: Vec<String>,
     /// The parameters the run used, defaults filled in.
     pub params: P,
     /// The measurements, raw samples included.
@@ -57,6 +61,33 @@ pub struct Report<P, R> {
     pub lesson: String,
     /// True when Ctrl-C or SIGTERM cut the run short.
     pub partial: bool,
+}
+
+/// The time now in UTC, RFC 3339 to the second: `2026-12-06T05:20:00Z`.
+pub fn utc_now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The process's command line, as given.
+pub fn argv() -> Vec<String> {
+    std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+/// An umbrella document (`oslab list`, `tour`, `compare`) with what every report records first:
+/// `schema_version`, `oslab` (version and commit), `run_at` (UTC, when the run started) and
+/// `argv`, then `body`'s own fields.
+pub fn stamped(run_at: &str, body: serde_json::Value) -> serde_json::Value {
+    let mut doc = serde_json::Map::new();
+    doc.insert("schema_version".into(), SCHEMA_VERSION.into());
+    doc.insert("oslab".into(), crate::VERSION.into());
+    doc.insert("run_at".into(), run_at.into());
+    doc.insert("argv".into(), argv().into());
+    if let serde_json::Value::Object(fields) = body {
+        doc.extend(fields);
+    }
+    serde_json::Value::Object(doc)
 }
 
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);

@@ -141,6 +141,8 @@ pub struct Session {
     pub machine: Machine,
     /// `--cpu`, already applied to the calling thread (threads it creates inherit it).
     pub cpu: Option<CpuList>,
+    /// When the run started, UTC.
+    pub run_at: String,
 }
 
 impl Session {
@@ -228,6 +230,9 @@ where
     let report = Report {
         demo: name,
         schema_version: SCHEMA_VERSION,
+        oslab: crate::VERSION,
+        run_at: session.run_at.clone(),
+        argv: report::argv(),
         params: with_cpu(&params, session.cpu.as_ref())?,
         headline: findings.headline(&params),
         verdict,
@@ -255,6 +260,7 @@ fn start(common: &CommonArgs) -> crate::Result<Session> {
         out: common.output(),
         machine: Machine::collect(),
         cpu: common.cpu.clone(),
+        run_at: super::report::utc_now(),
     })
 }
 

@@ -287,6 +287,14 @@ pub fn check_help(name: &str, program: &str) {
     );
     let version = stdout_of(name, &["--version"]);
     assert!(version.starts_with(&format!("{name} ")), "{version}");
+    // The version names the commit it was built from.
+    assert!(
+        matches(
+            r"^\S+ \d+\.\d+\.\d+ \(([0-9a-f]{12}(-dirty)?|unknown)\)$",
+            version.trim()
+        ),
+        "{version}"
+    );
 }
 
 /// A demo running in its own process group, its stdout and stderr read on threads of their own.

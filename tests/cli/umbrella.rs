@@ -8,7 +8,7 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 use crate::common::{
-    Running, csv_cells, demo, demos, parse_json, stdout_of, usage_error, wait_until,
+    Running, csv_cells, demo, demos, parse_json, stdout_of, uint, usage_error, wait_until,
 };
 use crate::orphans::{descendants, survivors_after_grace};
 use crate::race::{loses_updates, race, race_family};
@@ -76,6 +76,7 @@ fn list_names_every_demo_with_its_concept() {
         "{marked}"
     );
     let doc = parse_json("oslab", &stdout_of("oslab", &["list", "--format", "json"]));
+    check_stamps(&doc, "list");
     let condition = doc["demos"]
         .as_array()
         .unwrap()
@@ -119,6 +120,7 @@ fn list_names_every_demo_with_its_concept() {
 #[test]
 fn tour_runs_every_demo_and_succeeds() {
     let doc = parse_json("oslab", &stdout_of("oslab", &["tour", "--format", "json"]));
+    check_stamps(&doc, "tour");
     let rows = doc["tour"].as_array().unwrap();
     // Every demo in the catalogue (which a unit test keeps equal to src/bin), in its order.
     let names: Vec<&str> = rows.iter().map(|r| r["demo"].as_str().unwrap()).collect();
@@ -173,6 +175,7 @@ fn compare_race_gives_a_median_row_per_variant() {
         ),
     );
     assert_eq!(doc["family"], "race");
+    check_stamps(&doc, "compare");
     let rows = doc["rows"].as_array().unwrap();
     let variants: Vec<&str> = rows
         .iter()
@@ -585,4 +588,16 @@ fn the_readme_lists_every_binary_and_every_shared_flag() {
     for code in ["| 0 |", "| 1 |", "| 2 |", "| 3 |", "| 130, 143 |"] {
         assert!(readme.contains(code), "README.md's exit codes lack {code}");
     }
+}
+
+/// What every umbrella document records first: the schema, oslab's version and commit, when it
+/// ran and the command line.
+fn check_stamps(doc: &Value, subcommand: &str) {
+    assert!(uint(&doc["schema_version"], "schema_version") >= 1, "{doc}");
+    let version = doc["oslab"].as_str().unwrap();
+    assert!(version.starts_with(env!("CARGO_PKG_VERSION")), "{version}");
+    assert!(doc["run_at"].as_str().unwrap().ends_with('Z'), "{doc}");
+    let argv = doc["argv"].as_array().unwrap();
+    assert!(argv[0].as_str().unwrap().ends_with("oslab"), "{argv:?}");
+    assert_eq!(argv[1], subcommand, "{argv:?}");
 }

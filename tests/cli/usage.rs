@@ -87,6 +87,34 @@ fn every_demo_reports_one_json_document_with_its_verdict() {
         assert_eq!(doc["demo"], d.name, "{ctx}");
         assert!(uint(&doc["schema_version"], "schema_version") >= 1, "{ctx}");
         assert!(doc["params"].get("cpu").is_some(), "params.cpu: {ctx}");
+        // What was run: oslab's version and commit, when, the command line, the kernel's build.
+        assert!(
+            matches(
+                r"^\d+\.\d+\.\d+ \(([0-9a-f]{12}(-dirty)?|unknown)\)$",
+                doc["oslab"].as_str().unwrap()
+            ),
+            "oslab: {ctx}"
+        );
+        assert!(
+            matches(
+                r"^20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ$",
+                doc["run_at"].as_str().unwrap()
+            ),
+            "run_at: {ctx}"
+        );
+        let argv = doc["argv"].as_array().unwrap();
+        assert!(argv[0].as_str().unwrap().ends_with(d.name), "argv: {ctx}");
+        assert!(
+            argv.windows(2)
+                .any(|w| w[0] == "--format" && w[1] == "json"),
+            "argv: {ctx}"
+        );
+        assert!(
+            doc["system"]["kernel_version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with('#')),
+            "{ctx}"
+        );
         let verdict = &doc["verdict"];
         for key in ["claim", "because"] {
             assert!(
