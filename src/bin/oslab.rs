@@ -16,6 +16,7 @@ use oslab::kit::interrupt;
 use oslab::kit::machine::Machine;
 use oslab::kit::report::{self, Format, print_line, table};
 use oslab::kit::timing::{fmt_ns, sig3};
+use oslab::pictures;
 use oslab::umbrella::{
     TourRow, Trial, compare_trial, demo_path, partial_note, run_json, summarise,
 };
@@ -30,7 +31,7 @@ use serde_json::{Value, json};
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Examples:\n  oslab tour\n  oslab list\n  oslab compare race --trials 5\n  oslab compare granularity --trials 3 -- --threads 4 --steps 200000\n  oslab compare deadlock --trials 50"
+    after_help = "Examples:\n  oslab tour\n  oslab list\n  oslab compare race --trials 5\n  oslab compare granularity --trials 3 -- --threads 4 --steps 200000\n  oslab compare deadlock --trials 50\n  oslab compare race --plot race.svg\n  oslab plot report.json -o report.svg"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -61,6 +62,16 @@ enum Cmd {
         /// Where to write the scripts, e.g. ~/.local/share/bash-completion/completions
         dir: PathBuf,
     },
+    /// Draw a saved report as an SVG picture: a demo's JSON (--format json), oslab compare's
+    /// JSON, or scripts/sweep.sh's CSV
+    Plot {
+        /// The report, or - for standard input
+        report: PathBuf,
+        /// Where to write the picture, or - for standard output [default: the report's name
+        /// with .svg; standard output for standard input]
+        #[arg(long, short, value_name = "FILE.svg", value_parser = cli::plot_path)]
+        output: Option<PathBuf>,
+    },
     /// Run the variants of one family interleaved and print their medians side by side
     Compare {
         /// The family: race (the five fixes for a lost update), granularity (coarse vs fine),
@@ -76,6 +87,11 @@ enum Cmd {
 
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+
+        /// Also draw the comparison into FILE, an SVG: each variant's time (every run a dot)
+        /// and lost updates
+        #[arg(long, value_name = "FILE.svg", value_parser = cli::plot_path)]
+        plot: Option<PathBuf>,
 
         /// Flags passed to every variant, after `--` (e.g. -- --threads 4 --steps 100000)
         #[arg(last = true, value_name = "DEMO FLAGS")]
@@ -99,14 +115,16 @@ fn main() -> ExitCode {
                 clap_complete::Generator::file_name(&shell, name)
             })
         }
+        Cmd::Plot { report, output } => plot(&report, output.as_deref()),
         Cmd::Compare {
             family,
             trials,
             format,
+            plot,
             flags,
         } => catalogue::family(&family)
             .context("unknown family")
-            .and_then(|family| compare(family, trials, format, &flags)),
+            .and_then(|family| compare(family, trials, format, plot.as_deref(), &flags)),
     })
 }
 
@@ -319,7 +337,16 @@ struct CompareRow {
     samples: serde_json::Map<String, Value>,
 }
 
-fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Result<ExitCode> {
+fn compare(
+    family: &Family,
+    trials: u32,
+    format: Format,
+    plot: Option<&Path>,
+    flags: &[String],
+) -> Result<ExitCode> {
+    if let Some(path) = plot {
+        oslab::kit::plot::check_writable(path)?;
+    }
     interrupt::install()?; // Ctrl-C, SIGTERM: passed on to the running variant, then the partial table
     let mut args: Vec<&str> = family.args.to_vec();
     args.extend(flags.iter().map(String::as_str));
@@ -411,17 +438,18 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
         })
         .collect();
 
+    let document = json!({
+        "family": family.name,
+        "about": family.about,
+        "trials": trials,
+        "partial": stopped.is_some(),
+        "stopped_by": stopped.map(|s| s.as_str()),
+        "flags": args,
+        "rows": rows,
+        "system": Machine::collect(),
+    });
     match format {
-        Format::Json => print_line(serde_json::to_string_pretty(&json!({
-            "family": family.name,
-            "about": family.about,
-            "trials": trials,
-            "partial": stopped.is_some(),
-            "stopped_by": stopped.map(|s| s.as_str()),
-            "flags": args,
-            "rows": rows,
-            "system": Machine::collect(),
-        }))?),
+        Format::Json => print_line(serde_json::to_string_pretty(&document)?),
         Format::Csv => {
             let mut header = vec!["family".to_string(), "variant".into(), "trials".into()];
             header.extend(family.metrics.iter().map(|m| match m.stat {
@@ -510,10 +538,63 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             }
         }
     }
+    if let Some(path) = plot {
+        let figure = pictures::of_report(&document).context("drawing the picture")?;
+        figure.write(path)?;
+        if format == Format::Text {
+            print_line(format_args!(
+                "picture: {} ({})",
+                path.display(),
+                figure.title
+            ));
+        }
+    }
     if let Some(note) = partial {
         eprintln!("oslab: {note}; results are partial");
     }
     Ok(interrupt::exit_status(stopped))
+}
+
+// ---------------------------------------------------------------------------------------------
+// plot
+
+/// Draws a saved report (`-`: standard input) into `output` (`-`: standard output; by default
+/// the report's name with `.svg`, or standard output for standard input).
+fn plot(report: &Path, output: Option<&Path>) -> Result<ExitCode> {
+    let stdin = report == Path::new("-");
+    let text = if stdin {
+        std::io::read_to_string(std::io::stdin())
+            .context("cannot read the report from standard input")?
+    } else {
+        std::fs::read_to_string(report)
+            .with_context(|| format!("cannot read the report {}", report.display()))?
+    };
+    let figure = pictures::of_text(&text).with_context(|| {
+        if stdin {
+            "standard input".to_string()
+        } else {
+            report.display().to_string()
+        }
+    })?;
+    let output = match output {
+        Some(path) => path.to_path_buf(),
+        None if stdin => PathBuf::from("-"),
+        None => report.with_extension("svg"),
+    };
+    if output == Path::new("-") {
+        print_line(figure.to_svg()?.trim_end());
+    } else {
+        figure.write(&output)?;
+        print_line(format_args!(
+            "picture: {} ({})",
+            output.display(),
+            figure.title
+        ));
+    }
+    if let Some(error) = report::write_error() {
+        bail!("writing the picture to standard output: {error}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Counts print whole; fractional medians (an even number of runs) keep three figures.
