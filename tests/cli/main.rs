@@ -13,6 +13,7 @@ mod hostile;
 mod limits;
 mod observe;
 mod orphans;
+mod pictures;
 mod processes;
 mod race;
 mod reentrancy;
