@@ -18,7 +18,10 @@ use crate::kit::timing::fmt_ns;
 pub type Draw = fn(&Value) -> Result<Figure>;
 
 /// Every demo that draws a picture, and how.
-pub const FIGURES: &[(&str, Draw)] = &[("sleep_jitter", demos::scheduling::sleep_jitter::figure)];
+pub const FIGURES: &[(&str, Draw)] = &[
+    ("sleep_jitter", demos::scheduling::sleep_jitter::figure),
+    ("spawn_cost", demos::processes::spawn_cost::figure),
+];
 
 /// How `demo` draws its picture; None for a demo with nothing to draw.
 pub fn drawer(demo: &str) -> Option<Draw> {

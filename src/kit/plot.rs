@@ -168,20 +168,20 @@ impl Figure {
     pub fn to_svg(&self) -> Result<String> {
         let columns = self.columns.clamp(1, 2);
         let rows = self.panels.len().div_ceil(columns).max(1);
-        let height = HEADER + PANEL_HEIGHT * rows as u32;
+        let height = self.header() + PANEL_HEIGHT * rows as u32;
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
             root.fill(&WHITE)?;
-            let (header, body) = root.split_vertically(HEADER);
+            let (header, body) = root.split_vertically(self.header());
             header.draw(&Text::new(
                 self.title.clone(),
                 (24, 14),
                 (FONT, 34).into_font().style(FontStyle::Bold),
             ))?;
-            for (i, line) in self.run.iter().enumerate() {
+            for (i, line) in self.run_lines().iter().enumerate() {
                 header.draw(&Text::new(
-                    fit(line, 110),
+                    line.as_str(),
                     (24, 58 + 24 * i as i32),
                     (FONT, 21).into_font(),
                 ))?;
@@ -210,6 +210,32 @@ impl Figure {
             .ok_or_else(|| anyhow!("the SVG backend wrote no <svg> element"))?;
         svg.insert_str(at, &format!("\n{head}"));
         Ok(svg)
+    }
+
+    /// What was run, wrapped at ` · ` to fit the width (about 110 characters a line at this
+    /// size), a long part cut.
+    fn run_lines(&self) -> Vec<String> {
+        const CHARS: usize = 110;
+        let mut lines = Vec::new();
+        for line in &self.run {
+            let mut current = String::new();
+            for part in line.split(" · ") {
+                if !current.is_empty() && current.chars().count() + 3 + part.chars().count() > CHARS {
+                    lines.push(std::mem::take(&mut current));
+                }
+                if !current.is_empty() {
+                    current.push_str(" · ");
+                }
+                current.push_str(part);
+            }
+            lines.push(fit(&current, CHARS));
+        }
+        lines
+    }
+
+    /// The height of the title band: the title and the lines of what was run.
+    fn header(&self) -> u32 {
+        HEADER + 24 * (self.run_lines().len().max(2) as u32 - 2)
     }
 
     /// Writes the picture to `path`; an error names the path.
@@ -378,7 +404,8 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// A series' marker: circle, triangle, square, cross, in turn; filled for even series.
+/// A series' marker: a filled circle, a hollow triangle, a filled square, a cross, a filled
+/// diamond, a hollow diamond, in turn.
 fn marker<'a, DB: DrawingBackend + 'a, C: Clone + 'a>(
     i: usize,
     at: C,
@@ -390,17 +417,20 @@ fn marker<'a, DB: DrawingBackend + 'a, C: Clone + 'a>(
         INK.stroke_width(2)
     };
     let at = EmptyElement::at(at);
-    match i % 4 {
+    let diamond = vec![(0, -size - 2), (size + 2, 0), (0, size + 2), (-size - 2, 0), (0, -size - 2)];
+    match i % 6 {
         0 => (at + Circle::new((0, 0), size, style)).into_dyn(),
         1 => (at + TriangleMarker::new((0, 0), size + 2, style)).into_dyn(),
         2 => (at + Rectangle::new([(-size, -size), (size, size)], style)).into_dyn(),
-        _ => (at + Cross::new((0, 0), size + 1, INK.stroke_width(3))).into_dyn(),
+        3 => (at + Cross::new((0, 0), size + 1, INK.stroke_width(3))).into_dyn(),
+        4 => (at + Polygon::new(diamond, INK.filled())).into_dyn(),
+        _ => (at + PathElement::new(diamond, INK.stroke_width(2))).into_dyn(),
     }
 }
 
-/// A series' line: solid, dashed, dotted-dash in turn.
+/// A series' line: solid, then dashes of different lengths, in turn.
 fn line_dash(i: usize) -> (u32, u32) {
-    [(0, 0), (12, 6), (4, 5), (18, 5)][i % 4]
+    [(0, 0), (12, 6), (4, 5), (18, 5), (8, 3), (2, 8)][i % 6]
 }
 
 /// Ticks for a logarithmic axis from `lo` to `hi`: 1, 2 and 5 × 10^k.
@@ -455,7 +485,12 @@ fn cdf(area: &Area<'_>, panel: &Panel, series: &[Dist], marks: &[f64], log: bool
     }
     let (lo, hi) = padded(lo, hi, log);
     with_x_axis!(log, lo, hi, |x_spec| {
-        let mut chart = builder(area, &panel.title, 90).build_cartesian_2d(x_spec, 0.0..105.0)?;
+        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+        let mut b = builder(area, &panel.title, 90);
+        if series.len() > 1 {
+            b.margin_right(legend_width(&names) + 24);
+        }
+        let mut chart = b.build_cartesian_2d(x_spec, 0.0..105.0)?;
         chart
             .configure_mesh()
             .x_desc(&panel.x)
@@ -510,8 +545,7 @@ fn cdf(area: &Area<'_>, panel: &Panel, series: &[Dist], marks: &[f64], log: bool
             }
         }
         if series.len() > 1 {
-            let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-            legend(&chart, &names, false)?;
+            legend(area, &names)?;
         }
         Ok::<(), anyhow::Error>(())
     })
@@ -732,7 +766,12 @@ fn lines(area: &Area<'_>, panel: &Panel, series: &[Series], marks: &[Mark]) -> R
     }
     let (x_lo, x_hi) = padded(x_lo, x_hi, false);
     let y_hi = if y_hi > 0.0 { y_hi * 1.12 } else { 1.0 };
-    let mut chart = builder(area, &panel.title, 100).build_cartesian_2d(x_lo..x_hi, 0.0..y_hi)?;
+    let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+    let mut b = builder(area, &panel.title, 100);
+    if series.len() > 1 {
+        b.margin_right(legend_width(&names) + 24);
+    }
+    let mut chart = b.build_cartesian_2d(x_lo..x_hi, 0.0..y_hi)?;
     chart
         .configure_mesh()
         .x_desc(&panel.x)
@@ -769,33 +808,24 @@ fn lines(area: &Area<'_>, panel: &Panel, series: &[Series], marks: &[Mark]) -> R
         }
     }
     if series.len() > 1 {
-        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
-        legend(&chart, &names, false)?;
+        legend(area, &names)?;
     }
     Ok(())
 }
 
-/// A key in the top left corner of a chart: for each name, two dashes of its series' line
-/// and its marker.
-fn legend<X: Ranged<ValueType = f64>>(
-    chart: &ChartContext<
-        '_,
-        SVGBackend<'_>,
-        Cartesian2d<X, plotters::coord::types::RangedCoordf64>,
-    >,
-    names: &[&str],
-    top_right: bool,
-) -> Result<()> {
-    let area = chart.plotting_area().strip_coord_spec();
+/// The width of a key for `names`, in pixels (an estimate of the text's width).
+fn legend_width(names: &[&str]) -> u32 {
+    let widest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as u32;
+    90 + widest * 11
+}
+
+/// A key at the right of a panel, beside the chart (whose right margin leaves room for it):
+/// for each name, its series' dashes and its marker.
+fn legend(area: &Area<'_>, names: &[&str]) -> Result<()> {
     let (w, _) = area.dim_in_pixel();
-    let widest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0) as i32;
-    let (box_w, box_h) = (90 + widest * 11, 12 + 28 * names.len() as i32);
-    let x0 = if top_right { w as i32 - box_w - 10 } else { 10 };
-    let y0 = 10;
-    area.draw(&Rectangle::new(
-        [(x0, y0), (x0 + box_w, y0 + box_h)],
-        WHITE.mix(0.9).filled(),
-    ))?;
+    let box_w = legend_width(names) as i32;
+    let box_h = 12 + 28 * names.len() as i32;
+    let (x0, y0) = (w as i32 - box_w - 10, 60);
     area.draw(&Rectangle::new(
         [(x0, y0), (x0 + box_w, y0 + box_h)],
         INK.stroke_width(1),
