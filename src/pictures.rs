@@ -21,6 +21,7 @@ pub type Draw = fn(&Value) -> Result<Figure>;
 pub const FIGURES: &[(&str, Draw)] = &[
     ("sleep_jitter", demos::scheduling::sleep_jitter::figure),
     ("spawn_cost", demos::processes::spawn_cost::figure),
+    ("cow_overhead", demos::processes::cow_overhead::figure),
 ];
 
 /// How `demo` draws its picture; None for a demo with nothing to draw.
