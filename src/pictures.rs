@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::catalogue::{self, Stat};
 use crate::demos;
-use crate::kit::plot::{Bar, Chart, Figure, Panel, Point, Report, Series, machine_line};
+use crate::kit::plot::{Bar, Chart, Figure, Panel, Point, Report, Series, machine_line, time_unit};
 use crate::kit::stats::median;
 use crate::kit::timing::fmt_ns;
 
@@ -22,6 +22,7 @@ pub const FIGURES: &[(&str, Draw)] = &[
     ("sleep_jitter", demos::scheduling::sleep_jitter::figure),
     ("spawn_cost", demos::processes::spawn_cost::figure),
     ("cow_overhead", demos::processes::cow_overhead::figure),
+    ("coop_sched", demos::scheduling::coop_sched::figure),
 ];
 
 /// How `demo` draws its picture; None for a demo with nothing to draw.
@@ -102,16 +103,10 @@ fn compare(report: &Value) -> Result<Figure> {
             .iter()
             .map(|s| median(s.iter().copied()))
             .fold(0.0, f64::max);
-        let (unit, div) = if !metric.nanos {
-            ("", 1.0)
-        } else if top >= 1e9 {
-            ("s", 1e9)
-        } else if top >= 1e6 {
-            ("ms", 1e6)
-        } else if top >= 1e3 {
-            ("µs", 1e3)
+        let (unit, div) = if metric.nanos {
+            time_unit(top)
         } else {
-            ("ns", 1.0)
+            ("", 1.0)
         };
         let bars = rows
             .iter()

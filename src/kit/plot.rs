@@ -220,7 +220,8 @@ impl Figure {
         for line in &self.run {
             let mut current = String::new();
             for part in line.split(" · ") {
-                if !current.is_empty() && current.chars().count() + 3 + part.chars().count() > CHARS {
+                if !current.is_empty() && current.chars().count() + 3 + part.chars().count() > CHARS
+                {
                     lines.push(std::mem::take(&mut current));
                 }
                 if !current.is_empty() {
@@ -417,7 +418,13 @@ fn marker<'a, DB: DrawingBackend + 'a, C: Clone + 'a>(
         INK.stroke_width(2)
     };
     let at = EmptyElement::at(at);
-    let diamond = vec![(0, -size - 2), (size + 2, 0), (0, size + 2), (-size - 2, 0), (0, -size - 2)];
+    let diamond = vec![
+        (0, -size - 2),
+        (size + 2, 0),
+        (0, size + 2),
+        (-size - 2, 0),
+        (0, -size - 2),
+    ];
     match i % 6 {
         0 => (at + Circle::new((0, 0), size, style)).into_dyn(),
         1 => (at + TriangleMarker::new((0, 0), size + 2, style)).into_dyn(),
@@ -1068,6 +1075,20 @@ pub fn machine_line(system: Option<&Value>) -> String {
             ""
         }
     )
+}
+
+/// The unit a time axis reads best in when its largest value is `max_ns`: its name and its size
+/// in ns (`("ms", 1e6)`).
+pub fn time_unit(max_ns: f64) -> (&'static str, f64) {
+    if max_ns >= 1e9 {
+        ("s", 1e9)
+    } else if max_ns >= 1e6 {
+        ("ms", 1e6)
+    } else if max_ns >= 1e3 {
+        ("µs", 1e3)
+    } else {
+        ("ns", 1.0)
+    }
 }
 
 /// `count` bins of a nice width (1, 2 or 5 × 10^k) from below the smallest of `values` to past

@@ -288,3 +288,45 @@ fn bad_paths_and_reports_are_clear_errors() {
         "{stderr}"
     );
 }
+
+#[test]
+fn coop_sched_draws_its_schedule_as_a_gantt_chart() {
+    let dir = Scratch::new("coop");
+    let svg = dir.path("c.svg");
+    let report = stdout_of(
+        "coop_sched",
+        &["--cooperate", "--format", "json", "--plot", &svg],
+    );
+    let report = parse_json("coop_sched", &report);
+    // The report has each switch's time, one per switch in the schedule.
+    let schedule = report["results"]["schedule"].as_array().expect("schedule");
+    let at = report["results"]["switch_ns"]
+        .as_array()
+        .expect("switch_ns");
+    assert_eq!(schedule.len(), at.len());
+    assert!(
+        at.windows(2)
+            .all(|w| uint(&w[0], "switch_ns") <= uint(&w[1], "switch_ns"))
+    );
+    let (title, texts) = svg_texts(&svg);
+    assert_eq!(
+        title,
+        "coop_sched, cooperate: 2 user threads on one OS thread, interleaved"
+    );
+    let switches = format!(
+        r"^who ran when \({} switches\): each thread yields after every step$",
+        schedule.len()
+    );
+    has_texts(
+        &svg,
+        &texts,
+        &[
+            &switches,
+            r"^time since the start \((ns|µs|ms|s)\)$",
+            r"^user thread$",
+            r"^Thread 1$",
+            r"^Thread 2$",
+            r"^running \(the run queue switched to it\)$",
+        ],
+    );
+}

@@ -14,8 +14,8 @@ use procfs::FromRead;
 use serde::{Deserialize, Serialize};
 
 use crate::kit::cli::{Chain, TrialArgs};
-use crate::kit::report::{self, Output};
 use crate::kit::plot;
+use crate::kit::report::{self, Output};
 use crate::kit::stats::{Spread, median};
 use crate::kit::timing::{self, Run, fmt_ns, lecture_ms, nanos_since, sig3};
 use crate::kit::{Context, Findings, Session, Verdict, pause, words};
