@@ -23,6 +23,8 @@ pub const FIGURES: &[(&str, Draw)] = &[
     ("spawn_cost", demos::processes::spawn_cost::figure),
     ("cow_overhead", demos::processes::cow_overhead::figure),
     ("coop_sched", demos::scheduling::coop_sched::figure),
+    ("nice_share", demos::scheduling::nice_share::figure),
+    ("time_slice", demos::scheduling::time_slice::figure),
 ];
 
 /// How `demo` draws its picture; None for a demo with nothing to draw.

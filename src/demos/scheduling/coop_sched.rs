@@ -683,6 +683,7 @@ mod tests {
         Results {
             lines: events.iter().map(|e| e.line.clone()).collect(),
             schedule: vec![1, 2, 1, 2],
+            switch_ns: vec![0, 250_000, 500_000, 750_000],
             trials: vec![Trial {
                 switches: 4,
                 preemptions,
