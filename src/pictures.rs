@@ -25,6 +25,7 @@ pub const FIGURES: &[(&str, Draw)] = &[
     ("coop_sched", demos::scheduling::coop_sched::figure),
     ("nice_share", demos::scheduling::nice_share::figure),
     ("time_slice", demos::scheduling::time_slice::figure),
+    ("thread_states", demos::threads::thread_states::figure),
 ];
 
 /// How `demo` draws its picture; None for a demo with nothing to draw.

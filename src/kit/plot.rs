@@ -904,10 +904,10 @@ fn gantt(
     let lo = lo.min(0.0);
     let hi = if hi > lo { hi } else { lo + 1.0 };
     let n = lanes.len();
-    // One more lane at the bottom for the key.
+    // Room above the lanes for the marks' labels; one more lane at the bottom for the key.
+    let top = n as f64 + if marks.is_empty() { 0.0 } else { 0.45 };
     let width = label_width(lanes.iter().map(|l| l.label.chars().count()), 10.5);
-    let mut chart =
-        builder(area, &panel.title, width).build_cartesian_2d(lo..hi, -0.9..n as f64)?;
+    let mut chart = builder(area, &panel.title, width).build_cartesian_2d(lo..hi, -0.9..top)?;
     chart
         .configure_mesh()
         .x_desc(&panel.x)
@@ -941,7 +941,7 @@ fn gantt(
                 label_style().pos(Pos::new(HPos::Left, VPos::Center)),
             )])?;
     }
-    draw_marks(&mut chart, marks, n as f64)?;
+    draw_marks(&mut chart, marks, top)?;
     Ok(())
 }
 
