@@ -208,8 +208,10 @@ fn sweep(text: &str) -> Result<Figure> {
     if metrics.is_empty() {
         bail!("the CSV has neither an elapsed_ns nor a lost column to draw");
     }
-    // (series name, threads) → the rows' values of each metric.
-    let mut groups: Vec<(String, Vec<(f64, Vec<Vec<f64>>)>)> = Vec::new();
+    // For each series (demo, and lock), in order: each thread count with its rows' values of
+    // each metric.
+    type Points = Vec<(f64, Vec<Vec<f64>>)>;
+    let mut groups: Vec<(String, Points)> = Vec::new();
     let mut rows = 0;
     for (i, line) in lines.enumerate() {
         let row = cells(line);

@@ -1,5 +1,5 @@
 //! oslab: the umbrella. `list` the demos, `tour` them all with small parameters, `compare` the
-//! variants of one family side by side.
+//! variants of one family side by side, `plot` a saved report as an SVG.
 //!
 //! The umbrella runs the demo binaries themselves (each a fresh process, as a student would run
 //! it) with `--format json` and reads their reports; it measures nothing of its own.

@@ -412,7 +412,7 @@ fn marker<'a, DB: DrawingBackend + 'a, C: Clone + 'a>(
     at: C,
     size: i32,
 ) -> DynElement<'a, DB, C> {
-    let style = if i % 2 == 0 {
+    let style = if i.is_multiple_of(2) {
         INK.filled()
     } else {
         INK.stroke_width(2)
