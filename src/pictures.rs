@@ -76,6 +76,16 @@ pub fn of_report(report: &Value) -> Result<Figure> {
     }
 }
 
+/// True if `oslab compare`'s picture of `family` has something to draw: its first metric (or
+/// `lost`) is a median.
+pub fn draws_family(family: &catalogue::Family) -> bool {
+    family
+        .metrics
+        .iter()
+        .enumerate()
+        .any(|(i, m)| (i == 0 || m.key == "lost") && m.stat == Stat::Median)
+}
+
 /// `oslab compare`'s picture: for each of the family's first metric (time) and `lost` (when the
 /// family has it), a bar per variant at its median, every run as a dot.
 fn compare(report: &Value) -> Result<Figure> {

@@ -345,6 +345,19 @@ fn compare(
     flags: &[String],
 ) -> Result<ExitCode> {
     if let Some(path) = plot {
+        if !pictures::draws_family(family) {
+            let families: Vec<&str> = FAMILIES
+                .iter()
+                .filter(|f| pictures::draws_family(f))
+                .map(|f| f.name)
+                .collect();
+            eprintln!(
+                "oslab: error: --plot: oslab compare {} has no picture to draw (it counts runs); the families that draw one: {}",
+                family.name,
+                families.join(", ")
+            );
+            return Ok(ExitCode::from(2));
+        }
         oslab::kit::plot::check_writable(path)?;
     }
     interrupt::install()?; // Ctrl-C, SIGTERM: passed on to the running variant, then the partial table

@@ -239,6 +239,11 @@ fn bad_paths_and_reports_are_clear_errors() {
         &["--plot", &dir.path("b.svg")],
         &["barrier has no picture to draw", "sleep_jitter"],
     );
+    usage_error(
+        "oslab",
+        &["compare", "deadlock", "--plot", &dir.path("d.svg")],
+        &["oslab compare deadlock has no picture to draw", "race"],
+    );
     // oslab plot: a missing report, one that is not a report, one of a demo with no picture.
     let cases: [(&str, &str, &str); 3] = [
         ("absent.json", "", "cannot read the report"),
