@@ -14,6 +14,7 @@
 //!   gate, wait-for graph;
 //! - [`sys`]: the only module with `unsafe` code, one syscall family per file;
 //! - [`catalogue`]: every demo, its chapter, concept, tour flags and compare families;
+//! - [`pictures`]: which report draws which picture (`--plot`, `oslab plot`);
 //! - [`umbrella`]: how `oslab tour` and `oslab compare` run each demo (and pass Ctrl-C on).
 
 /// oslab's version and the git commit it was built from: `0.1.0 (1a2b3c4d5e6f)`.
@@ -28,6 +29,7 @@ pub mod catalogue;
 pub mod demos;
 pub mod error;
 pub mod kit;
+pub mod pictures;
 pub mod proc;
 pub mod process;
 pub mod sync;

@@ -1,5 +1,5 @@
 //! oslab: the umbrella. `list` the demos, `tour` them all with small parameters, `compare` the
-//! variants of one family side by side.
+//! variants of one family side by side, `plot` a saved report as an SVG.
 //!
 //! The umbrella runs the demo binaries themselves (each a fresh process, as a student would run
 //! it) with `--format json` and reads their reports; it measures nothing of its own.
@@ -17,6 +17,7 @@ use oslab::kit::machine::Machine;
 use oslab::kit::report::{self, Format, print_line, table};
 use oslab::kit::stats::Spread;
 use oslab::kit::timing::{fmt_ns, sig3};
+use oslab::pictures;
 use oslab::umbrella::{
     TourRow, Trial, compare_trial, demo_path, paired_ratio_range, partial_note, run_json,
     summarise, unsettled,
@@ -32,7 +33,7 @@ use serde_json::{Value, json};
 #[derive(Parser, Debug)]
 #[command(
     version,
-    after_help = "Examples:\n  oslab tour\n  oslab list\n  oslab compare race --trials 5\n  oslab compare granularity --trials 3 -- --threads 4 --steps 200000\n  oslab compare deadlock --trials 50"
+    after_help = "Examples:\n  oslab tour\n  oslab list\n  oslab compare race --trials 5\n  oslab compare granularity --trials 3 -- --threads 4 --steps 200000\n  oslab compare deadlock --trials 50\n  oslab compare race --plot race.svg\n  oslab plot report.json -o report.svg"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -63,6 +64,16 @@ enum Cmd {
         /// Where to write the scripts, e.g. ~/.local/share/bash-completion/completions
         dir: PathBuf,
     },
+    /// Draw a saved report as an SVG picture: a demo's JSON (--format json), oslab compare's
+    /// JSON, or scripts/sweep.sh's CSV
+    Plot {
+        /// The report, or - for standard input
+        report: PathBuf,
+        /// Where to write the picture, or - for standard output [default: the report's name
+        /// with .svg; standard output for standard input]
+        #[arg(long, short, value_name = "FILE.svg", value_parser = cli::plot_path)]
+        output: Option<PathBuf>,
+    },
     /// Run the variants of one family interleaved and print their medians side by side
     Compare {
         /// The family: race (the five fixes for a lost update), granularity (coarse vs fine),
@@ -78,6 +89,11 @@ enum Cmd {
 
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+
+        /// Also draw the comparison into FILE, an SVG: each variant's time (every run a dot)
+        /// and lost updates
+        #[arg(long, value_name = "FILE.svg", value_parser = cli::plot_path)]
+        plot: Option<PathBuf>,
 
         /// Flags passed to every variant, after `--` (e.g. -- --threads 4 --steps 100000)
         #[arg(last = true, value_name = "DEMO FLAGS")]
@@ -101,14 +117,16 @@ fn main() -> ExitCode {
                 clap_complete::Generator::file_name(&shell, name)
             })
         }
+        Cmd::Plot { report, output } => plot(&report, output.as_deref()),
         Cmd::Compare {
             family,
             trials,
             format,
+            plot,
             flags,
         } => catalogue::family(&family)
             .context("unknown family")
-            .and_then(|family| compare(family, trials, format, &flags)),
+            .and_then(|family| compare(family, trials, format, plot.as_deref(), &flags)),
     })
 }
 
@@ -340,7 +358,29 @@ struct Range {
     max: f64,
 }
 
-fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Result<ExitCode> {
+fn compare(
+    family: &Family,
+    trials: u32,
+    format: Format,
+    plot: Option<&Path>,
+    flags: &[String],
+) -> Result<ExitCode> {
+    if let Some(path) = plot {
+        if !pictures::draws_family(family) {
+            let families: Vec<&str> = FAMILIES
+                .iter()
+                .filter(|f| pictures::draws_family(f))
+                .map(|f| f.name)
+                .collect();
+            eprintln!(
+                "oslab: error: --plot: oslab compare {} has no picture to draw (it counts runs); the families that draw one: {}",
+                family.name,
+                families.join(", ")
+            );
+            return Ok(ExitCode::from(2));
+        }
+        oslab::kit::plot::check_writable(path)?;
+    }
     interrupt::install()?; // Ctrl-C, SIGTERM: passed on to the running variant, then the partial table
     let run_at = report::utc_now();
     let mut args: Vec<&str> = family.args.to_vec();
@@ -470,24 +510,25 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
         })
         .collect();
 
+    let document = report::stamped(
+        &run_at,
+        json!({
+            "family": family.name,
+            "about": family.about,
+            "trials": trials,
+            "partial": stopped.is_some(),
+            "stopped_by": stopped.map(|s| s.as_str()),
+            "flags": args,
+            "rows": rows,
+            "unsettled": open
+                .iter()
+                .map(|&(a, b)| json!({"faster": family.members[a], "slower": family.members[b]}))
+                .collect::<Vec<_>>(),
+            "system": Machine::collect(),
+        }),
+    );
     match format {
-        Format::Json => print_line(serde_json::to_string_pretty(&report::stamped(
-            &run_at,
-            json!({
-                "family": family.name,
-                "about": family.about,
-                "trials": trials,
-                "partial": stopped.is_some(),
-                "stopped_by": stopped.map(|s| s.as_str()),
-                "flags": args,
-                "rows": rows,
-                "unsettled": open
-                    .iter()
-                    .map(|&(a, b)| json!({"faster": family.members[a], "slower": family.members[b]}))
-                    .collect::<Vec<_>>(),
-                "system": Machine::collect(),
-            }),
-        ))?),
+        Format::Json => print_line(serde_json::to_string_pretty(&document)?),
         Format::Csv => {
             let mut header = vec!["family".to_string(), "variant".into(), "trials".into()];
             for m in family.metrics {
@@ -627,6 +668,17 @@ fn compare(family: &Family, trials: u32, format: Format, flags: &[String]) -> Re
             }
         }
     }
+    if let Some(path) = plot {
+        let figure = pictures::of_report(&document).context("drawing the picture")?;
+        figure.write(path)?;
+        if format == Format::Text {
+            print_line(format_args!(
+                "picture: {} ({})",
+                path.display(),
+                figure.title
+            ));
+        }
+    }
     if let Some(note) = partial {
         eprintln!("oslab: {note}; results are partial");
     }
@@ -651,6 +703,48 @@ fn with_range(median: f64, min: f64, max: f64, nanos: bool) -> String {
         sig3(min / div),
         sig3(max / div)
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// plot
+
+/// Draws a saved report (`-`: standard input) into `output` (`-`: standard output; by default
+/// the report's name with `.svg`, or standard output for standard input).
+fn plot(report: &Path, output: Option<&Path>) -> Result<ExitCode> {
+    let stdin = report == Path::new("-");
+    let text = if stdin {
+        std::io::read_to_string(std::io::stdin())
+            .context("cannot read the report from standard input")?
+    } else {
+        std::fs::read_to_string(report)
+            .with_context(|| format!("cannot read the report {}", report.display()))?
+    };
+    let figure = pictures::of_text(&text).with_context(|| {
+        if stdin {
+            "standard input".to_string()
+        } else {
+            report.display().to_string()
+        }
+    })?;
+    let output = match output {
+        Some(path) => path.to_path_buf(),
+        None if stdin => PathBuf::from("-"),
+        None => report.with_extension("svg"),
+    };
+    if output == Path::new("-") {
+        print_line(figure.to_svg()?.trim_end());
+    } else {
+        figure.write(&output)?;
+        print_line(format_args!(
+            "picture: {} ({})",
+            output.display(),
+            figure.title
+        ));
+    }
+    if let Some(error) = report::write_error() {
+        bail!("writing the picture to standard output: {error}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Counts print whole; fractional medians (an even number of runs) keep three figures.

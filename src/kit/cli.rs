@@ -33,6 +33,11 @@ pub struct CommonArgs {
     /// Run only on these CPUs, e.g. 0, 0-1 or 0,2 (sched_setaffinity; threads inherit it)
     #[arg(long, value_name = "LIST", value_parser = parse_cpu_list, global = true)]
     pub cpu: Option<CpuList>,
+
+    /// Also draw the run's figure into FILE, an SVG (`oslab plot` draws one from a saved JSON
+    /// report); a demo with nothing to draw refuses it
+    #[arg(long, value_name = "FILE.svg", value_parser = plot_path, global = true)]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 impl CommonArgs {
@@ -72,6 +77,20 @@ impl CommonArgs {
             system: Machine::collect(),
             before: Snapshot::of_self()?,
         })
+    }
+}
+
+/// A value parser for `--plot`: a file name (not empty, not a directory).
+pub fn plot_path(s: &str) -> std::result::Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(s);
+    if s.is_empty() {
+        Err("expected a file name for the picture, such as run.svg".into())
+    } else if path.is_dir() {
+        Err(format!(
+            "{s} is a directory: expected a file name, such as {s}/run.svg"
+        ))
+    } else {
+        Ok(path)
     }
 }
 

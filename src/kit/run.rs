@@ -12,7 +12,8 @@
 //!    (`<demo>: stopped by SIGINT after …; results are partial`);
 //! 4. in text mode prints the analysis, then `verdict:`, `lesson:`, `compare:` and the
 //!    hypervisor note (none of it with `--quiet`); in JSON or CSV mode prints the document;
-//! 5. returns the exit status: 0, 3 where the demo's bad thing happened, 130/143 after a signal.
+//! 5. with `--plot FILE`, draws the run's figure from the report (`crate::pictures`) into FILE;
+//! 6. returns the exit status: 0, 3 where the demo's bad thing happened, 130/143 after a signal.
 //!
 //! Because only the kit prints the closing lines, every demo's output has the same shape, and
 //! a result type's analysis and verdict are plain functions of fixed values, unit-tested.
@@ -20,6 +21,7 @@
 use std::fmt::Display;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Parser;
 use nix::sys::signal::Signal;
 use serde::Serialize;
@@ -196,6 +198,22 @@ where
     F: Findings,
     E: Into<anyhow::Error>,
 {
+    let draw = match &common.plot {
+        Some(path) => match crate::pictures::drawer(name) {
+            Some(draw) => {
+                crate::kit::plot::check_writable(path)?;
+                Some((draw, path))
+            }
+            None => {
+                eprintln!(
+                    "{name}: error: --plot: {name} has no picture to draw; the demos that draw one: {}",
+                    crate::pictures::demos().join(", ")
+                );
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
     let session = start(common)?;
     let before = Snapshot::of_self()?;
     let findings = body(&session).map_err(Into::into)?;
@@ -245,6 +263,15 @@ where
     out.finish(&report, &findings.rows(&params))?;
     if let Some(error) = report::write_error() {
         anyhow::bail!("writing the report: {error}");
+    }
+    if let Some((draw, path)) = draw {
+        let figure = draw(&serde_json::to_value(&report)?).context("drawing the picture")?;
+        figure.write(path)?;
+        out.analysis(format_args!(
+            "picture: {} ({})",
+            path.display(),
+            figure.title
+        ));
     }
     Ok(match stopped {
         Some(signal) => ExitCode::from(interrupt::exit_code(signal)),

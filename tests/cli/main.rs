@@ -14,6 +14,7 @@ mod hostile;
 mod limits;
 mod observe;
 mod orphans;
+mod pictures;
 mod processes;
 mod race;
 mod reentrancy;

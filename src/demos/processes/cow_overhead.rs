@@ -14,8 +14,9 @@ use procfs::FromRead;
 use serde::{Deserialize, Serialize};
 
 use crate::kit::cli::{Chain, TrialArgs};
+use crate::kit::plot;
 use crate::kit::report::{self, Output};
-use crate::kit::stats::Spread;
+use crate::kit::stats::{Spread, median};
 use crate::kit::timing::{self, Run, fmt_ns, lecture_ms, nanos_since, sig3};
 use crate::kit::{Context, Findings, Session, Verdict, pause, words};
 use crate::process::channel::{Next, Receiver, Sender};
@@ -808,6 +809,87 @@ fn phase_table(t: &Trial) -> String {
 
 fn mib(bytes: u64) -> String {
     format!("{} MiB", sig3(bytes as f64 / (1 << 20) as f64))
+}
+
+/// The run's picture: the time per page of each pass (the parent's first touch, the child's
+/// read, its first write, its second write) and the minor faults per page, every trial a dot:
+/// a copy-on-write fault against a write to a page that is already private. From the report.
+pub fn figure(report: &serde_json::Value) -> anyhow::Result<plot::Figure> {
+    let r = plot::Report(report);
+    let trials: Vec<&serde_json::Value> = r
+        .list("/results/trials")?
+        .iter()
+        .filter(|t| t.get("complete").and_then(serde_json::Value::as_bool) == Some(true))
+        .collect();
+    if trials.is_empty() {
+        anyhow::bail!("no trial completed: nothing to draw");
+    }
+    let phases = [
+        ("touch", "parent: first touch (zero-fill)"),
+        ("read", "child: read"),
+        ("write", "child: first write (copy-on-write)"),
+        ("rewrite", "child: write again (private)"),
+    ];
+    let per = |phase: &str, field: &str| -> anyhow::Result<Vec<f64>> {
+        trials
+            .iter()
+            .map(|t| {
+                let t = plot::Report(t);
+                let pages = t.num(&format!("/{phase}/pages"))?.max(1.0);
+                let v = t.num(&format!("/{phase}/{field}"))?;
+                Ok(if field == "minflt" { v / pages } else { v })
+            })
+            .collect()
+    };
+    let mut time = Vec::new();
+    let mut faults = Vec::new();
+    for (phase, label) in phases {
+        let ns = per(phase, "ns_per_page")?;
+        let m = median(ns.iter().copied());
+        time.push(plot::Bar {
+            label: label.into(),
+            value: m / 1e3,
+            samples: ns.iter().map(|v| v / 1e3).collect(),
+            expected: None,
+            note: fmt_ns(m),
+        });
+        let f = per(phase, "minflt")?;
+        let m = median(f.iter().copied());
+        faults.push(plot::Bar {
+            label: label.into(),
+            value: m,
+            samples: f,
+            expected: None,
+            note: format!("{m:.2}"),
+        });
+    }
+    let (write, rewrite) = (time[2].value * 1e3, time[3].value * 1e3);
+    Ok(plot::Figure {
+        title: format!(
+            "cow_overhead: a first write after fork {} a page, a private write {}",
+            fmt_ns(write),
+            fmt_ns(rewrite)
+        ),
+        run: r.run_lines(),
+        panels: vec![
+            plot::Panel {
+                title: format!(
+                    "time per page: median of {}, every trial a dot",
+                    words::count(trials.len() as u64, "trial")
+                ),
+                x: "time per page (µs)".into(),
+                y: "pass".into(),
+                chart: plot::Chart::Bars(time),
+            },
+            plot::Panel {
+                title: "minor faults per page (/proc/PID/stat field 10)".into(),
+                x: "minor faults per page (count)".into(),
+                y: "pass".into(),
+                chart: plot::Chart::Bars(faults),
+            },
+        ],
+        columns: 1,
+    })
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use crate::kit::cli::{CpuList, TrialArgs};
 use crate::kit::machine::usable_cpus;
+use crate::kit::plot;
 use crate::kit::report;
 use crate::kit::stats::{LatencySummary, Spread};
 use crate::kit::timing::{fmt_ns, nanos_since, sig3};
@@ -795,6 +796,71 @@ impl Findings for Results {
         let total = p.trials as usize * p.placements.len() * p.ops.len();
         Some(format!("{} of {total} series", self.trials.len()))
     }
+}
+
+/// The run's picture: for each placement, the latency distribution of each operation as a CDF
+/// (log scale, every trial's runs together), p50 and p99 marked. Drawn from the report.
+pub fn figure(report: &Value) -> anyhow::Result<plot::Figure> {
+    let r = plot::Report(report);
+    let series = r.list("/results/trials")?;
+    let mut placements: Vec<&str> = Vec::new();
+    for s in series {
+        let placement = plot::Report(s).str("/placement")?;
+        if !placements.contains(&placement) {
+            placements.push(placement);
+        }
+    }
+    let mut panels = Vec::new();
+    for placement in placements {
+        let mut dists: Vec<plot::Dist> = Vec::new();
+        for s in series {
+            let s = plot::Report(s);
+            if s.str("/placement")? != placement {
+                continue;
+            }
+            let label = s.str("/label")?;
+            let us: Vec<f64> = s.nums("/samples_ns")?.iter().map(|ns| ns / 1e3).collect();
+            match dists.iter_mut().find(|d| d.name == label) {
+                Some(d) => d.values.extend(us),
+                None => dists.push(plot::Dist {
+                    name: label.to_string(),
+                    values: us,
+                }),
+            }
+        }
+        dists.retain(|d| !d.values.is_empty());
+        if dists.is_empty() {
+            continue;
+        }
+        let cpus = series
+            .iter()
+            .find(|s| s.get("placement").and_then(Value::as_str) == Some(placement))
+            .and_then(|s| s.get("cpus"))
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        panels.push(plot::Panel {
+            title: format!("{placement} (CPUs {cpus}): p50 and p99 marked"),
+            x: "time to create and reap one (µs)".into(),
+            y: "runs at or below (%)".into(),
+            chart: plot::Chart::Cdf {
+                series: dists,
+                marks: vec![50.0, 99.0],
+                log: true,
+            },
+        });
+    }
+    if panels.is_empty() {
+        anyhow::bail!("the run stopped before its first timed run: nothing to draw");
+    }
+    Ok(plot::Figure {
+        title: format!(
+            "spawn_cost: creating a process or a thread, {} runs of each",
+            r.num("/params/count")?
+        ),
+        run: r.run_lines(),
+        panels,
+        columns: 1,
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::kit::plot;
 use crate::kit::report::Output;
 use crate::kit::timing::{fmt_ns, nanos};
 use crate::kit::{Context, Findings, Session, Verdict, words};
@@ -117,6 +118,7 @@ pub struct Log {
 struct Record {
     events: Vec<Line>,
     schedule: Vec<u32>,
+    switch_ns: Vec<u64>,
     preemptions: u64,
 }
 
@@ -143,6 +145,8 @@ impl Log {
         let mut r = self.inner.borrow_mut();
         if r.schedule.last() != Some(&tid) {
             r.schedule.push(tid);
+            let t = crate::kit::timing::monotonic_ns().saturating_sub(self.start_ns);
+            r.switch_ns.push(t);
         }
     }
 
@@ -181,6 +185,8 @@ pub struct Results {
     pub lines: Vec<String>,
     /// The thread the scheduler switched to, at each switch.
     pub schedule: Vec<u32>,
+    /// When each switch in `schedule` happened, from the start of the run (CLOCK_MONOTONIC), ns.
+    pub switch_ns: Vec<u64>,
     pub trials: Vec<Trial>,
     pub events: Vec<Line>,
 }
@@ -230,6 +236,7 @@ pub fn run(s: &Session, p: &Params, body: impl FnOnce(&Rc<Log>) -> Result<()>) -
     Ok(Results {
         lines: log.events.iter().map(|e| e.line.clone()).collect(),
         schedule: log.schedule,
+        switch_ns: log.switch_ns,
         trials: vec![trial],
         events: log.events,
     })
@@ -556,6 +563,76 @@ impl Findings for Results {
     }
 }
 
+/// The run's picture: who ran when, one lane per user thread, a box from each switch of the
+/// run queue to the next (the last until the last line was printed): the schedule as a Gantt
+/// chart. From the report.
+pub fn figure(report: &serde_json::Value) -> anyhow::Result<plot::Figure> {
+    let r = plot::Report(report);
+    let threads = r.num("/params/threads")? as usize;
+    let mode = r.str("/params/mode")?;
+    let schedule = r.nums("/results/schedule")?;
+    let at = r.nums("/results/switch_ns")?;
+    let last_line = r
+        .list("/results/events")?
+        .iter()
+        .filter_map(|e| e.get("t_ns").and_then(serde_json::Value::as_f64))
+        .fold(0.0, f64::max);
+    if schedule.is_empty() || at.len() != schedule.len() {
+        anyhow::bail!("the report has no switches with their times: nothing to draw");
+    }
+    let end = last_line.max(at[at.len() - 1]);
+    // The last box at least 1% of the run wide, so it shows.
+    let end = end.max(at[at.len() - 1] + end * 0.01);
+    let (unit, div) = plot::time_unit(end);
+    let mut lanes: Vec<plot::Lane> = (1..=threads)
+        .map(|t| plot::Lane {
+            label: format!("Thread {t}"),
+            spans: Vec::new(),
+        })
+        .collect();
+    for (k, (&thread, &from)) in schedule.iter().zip(&at).enumerate() {
+        let to = at.get(k + 1).copied().unwrap_or(end);
+        if let Some(lane) = lanes.get_mut((thread as usize).wrapping_sub(1)) {
+            lane.spans.push(plot::Span {
+                from: from / div,
+                to: to / div,
+                state: 0,
+            });
+        }
+    }
+    let interleaved = r.get("/results/trials/0/interleaved")?.as_bool() == Some(true);
+    let how = match mode {
+        "sequential" => "a thread yields only when it is done",
+        "cooperate" => "each thread yields after every step",
+        _ => "a timer takes the CPU from a thread when its slice is over",
+    };
+    Ok(plot::Figure {
+        title: format!(
+            "coop_sched, {mode}: {threads} user threads on one OS thread, {}",
+            if interleaved {
+                "interleaved"
+            } else {
+                "one after another"
+            }
+        ),
+        run: r.run_lines(),
+        panels: vec![plot::Panel {
+            title: format!(
+                "who ran when ({}): {how}",
+                words::count(schedule.len() as u64, "switch")
+            ),
+            x: format!("time since the start ({unit})"),
+            y: "user thread".into(),
+            chart: plot::Chart::Gantt {
+                lanes,
+                states: vec!["running (the run queue switched to it)".into()],
+                marks: Vec::new(),
+            },
+        }],
+        columns: 1,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -606,6 +683,7 @@ mod tests {
         Results {
             lines: events.iter().map(|e| e.line.clone()).collect(),
             schedule: vec![1, 2, 1, 2],
+            switch_ns: vec![0, 250_000, 500_000, 750_000],
             trials: vec![Trial {
                 switches: 4,
                 preemptions,

@@ -789,6 +789,46 @@ impl Results {
     }
 }
 
+/// The run's picture: each task's measured share of the CPU against the share its weight
+/// predicts (a tick), one bar per task of each pair. From the report.
+pub fn figure(report: &serde_json::Value) -> anyhow::Result<crate::kit::plot::Figure> {
+    use crate::kit::plot;
+    let r = plot::Report(report);
+    let mut bars = Vec::new();
+    for pair in r.list("/results/trials")? {
+        let pair = plot::Report(pair);
+        let number = pair.num("/pair")?;
+        for task in pair.list("/tasks")? {
+            let t = plot::Report(task);
+            let (share, predicted) = (t.num("/share")? * 100.0, t.num("/predicted")? * 100.0);
+            bars.push(plot::Bar {
+                label: format!("pair {number}: {}", t.str("/label")?),
+                value: share,
+                samples: Vec::new(),
+                expected: Some(predicted),
+                note: format!("{share:.1}% (predicted {predicted:.1}%)"),
+            });
+        }
+    }
+    if bars.is_empty() {
+        anyhow::bail!("no pair ran: nothing to draw");
+    }
+    Ok(plot::Figure {
+        title: format!(
+            "nice_share: the CPU shared by nice {} and nice 0, against the weights",
+            r.num("/params/nice")?
+        ),
+        run: r.run_lines(),
+        panels: vec![plot::Panel {
+            title: "each task's share of the CPU; the tick is the share its weight predicts".into(),
+            x: "share of the CPU time (%)".into(),
+            y: "task".into(),
+            chart: plot::Chart::Bars(bars),
+        }],
+        columns: 1,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

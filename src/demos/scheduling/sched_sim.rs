@@ -11,6 +11,8 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 
+use anyhow::Context as _;
+
 use clap::ValueEnum;
 use serde::Serialize;
 
@@ -1379,6 +1381,147 @@ impl Findings for Results {
     fn rows(&self, _p: &Params) -> Vec<JobStats> {
         self.schedule.jobs.clone()
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The picture.
+
+/// The run's picture, from its report: the simulator's schedule as a Gantt chart, a lane per
+/// job; with `--real`, the kernel's record under it on the same time axis (ms), the other
+/// tasks in a lane of their own.
+pub fn figure(report: &serde_json::Value) -> anyhow::Result<crate::kit::plot::Figure> {
+    use crate::kit::plot::{self, Chart, Lane, Panel, Span};
+    let r = plot::Report(report);
+    let jobs: Vec<String> = (r.list("/results/schedule/jobs")?.iter())
+        .filter_map(|j| j.get("job")?.as_str().map(str::to_string))
+        .collect();
+    let ticks = r.list("/results/schedule/ticks")?;
+    let real = report.pointer("/results/real").filter(|v| !v.is_null());
+    // The unit of the time axis: ticks, or ms on the kernel.
+    let tick_ns = match real {
+        Some(real) => real
+            .get("tick_ns")
+            .and_then(serde_json::Value::as_f64)
+            .context("the report's real run has no tick_ns")?,
+        None => 0.0,
+    };
+    let (scale, x) = if real.is_some() {
+        (
+            tick_ns / 1e6,
+            "time since the first release (ms)".to_string(),
+        )
+    } else {
+        (1.0, "time (ticks)".to_string())
+    };
+    let mut predicted: Vec<Lane> = (jobs.iter())
+        .map(|j| Lane {
+            label: j.clone(),
+            spans: Vec::new(),
+        })
+        .collect();
+    for t in ticks {
+        let (Some(at), Some(who)) = (
+            t.get("t").and_then(serde_json::Value::as_f64),
+            t.get("running").and_then(serde_json::Value::as_str),
+        ) else {
+            continue;
+        };
+        if let Some(lane) = predicted.iter_mut().find(|l| l.label == who) {
+            match lane.spans.last_mut() {
+                Some(s) if (s.to - at * scale).abs() < 1e-9 => s.to = (at + 1.0) * scale,
+                _ => lane.spans.push(Span {
+                    from: at * scale,
+                    to: (at + 1.0) * scale,
+                    state: 0,
+                }),
+            }
+        }
+    }
+    let policy = r.str("/params/policy")?;
+    let quantum = r.num("/params/quantum")?;
+    let mut panels = vec![Panel {
+        title: format!("predicted: the simulator's {policy}, slice {quantum} ticks"),
+        x: x.clone(),
+        y: "job".into(),
+        chart: Chart::Gantt {
+            lanes: predicted,
+            states: vec!["running".into()],
+            marks: Vec::new(),
+        },
+    }];
+    if let Some(real) = real {
+        let mut lanes: Vec<Lane> = (jobs.iter())
+            .map(|j| Lane {
+                label: j.clone(),
+                spans: Vec::new(),
+            })
+            .collect();
+        lanes.push(Lane {
+            label: "other".into(),
+            spans: Vec::new(),
+        });
+        let slots = real
+            .get("slots")
+            .and_then(serde_json::Value::as_array)
+            .context("the report's real run has no slots")?;
+        for s in slots {
+            let (Some(who), Some(from), Some(to)) = (
+                s.get("who").and_then(serde_json::Value::as_str),
+                s.get("start_ns").and_then(serde_json::Value::as_f64),
+                s.get("end_ns").and_then(serde_json::Value::as_f64),
+            ) else {
+                continue;
+            };
+            let exiting = s.get("exiting").and_then(serde_json::Value::as_bool) == Some(true);
+            if who == "idle" || exiting {
+                continue;
+            }
+            let (lane, state) = match s.get("job").and_then(serde_json::Value::as_u64) {
+                Some(j) => (j as usize, 0),
+                None => (jobs.len(), 1),
+            };
+            if let Some(lane) = lanes.get_mut(lane) {
+                lane.spans.push(Span {
+                    from: from / 1e6,
+                    to: to / 1e6,
+                    state,
+                });
+            }
+        }
+        if lanes.last().is_some_and(|l| l.spans.is_empty()) {
+            lanes.pop();
+        }
+        let source = match real.get("source").and_then(serde_json::Value::as_str) {
+            Some("sched_switch") => "the kernel's sched:sched_switch record",
+            _ => "the jobs' own clock readings",
+        };
+        let policy = real
+            .get("kernel_policy")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("?");
+        panels.push(Panel {
+            title: format!("measured: {policy}, from {source}"),
+            x,
+            y: "task".into(),
+            chart: Chart::Gantt {
+                lanes,
+                states: vec!["a job running".into(), "another task".into()],
+                marks: Vec::new(),
+            },
+        });
+    }
+    Ok(plot::Figure {
+        title: match real {
+            Some(_) => format!(
+                "sched_sim --real: the simulator's schedule and the kernel's, a tick = {}",
+                crate::kit::timing::fmt_ns(tick_ns)
+            ),
+            None => format!("sched_sim: {policy}, {} jobs", jobs.len()),
+        },
+        run: r.run_lines(),
+        panels,
+        columns: 1,
+    })
 }
 
 #[cfg(test)]

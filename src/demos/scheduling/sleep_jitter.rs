@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::Result;
 use crate::kit::histogram::{self, Bucket};
 use crate::kit::machine::{current_cpu, fmt_cpu_list};
+use crate::kit::plot::{self, Figure};
 use crate::kit::report::warn;
 use crate::kit::stats::{LatencySummary, latency_histogram};
 use crate::kit::timing::{fmt_ns, monotonic_ns};
@@ -562,6 +563,95 @@ impl Findings for Results {
     fn progress(&self, p: &Params) -> Option<String> {
         Some(format!("{} of {} sleeps", self.trial().sleeps, p.count))
     }
+}
+
+/// The run's picture: the lecture's histogram with the seed's bins, as `plt.hist` draws it;
+/// the overshoot at µs resolution as a histogram (up to p99) and as a CDF with p50, p90, p99
+/// and p99.9 marked. Drawn from the report (`--plot`, `oslab plot`).
+pub fn figure(report: &serde_json::Value) -> anyhow::Result<Figure> {
+    let r = plot::Report(report);
+    let sleeps = r.num("/results/trials/0/sleeps")?;
+    let interval = r.num("/params/interval_ns")?;
+    let mode = r.str("/params/mode")?;
+    let bins: Vec<plot::Bin> = r
+        .list("/results/lecture_histogram")?
+        .iter()
+        .map(|b| {
+            let b = plot::Report(b);
+            Ok(plot::Bin {
+                from: b.num("/from_ms")?,
+                to: b.num("/to_ms")?,
+                count: b.num("/count")?,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let edges: Vec<String> = bins
+        .iter()
+        .map(|b| b.from.to_string())
+        .chain(bins.last().map(|b| b.to.to_string()))
+        .collect();
+    let outside = r.num("/results/lecture_below")? + r.num("/results/lecture_above")?;
+    let mut lecture = format!("the lecture's plt.hist(times, [{}])", edges.join(", "));
+    if outside > 0.0 {
+        lecture.push_str(&format!(": {outside} outside the bins, left out"));
+    }
+    let mut us: Vec<f64> = r
+        .nums("/results/overshoot_ns")?
+        .iter()
+        .map(|ns| ns / 1e3)
+        .collect();
+    us.sort_by(f64::total_cmp);
+    if us.is_empty() {
+        anyhow::bail!("the run stopped before its first sleep ended: nothing to draw");
+    }
+    let p99 = plot::percentile(&us, 99.0);
+    let shown: Vec<f64> = us.iter().copied().filter(|&v| v <= p99).collect();
+    let beyond = us.len() - shown.len();
+    let max = us[us.len() - 1];
+    let min = us[0];
+    let mut histogram_title = "the overshoot at µs resolution".to_string();
+    if beyond > 0 {
+        histogram_title = format!(
+            "overshoot in µs, to p99 ({beyond} beyond, max {})",
+            fmt_ns(max * 1e3)
+        );
+    }
+    Ok(Figure {
+        title: format!(
+            "sleep_jitter: {} × sleep({}), {mode}: every sleep ends late",
+            sleeps,
+            fmt_ns(interval)
+        ),
+        run: r.run_lines(),
+        panels: vec![
+            plot::Panel {
+                title: lecture,
+                x: "sleep, in whole ms (millis() after − before)".into(),
+                y: "sleeps (count)".into(),
+                chart: plot::Chart::Histogram(bins),
+            },
+            plot::Panel {
+                title: histogram_title,
+                x: "overshoot past the deadline (µs)".into(),
+                y: "sleeps (count)".into(),
+                chart: plot::Chart::Histogram(plot::bins(&shown, 40)),
+            },
+            plot::Panel {
+                title: "the overshoot's CDF, percentiles marked".into(),
+                x: "overshoot past the deadline (µs)".into(),
+                y: "sleeps at or below (%)".into(),
+                chart: plot::Chart::Cdf {
+                    series: vec![plot::Dist {
+                        name: "overshoot".into(),
+                        values: us,
+                    }],
+                    marks: vec![50.0, 90.0, 99.0, 99.9],
+                    log: min > 0.0 && max / min > 20.0,
+                },
+            },
+        ],
+        columns: 2,
+    })
 }
 
 #[cfg(test)]

@@ -215,7 +215,8 @@ pub struct ThreadTurns {
     pub rr_interval_ns: Option<u64>,
     /// The log filled and the thread stopped early.
     pub full: bool,
-    #[serde(skip)]
+    /// Every completed turn's length (ns), in order: the raw samples the figure draws.
+    #[serde(rename = "lengths_ns")]
     pub lengths: Vec<u64>,
     /// Its first and last clock readings (CLOCK_MONOTONIC).
     #[serde(skip)]
@@ -818,6 +819,75 @@ impl Findings for Results {
             p.seconds
         ))
     }
+}
+
+/// The run's picture: each thread's share of the CPU against an equal share (a tick), and the
+/// distribution of its run lengths (the time it ran between two interruptions) as a CDF. From
+/// the report.
+pub fn figure(report: &serde_json::Value) -> anyhow::Result<crate::kit::plot::Figure> {
+    use crate::kit::plot;
+    let r = plot::Report(report);
+    let threads = r.list("/results/threads")?;
+    let total: f64 = threads
+        .iter()
+        .filter_map(|t| t.get("ran_ns").and_then(serde_json::Value::as_f64))
+        .sum();
+    if threads.is_empty() || total <= 0.0 {
+        anyhow::bail!("no thread ran: nothing to draw");
+    }
+    let equal = 100.0 / threads.len() as f64;
+    let mut bars = Vec::new();
+    let mut dists = Vec::new();
+    for t in threads {
+        let t = plot::Report(t);
+        let label = format!(
+            "thread {}: {}, nice {}",
+            t.num("/thread")?,
+            t.str("/policy")?,
+            t.num("/nice")?
+        );
+        let share = t.num("/ran_ns")? / total * 100.0;
+        bars.push(plot::Bar {
+            label: label.clone(),
+            value: share,
+            samples: Vec::new(),
+            expected: Some(equal),
+            note: format!("{share:.1}% in {} turns", t.num("/turns")?),
+        });
+        dists.push(plot::Dist {
+            name: label,
+            values: t.nums("/lengths_ns")?.iter().map(|ns| ns / 1e6).collect(),
+        });
+    }
+    dists.retain(|d| !d.values.is_empty());
+    let mut panels = vec![plot::Panel {
+        title: "each thread's share of the time the threads ran; the tick is an equal share".into(),
+        x: "share of the run time (%)".into(),
+        y: "thread".into(),
+        chart: plot::Chart::Bars(bars),
+    }];
+    if !dists.is_empty() {
+        panels.push(plot::Panel {
+            title: "run lengths: how long a thread ran before it was switched out".into(),
+            x: "run length (ms)".into(),
+            y: "turns at or below (%)".into(),
+            chart: plot::Chart::Cdf {
+                series: dists,
+                marks: vec![50.0, 99.0],
+                log: true,
+            },
+        });
+    }
+    Ok(plot::Figure {
+        title: format!(
+            "time_slice: {} threads on CPU {}, each turn timed",
+            threads.len(),
+            r.num("/results/cpu")?
+        ),
+        run: r.run_lines(),
+        panels,
+        columns: 1,
+    })
 }
 
 #[cfg(test)]

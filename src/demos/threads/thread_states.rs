@@ -668,6 +668,79 @@ impl Findings for Results {
     }
 }
 
+/// The run's picture: each thread's state at each sample (RUNNING, READY, BLOCKED) as a
+/// timeline, one lane per thread, the moment main wakes the lock and pipe threads marked. From
+/// the report.
+pub fn figure(report: &serde_json::Value) -> anyhow::Result<crate::kit::plot::Figure> {
+    use crate::kit::plot;
+    let r = plot::Report(report);
+    let names: Vec<String> = r
+        .list("/results/threads")?
+        .iter()
+        .map(|t| plot::Report(t).str("/name").map(str::to_string))
+        .collect::<anyhow::Result<_>>()?;
+    let samples = r.list("/results/samples")?;
+    if samples.is_empty() {
+        anyhow::bail!("no sample was taken: nothing to draw");
+    }
+    let interval = r.num("/params/interval_ms")?;
+    let mut lanes: Vec<plot::Lane> = names
+        .iter()
+        .map(|n| plot::Lane {
+            label: n.clone(),
+            spans: Vec::new(),
+        })
+        .collect();
+    let mut marks = Vec::new();
+    for (k, sample) in samples.iter().enumerate() {
+        let s = plot::Report(sample);
+        let from = s.num("/t_ms")?;
+        let to = samples
+            .get(k + 1)
+            .and_then(|n| n.get("t_ms"))
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(from + interval);
+        if marks.is_empty() && s.str("/phase")? == "after" {
+            marks.push(plot::Mark {
+                at: from,
+                label: "main wakes the lock and pipe threads".into(),
+            });
+        }
+        for (lane, state) in lanes.iter_mut().zip(s.list("/states")?) {
+            let state = match state.as_str() {
+                Some("RUNNING") => 0,
+                Some("READY") => 1,
+                _ => 2,
+            };
+            lane.spans.push(plot::Span { from, to, state });
+        }
+    }
+    Ok(plot::Figure {
+        title: format!(
+            "thread_states: {} threads on CPU {}, sampled every {interval} ms",
+            names.len(),
+            r.num("/results/cpu")?
+        ),
+        run: r.run_lines(),
+        panels: vec![plot::Panel {
+            title: "each thread's state at each sample (/proc/PID/task/TID/stat and its CPU time)"
+                .into(),
+            x: "time since the first sample (ms)".into(),
+            y: "thread".into(),
+            chart: plot::Chart::Gantt {
+                lanes,
+                states: vec![
+                    "RUNNING".into(),
+                    "READY (runnable, waiting)".into(),
+                    "BLOCKED".into(),
+                ],
+                marks,
+            },
+        }],
+        columns: 1,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
