@@ -178,6 +178,33 @@ fn limit_text(resource: nix::sys::resource::Resource, unit: u64) -> String {
     }
 }
 
+/// The first refusal among threads that each ask for a policy or nice value: kept for the run's
+/// end, when it becomes the run's error (nothing measured under settings not in force).
+#[derive(Debug, Default)]
+pub struct FirstRefusal(std::sync::Mutex<Option<Refusal>>);
+
+impl FirstRefusal {
+    /// Keeps `r` unless one was kept already.
+    pub fn keep(&self, r: Refusal) {
+        if let Ok(mut slot) = self.0.lock() {
+            slot.get_or_insert(r);
+        }
+    }
+
+    /// Err with the kept refusal's message, if there is one.
+    pub fn check(&self) -> Result<()> {
+        let kept = self
+            .0
+            .lock()
+            .map_err(|_| Error::WorkerPanicked { index: 0 })?
+            .take();
+        match kept {
+            Some(r) => Err(Error::Limit(r.to_string())),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Puts the calling thread under `policy` at `priority` (0 for SCHED_OTHER). A refusal is
 /// explained with `instead`; any other failure too, since the demo goes on either way.
 pub fn request_policy(

@@ -15,7 +15,6 @@
 //! ([`crate::proc::switches`]), not from us; without the privilege to trace (or with
 //! `--own-clock`), from the jobs' own clock readings ([`super::turns`]), and the output says so.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::thread;
 use std::time::Duration;
@@ -31,7 +30,7 @@ use crate::kit::{Session, interrupt, words};
 use crate::proc::switches::{OnCpu, SwitchTrace};
 use crate::proc::tasks::TaskState;
 use crate::process::limits;
-use crate::process::scheduler::{self, Refusal, RtLimits, placement};
+use crate::process::scheduler::{self, FirstRefusal, Refusal, RtLimits, placement};
 use crate::{Error, Result, sys};
 
 /// The most a real run may take: the jobs' run times and the last arrival, in real time.
@@ -216,14 +215,12 @@ struct Shared {
     released: Vec<AtomicBool>,
     running: Vec<AtomicBool>,
     tids: Vec<AtomicI32>,
-    refused: Mutex<Option<Refusal>>,
+    refused: FirstRefusal,
 }
 
 impl Shared {
     fn refuse(&self, r: Refusal) {
-        if let Ok(mut slot) = self.refused.lock() {
-            slot.get_or_insert(r);
-        }
+        self.refused.keep(r);
         self.abort.store(true, Relaxed);
     }
 
@@ -427,7 +424,7 @@ pub fn run(s: &Session, p: &Params, plan: Plan, predicted: &Schedule) -> Result<
         released: (0..n).map(|_| AtomicBool::new(false)).collect(),
         running: (0..n).map(|_| AtomicBool::new(false)).collect(),
         tids: (0..n).map(|_| AtomicI32::new(0)).collect(),
-        refused: Mutex::new(None),
+        refused: FirstRefusal::default(),
     };
     let (trace, source_note) = if p.own_clock {
         (None, Some("--own-clock".to_string()))
@@ -469,7 +466,7 @@ pub fn run(s: &Session, p: &Params, plan: Plan, predicted: &Schedule) -> Result<
         let launcher = thread::Builder::new()
             .name("launcher".into())
             .spawn_scoped(sc, move || {
-                launch(
+                launch(&Launch {
                     p,
                     tick_ns,
                     grid,
@@ -478,9 +475,9 @@ pub fn run(s: &Session, p: &Params, plan: Plan, predicted: &Schedule) -> Result<
                     cpu,
                     launcher_cpu,
                     shared,
-                    &threads,
+                    threads: &threads,
                     t0,
-                )
+                })
             })
             .map_err(|e| {
                 shared.abort.store(true, Relaxed);
@@ -502,14 +499,7 @@ pub fn run(s: &Session, p: &Params, plan: Plan, predicted: &Schedule) -> Result<
     });
     let recorded = trace.map(SwitchTrace::stop);
     let joined = joined?;
-    if let Some(r) = shared
-        .refused
-        .lock()
-        .map_err(|_| Error::WorkerPanicked { index: 0 })?
-        .take()
-    {
-        return Err(Error::Limit(r.to_string()));
-    }
+    shared.refused.check()?;
     let runs: Vec<JobRun> = joined.into_iter().flatten().collect();
     if runs.len() < n {
         return Err(Error::Failed(
@@ -641,22 +631,37 @@ fn job_thread(
     }))
 }
 
-/// The launcher: waits for every job to be ready, then releases each at its arrival, in the
-/// list's order, each once the previous one is on the CPU or runnable.
-#[allow(clippy::too_many_arguments)]
-fn launch(
-    p: &Params,
+/// What the launcher needs: the run, where, and the jobs' threads.
+struct Launch<'a> {
+    p: &'a Params,
     tick_ns: u64,
+    /// The timer tick's grid (a tick's time and the period), when readable.
     grid: Option<(u64, u64)>,
-    class: &str,
-    prios: &[i32],
+    class: &'a str,
+    prios: &'a [i32],
     cpu: usize,
     launcher_cpu: usize,
-    shared: &Shared,
-    threads: &[thread::Thread],
-    t0: &AtomicU64,
-) -> Result<()> {
-    let released = release(
+    shared: &'a Shared,
+    threads: &'a [thread::Thread],
+    /// Set to the first release's time.
+    t0: &'a AtomicU64,
+}
+
+/// The launcher: waits for every job to be ready, then releases each at its arrival, in the
+/// list's order, each once the previous one is on the CPU or runnable. When the run stops
+/// early, it wakes every job so that each sees it.
+fn launch(l: &Launch<'_>) -> Result<()> {
+    let released = release(l);
+    if released.is_err() || l.shared.stop() {
+        l.shared.abort.store(true, Relaxed);
+        l.threads.iter().for_each(thread::Thread::unpark);
+    }
+    released
+}
+
+/// [`launch`]'s work: the releases.
+fn release(l: &Launch<'_>) -> Result<()> {
+    let Launch {
         p,
         tick_ns,
         grid,
@@ -667,28 +672,7 @@ fn launch(
         shared,
         threads,
         t0,
-    );
-    if released.is_err() || shared.stop() {
-        shared.abort.store(true, Relaxed);
-        threads.iter().for_each(thread::Thread::unpark);
-    }
-    released
-}
-
-/// [`launch`]'s work: the releases.
-#[allow(clippy::too_many_arguments)]
-fn release(
-    p: &Params,
-    tick_ns: u64,
-    grid: Option<(u64, u64)>,
-    class: &str,
-    prios: &[i32],
-    cpu: usize,
-    launcher_cpu: usize,
-    shared: &Shared,
-    threads: &[thread::Thread],
-    t0: &AtomicU64,
-) -> Result<()> {
+    } = *l;
     crate::kit::cli::CpuList(vec![launcher_cpu]).pin_current_thread()?;
     if class != "SCHED_OTHER" {
         // Released on time even when its CPU is busy; above the jobs when it shares theirs.

@@ -7,7 +7,6 @@
 //! The turn log and how a turn is told from an interrupt are in [`super::turns`].
 
 use std::fs;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::thread;
 use std::time::Duration;
@@ -23,7 +22,8 @@ use crate::kit::{Context, Findings, Session, Verdict, interrupt, words};
 use crate::proc::switches::{self, SwitchTrace};
 use crate::process::limits;
 use crate::process::scheduler::{
-    Policy, Refusal, RtLimits, pin_self, placement, request_nice, request_policy, restore_affinity,
+    FirstRefusal, Policy, RtLimits, pin_self, placement, request_nice, request_policy,
+    restore_affinity,
 };
 use crate::{Error, Result, sys};
 
@@ -291,7 +291,7 @@ struct Shared {
     deadline_ns: AtomicU64,
     arrived: AtomicUsize,
     abort: AtomicBool,
-    refused: Mutex<Option<Refusal>>,
+    refused: FirstRefusal,
 }
 
 impl Shared {
@@ -328,7 +328,7 @@ pub fn run(s: &Session, p: &Params, take_turns: Program) -> Result<Results> {
         deadline_ns: AtomicU64::new(0),
         arrived: AtomicUsize::new(0),
         abort: AtomicBool::new(false),
-        refused: Mutex::new(None),
+        refused: FirstRefusal::default(),
     };
     let joined: Result<Vec<Option<ThreadTurns>>> = thread::scope(|sc| {
         let mut handles = Vec::with_capacity(p.threads);
@@ -351,14 +351,7 @@ pub fn run(s: &Session, p: &Params, take_turns: Program) -> Result<Results> {
     });
     restore_affinity(&previous)?;
     let joined = joined?;
-    if let Some(r) = shared
-        .refused
-        .lock()
-        .map_err(|_| Error::WorkerPanicked { index: 0 })?
-        .take()
-    {
-        return Err(Error::Limit(r.to_string()));
-    }
+    shared.refused.check()?;
     let threads: Vec<ThreadTurns> = joined.into_iter().flatten().collect();
     let traced = traced(trace, &threads);
     let mut results = Results::new(cpu, threads, kernel);
@@ -420,9 +413,7 @@ fn one_thread(
         SlicePolicy::Other => Ok(()),
     };
     if let Err(r) = asked {
-        if let Ok(mut slot) = shared.refused.lock() {
-            slot.get_or_insert(r);
-        }
+        shared.refused.keep(r);
         shared.abort.store(true, Relaxed);
     }
     if pinned.is_err() {
