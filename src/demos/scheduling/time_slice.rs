@@ -85,6 +85,8 @@ pub struct KernelSlice {
     pub hz: Option<u64>,
     /// Where CONFIG_HZ was read.
     pub hz_from: Option<String>,
+    /// debugfs was mounted on /sys/kernel/debug by this run, to read the base slice.
+    pub mounted_debugfs: bool,
     /// `kernel.sched_rr_timeslice_ms`.
     pub rr_timeslice_ms: Option<i64>,
 }
@@ -94,7 +96,7 @@ const BASE_SLICE: &str = "/sys/kernel/debug/sched/base_slice_ns";
 impl KernelSlice {
     /// Reads what can be read.
     pub fn read(machine: &Machine) -> KernelSlice {
-        mount_debugfs();
+        let mounted_debugfs = mount_debugfs();
         let (base_slice_ns, base_slice_note) = match fs::read_to_string(BASE_SLICE) {
             Ok(t) => (t.trim().parse().ok(), None),
             Err(e)
@@ -126,6 +128,7 @@ impl KernelSlice {
             base_slice_note,
             hz,
             hz_from,
+            mounted_debugfs,
             rr_timeslice_ms: RtLimits::read().and_then(|l| l.rr_timeslice_ms),
         }
     }
@@ -141,24 +144,30 @@ impl KernelSlice {
             Some(hz) => format!("HZ={hz}, a tick every {}", fmt_ns(1e9 / hz as f64)),
             None => "CONFIG_HZ not readable".into(),
         };
-        format!("{}'s base slice {base}; {hz}", self.scheduler)
+        let mounted = if self.mounted_debugfs {
+            " (debugfs mounted on /sys/kernel/debug for it)"
+        } else {
+            ""
+        };
+        format!("{}'s base slice {base}{mounted}; {hz}", self.scheduler)
     }
 }
 
 /// As root, mounts debugfs on /sys/kernel/debug when nothing is mounted there (as perf does),
-/// so EEVDF's base slice can be read; otherwise leaves it.
-fn mount_debugfs() {
+/// so EEVDF's base slice can be read; otherwise leaves it. True when it mounted it.
+fn mount_debugfs() -> bool {
     let target = std::path::Path::new("/sys/kernel/debug");
     let empty = fs::read_dir(target).is_ok_and(|mut d| d.next().is_none());
-    if empty && nix::unistd::geteuid().is_root() {
-        let _ = nix::mount::mount(
+    empty
+        && nix::unistd::geteuid().is_root()
+        && nix::mount::mount(
             Some("debugfs"),
             target,
             Some("debugfs"),
             nix::mount::MsFlags::empty(),
             None::<&str>,
-        );
-    }
+        )
+        .is_ok()
 }
 
 /// CONFIG_HZ from /boot/config-RELEASE, or /proc/config.gz (through `zcat`).
@@ -890,6 +899,7 @@ mod tests {
             scheduler: "EEVDF".into(),
             base_slice_ns: None,
             base_slice_note: Some("not readable without debugfs".into()),
+            mounted_debugfs: false,
             hz: Some(250),
             hz_from: Some("/proc/config.gz".into()),
             rr_timeslice_ms: Some(100),
