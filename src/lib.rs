@@ -29,6 +29,7 @@ pub mod catalogue;
 pub mod demos;
 pub mod error;
 pub mod kit;
+pub mod lab_report;
 pub mod pictures;
 pub mod proc;
 pub mod process;

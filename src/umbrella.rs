@@ -72,8 +72,10 @@ pub fn command(path: &Path) -> Command {
 #[derive(Debug)]
 pub struct DemoRun {
     pub exit: Exit,
-    /// Its report, if stdout was one JSON document.
+    /// Its report, if stdout (or the file it exported) was one JSON document.
     pub report: Option<Value>,
+    /// What it printed, when it ran in text mode ([`run_text`]).
+    pub transcript: Option<String>,
     pub stderr: String,
     pub wall_ns: u64,
     /// The stop signal the umbrella received while the demo ran, and passed on to it.
@@ -125,11 +127,55 @@ impl DemoRun {
 /// Runs `name` with `--format json` and `args`, reads its report, and passes a stop signal on
 /// to it (see the module's notes). Its stdout and stderr are read as it runs.
 pub fn run_json(name: &str, args: &[&str]) -> Result<DemoRun> {
+    let run = run_with(name, &["--format", "json"], args)?;
+    let report = serde_json::from_slice(&run.stdout).ok();
+    Ok(run.finish(report, None))
+}
+
+/// Runs `name` as a student would, in text mode, with `args` and `--export DIR/name.json`: its
+/// report comes from the file, and what it printed (the lecture's lines, the analysis) is kept
+/// as its transcript. One run gives both.
+pub fn run_text(name: &str, args: &[&str], dir: &Path) -> Result<DemoRun> {
+    let file = dir.join(format!("{name}.json"));
+    let export = file.to_string_lossy().into_owned();
+    let run = run_with(name, &["--export", &export], args)?;
+    let report = std::fs::read(&file)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let transcript = String::from_utf8_lossy(&run.stdout).into_owned();
+    Ok(run.finish(report, Some(transcript)))
+}
+
+/// A finished child before its report is read.
+struct RawRun {
+    exit: Exit,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    wall_ns: u64,
+    forwarded: Option<Signal>,
+}
+
+impl RawRun {
+    fn finish(self, report: Option<Value>, transcript: Option<String>) -> DemoRun {
+        DemoRun {
+            exit: self.exit,
+            report,
+            transcript,
+            stderr: String::from_utf8_lossy(&self.stderr).trim().to_string(),
+            wall_ns: self.wall_ns,
+            forwarded: self.forwarded,
+        }
+    }
+}
+
+/// Runs `name` with `first` then `args`, reading its output as it runs and passing a stop
+/// signal on to it.
+fn run_with(name: &str, first: &[&str], args: &[&str]) -> Result<RawRun> {
     let path = demo_path(name)?;
     let started = Instant::now();
-    // --format first: flags after a `--` in `args` belong to a command the demo runs.
+    // `first` first: flags after a `--` in `args` belong to a command the demo runs.
     let mut child = command(&path)
-        .args(["--format", "json"])
+        .args(first)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -140,12 +186,10 @@ pub fn run_json(name: &str, args: &[&str]) -> Result<DemoRun> {
     let stderr = read_all(child.stderr.take());
     let (exit, forwarded) = wait_passing_stop(guard)?;
     let wall_ns = started.elapsed().as_nanos() as u64;
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
-    Ok(DemoRun {
+    Ok(RawRun {
         exit,
-        report: serde_json::from_slice(&stdout).ok(),
-        stderr: String::from_utf8_lossy(&stderr).trim().to_string(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
         wall_ns,
         forwarded,
     })
@@ -421,6 +465,7 @@ mod tests {
         DemoRun {
             exit,
             report: None,
+            transcript: None,
             stderr: String::new(),
             wall_ns: 0,
             forwarded: None,

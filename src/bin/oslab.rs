@@ -12,14 +12,16 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use oslab::catalogue::{self, Chapter, DEMOS, FAMILIES, Family, Stat};
 use oslab::kit::cli::{self, ranged};
+use oslab::kit::export::{self, Export, ExportArgs, ExportFormat};
 use oslab::kit::interrupt;
 use oslab::kit::machine::Machine;
 use oslab::kit::report::{self, Format, print_line, table};
 use oslab::kit::stats::Spread;
 use oslab::kit::timing::{fmt_ns, sig3};
+use oslab::lab_report::{self, CompareView, TourEntry};
 use oslab::pictures;
 use oslab::umbrella::{
-    TourRow, Trial, compare_trial, demo_path, paired_ratio_range, partial_note, run_json,
+    TourRow, Trial, compare_trial, demo_path, paired_ratio_range, partial_note, run_text,
     summarise, unsettled,
 };
 use serde::Serialize;
@@ -51,6 +53,15 @@ enum Cmd {
     Tour {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+
+        /// Also write the tour as one self-contained HTML page into FILE: the machine, then per
+        /// demo what it printed, its verdict, its lesson and its picture (same as --export
+        /// FILE.html)
+        #[arg(long, value_name = "FILE.html", value_parser = export::export_path)]
+        html: Option<PathBuf>,
+
+        #[command(flatten)]
+        export: ExportArgs,
     },
     /// Write every binary's man page (section 1) into DIR
     Man {
@@ -95,10 +106,51 @@ enum Cmd {
         #[arg(long, value_name = "FILE.svg", value_parser = cli::plot_path)]
         plot: Option<PathBuf>,
 
+        /// Also write the comparison as one self-contained HTML page into FILE: the machine,
+        /// the table and the picture (same as --export FILE.html)
+        #[arg(long, value_name = "FILE.html", value_parser = export::export_path)]
+        html: Option<PathBuf>,
+
+        #[command(flatten)]
+        export: ExportArgs,
+
         /// Flags passed to every variant, after `--` (e.g. -- --threads 4 --steps 100000)
         #[arg(last = true, value_name = "DEMO FLAGS")]
         flags: Vec<String>,
     },
+}
+
+/// What `oslab tour` and `compare` export: JSON, CSV, Markdown and an HTML page.
+const UMBRELLA_EXPORTS: &[ExportFormat] = &[
+    ExportFormat::Json,
+    ExportFormat::Csv,
+    ExportFormat::Md,
+    ExportFormat::Html,
+];
+
+/// A usage error found after parsing (exit 2).
+fn usage_error(why: &str) -> Result<ExitCode> {
+    eprintln!("oslab: error: {why}");
+    Ok(ExitCode::from(2))
+}
+
+/// Writes each export: `render` gives a format's text.
+fn write_exports(
+    exports: &[Export],
+    text_mode: bool,
+    render: impl Fn(ExportFormat) -> Result<String>,
+) -> Result<()> {
+    for e in exports {
+        export::write(e, &render(e.format)?)?;
+        if text_mode {
+            print_line(format_args!(
+                "report: {} ({})",
+                e.path.display(),
+                e.format.name()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn family_names() -> clap::builder::PossibleValuesParser {
@@ -109,7 +161,14 @@ fn main() -> ExitCode {
     let (cli, _) = cli::parse::<Cli>("oslab", |c| c);
     cli::finish(match cli.command {
         Cmd::List { format } => list(format),
-        Cmd::Tour { format } => tour(format),
+        Cmd::Tour {
+            format,
+            html,
+            export,
+        } => match export.resolve(html.as_deref(), UMBRELLA_EXPORTS) {
+            Ok(exports) => tour(format, &exports),
+            Err(why) => usage_error(&why),
+        },
         Cmd::Man { dir } => generate_all(&dir, &[cli::MAN_FLAG], |name| format!("{name}.1")),
         Cmd::Completions { shell, dir } => {
             let shell_name = shell.to_string();
@@ -123,10 +182,17 @@ fn main() -> ExitCode {
             trials,
             format,
             plot,
+            html,
+            export,
             flags,
-        } => catalogue::family(&family)
-            .context("unknown family")
-            .and_then(|family| compare(family, trials, format, plot.as_deref(), &flags)),
+        } => match export.resolve(html.as_deref(), UMBRELLA_EXPORTS) {
+            Ok(exports) => catalogue::family(&family)
+                .context("unknown family")
+                .and_then(|family| {
+                    compare(family, trials, format, plot.as_deref(), &exports, &flags)
+                }),
+            Err(why) => usage_error(&why),
+        },
     })
 }
 
@@ -233,26 +299,35 @@ fn generate_all(dir: &Path, request: &[&str], file: impl Fn(&str) -> String) -> 
 // ---------------------------------------------------------------------------------------------
 // tour
 
-fn tour(format: Format) -> Result<ExitCode> {
+fn tour(format: Format, exports: &[Export]) -> Result<ExitCode> {
     interrupt::install()?; // Ctrl-C, SIGTERM: passed on to the running demo, then the partial table
     // Find (under `cargo run`: build) every binary first, so the clock times only the demos.
     for demo in DEMOS {
         demo_path(demo.name)?;
     }
+    // Each demo runs in text mode and exports its report here: one run gives the transcript
+    // (for the HTML page) and the figures.
+    let reports = tempfile::Builder::new()
+        .prefix("oslab-tour-")
+        .tempdir()
+        .context("cannot make a directory for the demos' reports")?;
     let started = Instant::now();
     let run_at = report::utc_now();
     let bar = oslab::kit::progress::bar(DEMOS.len() as u64, "tour", false);
     let mut rows = Vec::new();
+    let mut runs = Vec::new();
     for demo in DEMOS
         .iter()
         .take_while(|_| interrupt::requested().is_none())
     {
         bar.set_message(demo.name);
-        let run = run_json(demo.name, demo.tour)?;
+        let run = run_text(demo.name, demo.tour, reports.path())?;
         rows.push(TourRow::of(demo, &run, interrupt::requested()));
+        runs.push(run);
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let wall_s = started.elapsed().as_secs_f64();
     let stopped = interrupt::requested();
     let partial = partial_note(
         stopped,
@@ -263,22 +338,24 @@ fn tour(format: Format) -> Result<ExitCode> {
     );
     let failed = rows.iter().filter(|r| !r.ok && !r.interrupted).count();
     let held = rows.iter().filter(|r| r.verdict_word() == "held").count();
+    let system = Machine::collect();
+    let document = report::stamped(
+        &run_at,
+        json!({
+            "tour": rows,
+            "partial": stopped.is_some(),
+            "stopped_by": stopped.map(|s| s.as_str()),
+            "failed": failed,
+            "claims_held": held,
+            "wall_s": wall_s,
+            "system": system,
+        }),
+    );
+    let csv = || report::to_csv("tour", &json!({}), &rows);
     match format {
-        Format::Json => print_line(serde_json::to_string_pretty(&report::stamped(
-            &run_at,
-            json!({
-                "tour": rows,
-                "partial": stopped.is_some(),
-                "stopped_by": stopped.map(|s| s.as_str()),
-                "failed": failed,
-                "claims_held": held,
-                "wall_s": started.elapsed().as_secs_f64(),
-                "system": Machine::collect(),
-            }),
-        ))?),
-        Format::Csv => print_line(report::to_csv("tour", &json!({}), &rows)?.trim_end()),
+        Format::Json => print_line(serde_json::to_string_pretty(&document)?),
+        Format::Csv => print_line(csv()?.trim_end()),
         Format::Text => {
-            let system = Machine::collect();
             print_line(format_args!(
                 "oslab tour{}: {} demos on {} ({} CPUs usable, kernel {}), small sizes; each line is that demo's own report",
                 partial
@@ -307,17 +384,35 @@ fn tour(format: Format) -> Result<ExitCode> {
             }
             let ran = rows.iter().filter(|r| !r.interrupted).count();
             print_line(format_args!(
-                "\n{}, {failed} failed; the lecture's claim held in {held} of {ran}; {:.1} s. Run any of them alone for the lecture's sizes; `oslab compare race` for the variants side by side.",
+                "\n{}, {failed} failed; the lecture's claim held in {held} of {ran}; {wall_s:.1} s. Run any of them alone for the lecture's sizes; `oslab compare race` for the variants side by side.",
                 partial
                     .as_ref()
                     .map_or(format!("{ran} demos"), |n| format!("partial: {n}")),
-                started.elapsed().as_secs_f64()
             ));
             if let Some(note) = system.hypervisor_note() {
                 print_line(note);
             }
         }
     }
+    let entries: Vec<TourEntry> = DEMOS
+        .iter()
+        .zip(&rows)
+        .zip(&runs)
+        .map(|((demo, row), run)| TourEntry {
+            demo,
+            row,
+            report: run.report.as_ref(),
+            transcript: run.transcript.as_deref(),
+        })
+        .collect();
+    write_exports(exports, format == Format::Text, |f| {
+        Ok(match f {
+            ExportFormat::Json => format!("{}\n", serde_json::to_string_pretty(&document)?),
+            ExportFormat::Csv => csv()?,
+            ExportFormat::Md => lab_report::tour_markdown(&document, &entries),
+            ExportFormat::Html => lab_report::tour_html(&document, &entries),
+        })
+    })?;
     if let Some(note) = partial {
         eprintln!("oslab: {note}; results are partial");
         return Ok(interrupt::exit_status(stopped));
@@ -363,6 +458,7 @@ fn compare(
     trials: u32,
     format: Format,
     plot: Option<&Path>,
+    exports: &[Export],
     flags: &[String],
 ) -> Result<ExitCode> {
     if let Some(path) = plot {
@@ -527,149 +623,157 @@ fn compare(
             "system": Machine::collect(),
         }),
     );
+    let csv = || {
+        let mut header = vec!["family".to_string(), "variant".into(), "trials".into()];
+        for m in family.metrics {
+            match m.stat {
+                Stat::Median => {
+                    header.extend(["median", "min", "max"].map(|s| format!("{}_{s}", m.key)))
+                }
+                Stat::Count => header.push(format!("{}_count", m.key)),
+            }
+        }
+        if with_ratio {
+            header.extend(["ratio", "ratio_min", "ratio_max"].map(String::from));
+        }
+        let mut text = header.join(",");
+        text.push('\n');
+        for (m, row) in rows.iter().enumerate() {
+            let mut cells = vec![
+                family.name.to_string(),
+                row.variant.into(),
+                runs(m).to_string(),
+            ];
+            for ((v, spread), metric) in summaries[m].iter().zip(&spreads[m]).zip(family.metrics) {
+                cells.push(report::csv_number(*v));
+                if metric.stat == Stat::Median {
+                    let (lo, hi) = spread.map_or((String::new(), String::new()), |s| {
+                        (report::csv_number(s.min), report::csv_number(s.max))
+                    });
+                    cells.extend([lo, hi]);
+                }
+            }
+            if let Some(ratio) = row.ratio {
+                cells.push(format!("{ratio:.3}"));
+                // The fastest's ratio is 1 in every round.
+                let r = row.ratio_range.unwrap_or(Range {
+                    min: ratio,
+                    max: ratio,
+                });
+                cells.extend([format!("{:.3}", r.min), format!("{:.3}", r.max)]);
+            }
+            text.push_str(&cells.join(","));
+            text.push('\n');
+        }
+        text
+    };
+    let view = || {
+        let counted = family.metrics.iter().any(|m| m.stat == Stat::Count);
+        let title = format!(
+            "oslab compare {}: {} ({}, interleaved; {})",
+            family.name,
+            family.about,
+            partial
+                .as_ref()
+                .map_or(format!("{trials} runs of each"), |n| format!(
+                    "partial: {n}"
+                )),
+            if counted {
+                "counts of runs, and medians"
+            } else {
+                "medians"
+            }
+        );
+        // Every run's flags but the --quiet added last: the family's own, then the user's.
+        let shown = &args[..args.len() - 1];
+        let mut header: Vec<String> = vec!["variant".into()];
+        header.extend(family.metrics.iter().map(|m| m.label.to_string()));
+        if with_ratio {
+            header.push(format!("{} ratio", family.metrics[0].label));
+        }
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .enumerate()
+            .map(|(m, row)| {
+                let mut c = vec![row.variant.to_string()];
+                let metrics = family.metrics.iter().zip(&summaries[m]).zip(&spreads[m]);
+                c.extend(metrics.map(|((metric, v), spread)| {
+                    match (metric.stat, spread) {
+                        (Stat::Count, _) => format!("{v:.0}/{}", runs(m)),
+                        _ if v.is_nan() => "—".into(), // stopped before this variant ran
+                        (Stat::Median, Some(s)) if s.min < s.max => {
+                            with_range(*v, s.min, s.max, metric.nanos)
+                        }
+                        (Stat::Median, _) if metric.nanos => fmt_ns(*v),
+                        (Stat::Median, _) => sig3_int(*v),
+                    }
+                }));
+                if let Some(ratio) = row.ratio {
+                    c.push(match row.ratio_range {
+                        _ if ratio.is_nan() => "—".into(),
+                        Some(r) if r.min < r.max => {
+                            format!("{ratio:.2} ({:.2}–{:.2})", r.min, r.max)
+                        }
+                        _ => format!("{ratio:.2}"),
+                    });
+                }
+                c
+            })
+            .collect();
+        let mut notes = Vec::new();
+        if with_ratio {
+            notes.push(format!(
+                "\nratio: each variant's median {} over the fastest's. Every run is a fresh process; its JSON has the raw samples (--format json).",
+                family.metrics[0].label
+            ));
+        }
+        notes.push(if one_run {
+            "One run of each: no spread, so no order is settled by it (--trials 5 prints each median's min–max).".to_string()
+        } else {
+            "In parentheses: the min–max over the runs; beside a ratio, of each round's ratio (the rounds are interleaved, so each round's variants met the same machine).".to_string()
+        });
+        for &(a, b) in &open {
+            let (sa, sb) = (
+                spreads[a][0].expect("ranked"),
+                spreads[b][0].expect("ranked"),
+            );
+            let metric = &family.metrics[0];
+            notes.push(format!(
+                "not settled: {} and {} overlap in {} ({} and {}): another set of runs may order them the other way; more --trials may settle it",
+                family.members[a],
+                family.members[b],
+                metric.label,
+                with_range(sa.median, sa.min, sa.max, metric.nanos),
+                with_range(sb.median, sb.min, sb.max, metric.nanos),
+            ));
+        }
+        if !with_ratio {
+            notes.push(
+                "\nk/N: the runs (of N) that had it. Every run is a fresh process; its JSON has the raw samples (--format json).".to_string(),
+            );
+        }
+        CompareView {
+            title,
+            flags: (!shown.is_empty()).then(|| shown.join(" ")),
+            header,
+            cells,
+            notes,
+        }
+    };
     match format {
         Format::Json => print_line(serde_json::to_string_pretty(&document)?),
-        Format::Csv => {
-            let mut header = vec!["family".to_string(), "variant".into(), "trials".into()];
-            for m in family.metrics {
-                match m.stat {
-                    Stat::Median => {
-                        header.extend(["median", "min", "max"].map(|s| format!("{}_{s}", m.key)))
-                    }
-                    Stat::Count => header.push(format!("{}_count", m.key)),
-                }
-            }
-            if with_ratio {
-                header.extend(["ratio", "ratio_min", "ratio_max"].map(String::from));
-            }
-            print_line(header.join(","));
-            for (m, row) in rows.iter().enumerate() {
-                let mut cells = vec![
-                    family.name.to_string(),
-                    row.variant.into(),
-                    runs(m).to_string(),
-                ];
-                for ((v, spread), metric) in
-                    summaries[m].iter().zip(&spreads[m]).zip(family.metrics)
-                {
-                    cells.push(report::csv_number(*v));
-                    if metric.stat == Stat::Median {
-                        let (lo, hi) = spread.map_or((String::new(), String::new()), |s| {
-                            (report::csv_number(s.min), report::csv_number(s.max))
-                        });
-                        cells.extend([lo, hi]);
-                    }
-                }
-                if let Some(ratio) = row.ratio {
-                    cells.push(format!("{ratio:.3}"));
-                    // The fastest's ratio is 1 in every round.
-                    let r = row.ratio_range.unwrap_or(Range {
-                        min: ratio,
-                        max: ratio,
-                    });
-                    cells.extend([format!("{:.3}", r.min), format!("{:.3}", r.max)]);
-                }
-                print_line(cells.join(","));
-            }
-        }
-        Format::Text => {
-            let counted = family.metrics.iter().any(|m| m.stat == Stat::Count);
-            print_line(format_args!(
-                "oslab compare {}: {} ({}, interleaved; {})",
-                family.name,
-                family.about,
-                partial
-                    .as_ref()
-                    .map_or(format!("{trials} runs of each"), |n| format!(
-                        "partial: {n}"
-                    )),
-                if counted {
-                    "counts of runs, and medians"
-                } else {
-                    "medians"
-                }
-            ));
-            // Every run's flags but the --quiet added last: the family's own, then the user's.
-            let shown = &args[..args.len() - 1];
-            if !shown.is_empty() {
-                print_line(format_args!("flags: {}", shown.join(" ")));
-            }
-            let mut header: Vec<&str> = vec!["variant"];
-            header.extend(family.metrics.iter().map(|m| m.label));
-            let ratio_label = format!("{} ratio", family.metrics[0].label);
-            if with_ratio {
-                header.push(&ratio_label);
-            }
-            let cells: Vec<Vec<String>> = rows
-                .iter()
-                .enumerate()
-                .map(|(m, row)| {
-                    let mut c = vec![row.variant.to_string()];
-                    let metrics = family.metrics.iter().zip(&summaries[m]).zip(&spreads[m]);
-                    c.extend(metrics.map(|((metric, v), spread)| {
-                        match (metric.stat, spread) {
-                            (Stat::Count, _) => format!("{v:.0}/{}", runs(m)),
-                            _ if v.is_nan() => "—".into(), // stopped before this variant ran
-                            (Stat::Median, Some(s)) if s.min < s.max => {
-                                with_range(*v, s.min, s.max, metric.nanos)
-                            }
-                            (Stat::Median, _) if metric.nanos => fmt_ns(*v),
-                            (Stat::Median, _) => sig3_int(*v),
-                        }
-                    }));
-                    if let Some(ratio) = row.ratio {
-                        c.push(match row.ratio_range {
-                            _ if ratio.is_nan() => "—".into(),
-                            Some(r) if r.min < r.max => {
-                                format!("{ratio:.2} ({:.2}–{:.2})", r.min, r.max)
-                            }
-                            _ => format!("{ratio:.2}"),
-                        });
-                    }
-                    c
-                })
-                .collect();
-            print_line("");
-            report::print_raw_table(&table(&header, &cells, true));
-            if with_ratio {
-                print_line(format_args!(
-                    "\nratio: each variant's median {} over the fastest's. Every run is a fresh process; its JSON has the raw samples (--format json).",
-                    family.metrics[0].label
-                ));
-            }
-            if one_run {
-                print_line(
-                    "One run of each: no spread, so no order is settled by it (--trials 5 prints each median's min–max).",
-                );
-            } else {
-                print_line(
-                    "In parentheses: the min–max over the runs; beside a ratio, of each round's ratio (the rounds are interleaved, so each round's variants met the same machine).",
-                );
-            }
-            for &(a, b) in &open {
-                let (sa, sb) = (
-                    spreads[a][0].expect("ranked"),
-                    spreads[b][0].expect("ranked"),
-                );
-                let metric = &family.metrics[0];
-                print_line(format_args!(
-                    "not settled: {} and {} overlap in {} ({} and {}): another set of runs may order them the other way; more --trials may settle it",
-                    family.members[a],
-                    family.members[b],
-                    metric.label,
-                    with_range(sa.median, sa.min, sa.max, metric.nanos),
-                    with_range(sb.median, sb.min, sb.max, metric.nanos),
-                ));
-            }
-            if !with_ratio {
-                print_line(
-                    "\nk/N: the runs (of N) that had it. Every run is a fresh process; its JSON has the raw samples (--format json).",
-                );
-            }
-        }
+        Format::Csv => print_line(csv().trim_end()),
+        Format::Text => report::print_raw_table(&view().text()),
     }
-    if let Some(path) = plot {
-        let figure = pictures::of_report(&document).context("drawing the picture")?;
+    let figure = if plot.is_some()
+        || (exports.iter().any(|e| e.format == ExportFormat::Html)
+            && pictures::draws_family(family))
+    {
+        Some(pictures::of_report(&document).context("drawing the picture")?)
+    } else {
+        None
+    };
+    if let (Some(path), Some(figure)) = (plot, &figure) {
         figure.write(path)?;
         if format == Format::Text {
             print_line(format_args!(
@@ -679,6 +783,20 @@ fn compare(
             ));
         }
     }
+    write_exports(exports, format == Format::Text, |f| {
+        Ok(match f {
+            ExportFormat::Json => format!("{}\n", serde_json::to_string_pretty(&document)?),
+            ExportFormat::Csv => csv(),
+            ExportFormat::Md => view().markdown(&document),
+            ExportFormat::Html => {
+                let svg = figure.as_ref().map(|f| f.to_svg()).transpose()?;
+                let picture = svg
+                    .as_deref()
+                    .zip(figure.as_ref().map(|f| f.title.as_str()));
+                view().html(&document, picture)
+            }
+        })
+    })?;
     if let Some(note) = partial {
         eprintln!("oslab: {note}; results are partial");
     }

@@ -38,6 +38,9 @@ pub struct CommonArgs {
     /// report); a demo with nothing to draw refuses it
     #[arg(long, value_name = "FILE.svg", value_parser = plot_path, global = true)]
     pub plot: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub export: crate::kit::export::ExportArgs,
 }
 
 impl CommonArgs {

@@ -5,7 +5,9 @@
 //! interrupts, Ctrl-C itself, the machine's description, and words (plurals and lists).
 
 pub mod cli;
+pub mod export;
 pub mod histogram;
+pub mod html;
 pub mod input;
 pub mod interrupt;
 pub mod machine;

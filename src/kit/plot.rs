@@ -250,16 +250,7 @@ impl Figure {
 /// Fails, naming `path`, if a picture could not be written there: checked before a run, so
 /// that a long run does not end in a picture it cannot save. Leaves no file behind.
 pub fn check_writable(path: &Path) -> Result<()> {
-    let existed = path.exists();
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(path)
-        .with_context(|| format!("--plot: cannot write the picture to {}", path.display()))?;
-    if !existed {
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(())
+    crate::kit::export::check_writable("--plot", path)
 }
 
 /// `text` cut to `chars` characters, with `…` where it was cut.

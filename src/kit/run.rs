@@ -13,6 +13,8 @@
 //! 4. in text mode prints the analysis, then `verdict:`, `lesson:`, `compare:` and the
 //!    hypervisor note (none of it with `--quiet`); in JSON or CSV mode prints the document;
 //! 5. with `--plot FILE`, draws the run's figure from the report (`crate::pictures`) into FILE;
+//!    with `--export FILE`, writes the report into FILE too, as JSON, CSV or Markdown
+//!    ([`super::export`]), both checked for writing before the run starts;
 //! 6. returns the exit status: 0, 3 where the demo's bad thing happened, 130/143 after a signal.
 //!
 //! Because only the kit prints the closing lines, every demo's output has the same shape, and
@@ -28,6 +30,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::cli::{self, CommonArgs, CpuList};
+use super::export::{self, ExportFormat};
 use super::interrupt;
 use super::machine::Machine;
 use super::report::{self, Output, Report, SCHEMA_VERSION};
@@ -167,6 +170,9 @@ pub struct Context<'a> {
     pub cpu: Option<&'a CpuList>,
 }
 
+/// What a demo's `--export` writes (an HTML page comes from `oslab tour --html`).
+const DEMO_EXPORTS: &[ExportFormat] = &[ExportFormat::Json, ExportFormat::Csv, ExportFormat::Md];
+
 /// Runs a demo: starts the session, runs `body`, then prints (or exports) what it found, and
 /// returns the exit status. See the module's documentation for the steps.
 pub fn run<F, E>(
@@ -214,6 +220,13 @@ where
         },
         None => None,
     };
+    let exports = match common.export.resolve(None, DEMO_EXPORTS) {
+        Ok(exports) => exports,
+        Err(why) => {
+            eprintln!("{name}: error: {why}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let session = start(common)?;
     let before = Snapshot::of_self()?;
     let findings = body(&session).map_err(Into::into)?;
@@ -234,13 +247,16 @@ where
     let out = session.out;
     let verdict = findings.verdict(&params, &cx);
     let lesson = findings.lesson(&params, &cx);
+    // The analysis is worked out in every mode: a Markdown export carries it too.
+    let analysis = findings.analysis(&params, &cx);
+    let compare = findings.compare(&params);
     if out.is_text() && !out.quiet {
-        for line in findings.analysis(&params, &cx) {
+        for line in &analysis {
             out.analysis(line);
         }
         out.analysis(format_args!("verdict: {}", verdict.line()));
         out.analysis(format_args!("lesson: {lesson}"));
-        out.analysis(format_args!("compare: {}", findings.compare(&params)));
+        out.analysis(format_args!("compare: {compare}"));
         if let Some(note) = session.machine.hypervisor_note() {
             out.analysis(note);
         }
@@ -260,9 +276,25 @@ where
         system: session.machine.clone(),
         results: &findings,
     };
-    out.finish(&report, &findings.rows(&params))?;
+    let rows = findings.rows(&params);
+    out.finish(&report, &rows)?;
     if let Some(error) = report::write_error() {
         anyhow::bail!("writing the report: {error}");
+    }
+    for e in &exports {
+        let text = match e.format {
+            ExportFormat::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+            ExportFormat::Csv => report::to_csv(report.demo, &report.params, &rows)?,
+            ExportFormat::Md | ExportFormat::Html => {
+                export::demo_markdown(&serde_json::to_value(&report)?, &analysis, &compare)
+            }
+        };
+        export::write(e, &text)?;
+        out.analysis(format_args!(
+            "report: {} ({})",
+            e.path.display(),
+            e.format.name()
+        ));
     }
     if let Some((draw, path)) = draw {
         let figure = draw(&serde_json::to_value(&report)?).context("drawing the picture")?;

@@ -7,6 +7,7 @@ mod condition;
 mod cost;
 mod deadlock;
 mod durations;
+mod export;
 mod faults;
 mod goroutines;
 mod granularity;

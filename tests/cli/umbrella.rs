@@ -119,8 +119,29 @@ fn list_names_every_demo_with_its_concept() {
 
 #[test]
 fn tour_runs_every_demo_and_succeeds() {
-    let doc = parse_json("oslab", &stdout_of("oslab", &["tour", "--format", "json"]));
+    // One tour gives the JSON on stdout and the same document, a Markdown report and the HTML
+    // page as files.
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let (json, md, html) = (path("t.json"), path("t.md"), path("t.html"));
+    let stdout = stdout_of(
+        "oslab",
+        &[
+            "tour", "--format", "json", "--export", &json, "--export", &md, "--html", &html,
+        ],
+    );
+    let doc = parse_json("oslab", &stdout);
+    assert_eq!(
+        parse_json("oslab", &std::fs::read_to_string(&json).unwrap()),
+        doc,
+        "the exported document is the printed one"
+    );
     check_stamps(&doc, "tour");
+    check_tour_pages(
+        &doc,
+        &std::fs::read_to_string(&md).unwrap(),
+        &std::fs::read_to_string(&html).unwrap(),
+    );
     let rows = doc["tour"].as_array().unwrap();
     // Every demo in the catalogue (which a unit test keeps equal to src/bin), in its order.
     let names: Vec<&str> = rows.iter().map(|r| r["demo"].as_str().unwrap()).collect();
@@ -600,4 +621,56 @@ fn check_stamps(doc: &Value, subcommand: &str) {
     let argv = doc["argv"].as_array().unwrap();
     assert!(argv[0].as_str().unwrap().ends_with("oslab"), "{argv:?}");
     assert_eq!(argv[1], subcommand, "{argv:?}");
+}
+
+/// The tour's Markdown report and HTML page agree with its JSON: a row and a section per demo
+/// with the same verdict, what each demo printed, and a picture for each demo that draws one.
+fn check_tour_pages(doc: &Value, md: &str, page: &str) {
+    let rows = doc["tour"].as_array().unwrap();
+    assert!(md.starts_with("# oslab tour\n"), "{md}");
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    crate::export::no_network(page);
+    let word = |row: &Value| match row["verdict"]["held"] {
+        Value::Bool(true) => "held",
+        Value::Bool(false) => "did not hold",
+        _ => "could not be checked",
+    };
+    for row in rows {
+        let name = row["demo"].as_str().unwrap();
+        assert!(
+            md.contains(&format!("| `{name}` | {} |", word(row))),
+            "the Markdown row of {name} lacks its verdict {}",
+            word(row)
+        );
+        let at = page
+            .find(&format!("<section class=\"demo\" id=\"{name}\">"))
+            .unwrap_or_else(|| panic!("no section for {name}"));
+        let section = &page[at..];
+        let section = &section[..section.find("</section>").unwrap()];
+        assert!(
+            section.contains(&format!(" {}", word(row))),
+            "{name}'s section lacks its verdict {}",
+            word(row)
+        );
+        assert!(
+            section.contains("What it printed:"),
+            "{name}: no transcript"
+        );
+        assert!(
+            !section.contains("report: /"),
+            "{name}: the temporary report's name shows"
+        );
+        let draws = oslab::pictures::drawer(name).is_some();
+        assert_eq!(
+            section.contains("<svg"),
+            draws,
+            "{name}: a picture inline exactly when it draws one"
+        );
+    }
+    // The race demo's transcript starts with the lecture's line.
+    let at = page.find("id=\"race_condition\"").unwrap();
+    assert!(
+        crate::common::matches(r"<pre>var = \d+; time = ", &page[at..]),
+        "race_condition's transcript"
+    );
 }
