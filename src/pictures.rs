@@ -27,6 +27,7 @@ pub const FIGURES: &[(&str, Draw)] = &[
     ("time_slice", demos::scheduling::time_slice::figure),
     ("sched_sim", demos::scheduling::sched_sim::figure),
     ("thread_states", demos::threads::thread_states::figure),
+    ("proc_watch", demos::observation::proc_watch::figure),
 ];
 
 /// How `demo` draws its picture; None for a demo with nothing to draw.

@@ -60,11 +60,16 @@ struct Args {
 /// Ctrl-C.
 fn watch(out: Output, args: &Args) -> anyhow::Result<lab::Watch> {
     // With a command, we are its parent: the guard kills and reaps it on every path.
-    let started = match args.command.as_slice() {
-        [] => None,
-        command => {
-            let spawned =
-                lab::start(command, out).map_err(|e| oslab::Error::io("fork")(e).with_limit());
+    // A command's pause points are logged here, to be marked on the timeline.
+    let pause_log = match args.command.is_empty() {
+        true => None,
+        false => Some(tempfile::NamedTempFile::new().context("cannot make the pause log")?),
+    };
+    let started = match (args.command.as_slice(), &pause_log) {
+        ([], _) | (_, None) => None,
+        (command, Some(log)) => {
+            let spawned = lab::start(command, out, log.path())
+                .map_err(|e| oslab::Error::io("fork")(e).with_limit());
             Some(spawned.with_context(|| format!("cannot start {}", command[0]))?)
         }
     };
@@ -72,7 +77,8 @@ fn watch(out: Output, args: &Args) -> anyhow::Result<lab::Watch> {
         Some(child) => child.pid(),
         None => Pid::from_raw(args.pid.context("no PID given")?),
     };
-    let mut watcher = lab::Watcher::new(out, pid, args.interval, args.count)?;
+    let log = pause_log.as_ref().map(|l| l.path().to_path_buf());
+    let mut watcher = lab::Watcher::new(out, pid, args.interval, args.count, log)?;
     let pid = watcher.pid(); // given a thread's ID: its process
     let mut before = watcher.first(); // cat /proc/PID/stat (before)
     let end = loop {

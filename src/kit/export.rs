@@ -88,7 +88,7 @@ impl ExportArgs {
             } else {
                 "--export"
             };
-            check_writable(flag, &e.path).map_err(|e| format!("{e:#}"))?;
+            check_writable(flag, "the report", &e.path).map_err(|e| format!("{e:#}"))?;
         }
         Ok(exports)
     }
@@ -167,15 +167,15 @@ pub fn resolve(
         .collect()
 }
 
-/// Checks that `path` can be written, before the run: it is opened for appending (created if
+/// Checks that `path` can be written (`what`: "the picture"), before the run: it is opened for appending (created if
 /// missing, then removed again), so nothing that was there is lost.
-pub fn check_writable(flag: &str, path: &Path) -> anyhow::Result<()> {
+pub fn check_writable(flag: &str, what: &str, path: &Path) -> anyhow::Result<()> {
     let existed = path.exists();
     std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .open(path)
-        .with_context(|| format!("{flag}: cannot write {}", path.display()))?;
+        .with_context(|| format!("{flag}: cannot write {what} to {}", path.display()))?;
     if !existed {
         let _ = std::fs::remove_file(path);
     }

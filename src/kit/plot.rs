@@ -250,7 +250,7 @@ impl Figure {
 /// Fails, naming `path`, if a picture could not be written there: checked before a run, so
 /// that a long run does not end in a picture it cannot save. Leaves no file behind.
 pub fn check_writable(path: &Path) -> Result<()> {
-    crate::kit::export::check_writable("--plot", path)
+    crate::kit::export::check_writable("--plot", "the picture", path)
 }
 
 /// `text` cut to `chars` characters, with `…` where it was cut.

@@ -134,7 +134,7 @@ fn bad_export_names_are_usage_errors_before_the_run() {
     usage_error(
         "race_condition",
         &["--export", "/nonexistent-dir/run.json"],
-        &["--export: cannot write /nonexistent-dir/run.json"],
+        &["--export: cannot write the report to /nonexistent-dir/run.json"],
     );
     usage_error(
         "race_condition",

@@ -5,6 +5,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 use crate::common::*;
 
 /// A fresh directory for one test's files, removed on drop.
@@ -377,4 +379,72 @@ fn sched_sim_real_draws_the_prediction_above_the_kernels_schedule() {
     let (title, texts) = svg_texts(&plain);
     assert_eq!(title, "sched_sim: rr, 3 jobs");
     has_texts(&plain, &texts, &[r"^time \(ticks\)$", r"^P2$"]);
+}
+
+#[test]
+fn proc_watch_draws_the_faults_over_time_with_the_pause_points_marked() {
+    let dir = Scratch::new("watch");
+    let (svg, json) = (dir.path("w.svg"), dir.path("w.json"));
+    let pages = "4096";
+    // The command's pauses go on at once (its stdin is not a terminal), and are logged.
+    let text = stdout_of(
+        "proc_watch",
+        &[
+            "--interval",
+            "10ms",
+            "--plot",
+            &svg,
+            "--export",
+            &json,
+            "--",
+            &exe("cow_overhead"),
+            "--pause",
+            "--pages",
+            pages,
+        ],
+    );
+    for what in [
+        "Child process started",
+        "Child process read pages",
+        "Child process wrote pages",
+    ] {
+        assert!(
+            matches(&format!(r"\d+\.\d\ds  ── PID \d+ paused: {what}"), &text),
+            "no pause line for {what}:\n{text}"
+        );
+    }
+    let doc = parse_json("proc_watch", &fs::read_to_string(&json).unwrap());
+    let r = &doc["results"];
+    let pauses = r["pauses"].as_array().unwrap();
+    // Each point reached, then left, in order; the child's in a process other than the watched.
+    let paused: Vec<&Value> = pauses.iter().filter(|p| p["event"] == "pause").collect();
+    assert!(paused.len() >= 3, "{pauses:?}");
+    assert!(paused.iter().any(|p| p["pid"] != r["pid"]), "{pauses:?}");
+    let times: Vec<f64> = pauses.iter().map(|p| p["t_s"].as_f64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    // The tree's faults: the parent's touch and the child's copy-on-write, at least a page each.
+    let tree = uint(&r["total"]["tree_minflt_since_start"], "tree faults");
+    assert!(
+        tree >= 2 * pages.parse::<u64>().unwrap(),
+        "tree faults {tree}"
+    );
+    let (title, texts) = svg_texts(&svg);
+    assert!(
+        matches(
+            r"^proc_watch: PID \d+ \(cow_overhead\), .* pause points marked$",
+            &title
+        ),
+        "{title}"
+    );
+    has_texts(
+        &svg,
+        &texts,
+        &[
+            "^minor page faults so far$",
+            r"^time since the watch began \(s\)$",
+            r"^RSS \(MiB\)$",
+            r"paused: Child process wrote pages$",
+            "^with every process it created$",
+        ],
+    );
 }

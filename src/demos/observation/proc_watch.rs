@@ -12,6 +12,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use serde::Serialize;
 
+use crate::kit::plot;
 use crate::kit::report::Output;
 use crate::kit::timing::fmt_duration;
 use crate::kit::{Context, Findings, Verdict, words};
@@ -63,6 +64,47 @@ pub struct Line {
     /// Current values, not deltas.
     pub threads_now: u64,
     pub rss_kib_now: u64,
+    /// With a COMMAND: the minor faults of the command and every process it created (alive,
+    /// exited or reaped) since the watch began, as `perf stat -- COMMAND` counts its children.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tree_minflt_since_start: Option<u64>,
+}
+
+/// A pause point a watched command reached or left (`kit::pause`'s log), on the watch's clock.
+#[derive(Clone, Debug, Serialize)]
+pub struct Pause {
+    /// Seconds since the watch began.
+    pub t_s: f64,
+    pub pid: i32,
+    /// `pause` or `resume`.
+    pub event: String,
+    pub what: String,
+}
+
+/// The minor faults of `pid` and of every process under it: its own (`/proc/PID/stat` field
+/// 10), its reaped children's (field 11, `cminflt`, which the kernel adds to at each wait), and
+/// each living or zombie child's, recursively (`/proc/PID/task/TID/children`). Gone: 0.
+pub fn tree_minflt(pid: Pid) -> u64 {
+    let Ok(process) = procfs::process::Process::new(pid.as_raw()) else {
+        return 0;
+    };
+    let own = process.stat().map_or(0, |s| s.minflt + s.cminflt);
+    let children: u64 = process
+        .tasks()
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| {
+            std::fs::read_to_string(format!("/proc/{pid}/task/{}/children", task.tid)).ok()
+        })
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|c| c.parse::<i32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .map(|child| tree_minflt(Pid::from_raw(child)))
+        .sum();
+    own + children
 }
 
 /// How the watch ended.
@@ -93,9 +135,22 @@ const HEADER: [&str; 10] = [
 /// Starts `command` as our child; its stdout goes to our stderr unless we print text, so that
 /// JSON and CSV on our stdout stay clean. The guard kills and reaps it on every path, and it
 /// dies with us if we are killed (call this on the main thread: see `die_with_parent`).
-pub fn start(command: &[String], out: Output) -> std::io::Result<Child> {
+///
+/// Its pause points (`--pause`) are logged to `pause_log` (`kit::pause::LOG_ENV`), so that the
+/// watch can mark them; on a terminal it shares our stdin, so ENTER here goes on past them (a
+/// stdin that is not a terminal is not passed on: the command's pauses then go on at once).
+pub fn start(
+    command: &[String],
+    out: Output,
+    pause_log: &std::path::Path,
+) -> std::io::Result<Child> {
+    use std::io::IsTerminal as _;
     let mut cmd = std::process::Command::new(&command[0]);
-    cmd.args(&command[1..]).stdin(std::process::Stdio::null());
+    cmd.args(&command[1..])
+        .env(crate::kit::pause::LOG_ENV, pause_log);
+    if !std::io::stdin().is_terminal() {
+        cmd.stdin(std::process::Stdio::null());
+    }
     crate::sys::process::die_with_this_process(&mut cmd); // killed with us, even by SIGKILL
     if !out.is_text() {
         cmd.stdout(std::io::stderr());
@@ -135,10 +190,17 @@ pub struct Watcher {
     thread: Option<i32>,
     comm: String,
     began: Instant,
+    /// `began` on CLOCK_MONOTONIC, for the pause log's times.
+    began_ns: u64,
     first: Snapshot,
     last: Snapshot,
     samples: Vec<Line>,
     from_zombie: bool,
+    /// With a COMMAND: its pause log, and how far it has been read.
+    pause_log: Option<(std::path::PathBuf, u64)>,
+    pauses: Vec<Pause>,
+    /// With a COMMAND: its tree's minor faults at the start.
+    tree_first: Option<u64>,
 }
 
 impl Watcher {
@@ -146,7 +208,15 @@ impl Watcher {
     /// With `--count`, the room for every line is reserved first (a refusal names the limit).
     /// Given a thread's ID, it watches that thread's process, and says so: the counters of
     /// `/proc/TID/stat` are the whole process's anyway.
-    pub fn new(out: Output, id: Pid, interval: Duration, count: Option<u64>) -> Result<Watcher> {
+    ///
+    /// `pause_log`: a command's pause log (see [`start`]); its tree's faults are counted too.
+    pub fn new(
+        out: Output,
+        id: Pid,
+        interval: Duration,
+        count: Option<u64>,
+        pause_log: Option<std::path::PathBuf>,
+    ) -> Result<Watcher> {
         let samples = match count {
             Some(n) => crate::process::limits::allocate(n as usize, &format!("--count {n}"))?,
             None => Vec::new(),
@@ -166,16 +236,21 @@ impl Watcher {
             fmt_duration(interval)
         ));
         out.lecture(text_row(&HEADER.map(String::from)));
+        let tree_first = pause_log.as_ref().map(|_| tree_minflt(pid));
         Ok(Watcher {
             out,
             pid,
             thread,
             comm,
             began: Instant::now(),
+            began_ns: crate::kit::timing::monotonic_ns(),
             first,
             last: first,
             samples,
             from_zombie: false,
+            pause_log: pause_log.map(|path| (path, 0)),
+            pauses: Vec::new(),
+            tree_first,
         })
     }
 
@@ -197,12 +272,16 @@ impl Watcher {
     /// Prints one line: `delta`, what changed up to the reading `now`. `alive` is false for a
     /// reading of the exited process (a zombie).
     pub fn line(&mut self, delta: Delta, now: &Snapshot, alive: bool) -> Result<()> {
+        self.read_pauses();
         let line = Line {
             kind: "sample",
             t_s: self.began.elapsed().as_secs_f64(),
             delta,
             threads_now: now.threads,
             rss_kib_now: now.rss_kib,
+            tree_minflt_since_start: self
+                .tree_first
+                .map(|first| tree_minflt(self.pid).saturating_sub(first)),
         };
         self.out.lecture(text_line(&line));
         self.samples.push(line);
@@ -211,14 +290,46 @@ impl Watcher {
         Ok(())
     }
 
+    /// Reads the pause points logged since the last line, and prints each (text) as a line of
+    /// its own in the table: `0.42s  ── PID 1234 paused: Child process started`.
+    fn read_pauses(&mut self) {
+        let Some((path, at)) = &mut self.pause_log else {
+            return;
+        };
+        let (events, next) = crate::kit::pause::read_log(path, *at);
+        *at = next;
+        for e in events {
+            let pause = Pause {
+                t_s: e.monotonic_ns.saturating_sub(self.began_ns) as f64 / 1e9,
+                pid: e.pid,
+                event: e.event,
+                what: e.what,
+            };
+            self.out.lecture(format_args!(
+                "{:>7.2}s  ── PID {} {}: {}",
+                pause.t_s,
+                pause.pid,
+                if pause.event == "pause" {
+                    "paused"
+                } else {
+                    "went on"
+                },
+                pause.what
+            ));
+            self.pauses.push(pause);
+        }
+    }
+
     /// Ends the watch: prints the totals (text) and returns what was seen.
-    pub fn finish(self, end: End, exit: Option<Exit>) -> Watch {
+    pub fn finish(mut self, end: End, exit: Option<Exit>) -> Watch {
+        self.read_pauses();
         let total = Line {
             kind: "summary",
             t_s: self.began.elapsed().as_secs_f64(),
             delta: self.first.delta(&self.last),
             threads_now: self.last.threads,
             rss_kib_now: self.last.rss_kib,
+            tree_minflt_since_start: self.samples.last().and_then(|l| l.tree_minflt_since_start),
         };
         let watch = Watch {
             pid: self.pid.as_raw(),
@@ -233,6 +344,7 @@ impl Watcher {
             exit,
             last_from_zombie: self.from_zombie,
             samples: self.samples,
+            pauses: self.pauses,
             total,
         };
         self.out.lecture(watch.totals());
@@ -288,6 +400,8 @@ pub struct Watch {
     /// The last line was read from the exited process, a zombie.
     pub last_from_zombie: bool,
     pub samples: Vec<Line>,
+    /// A COMMAND's pause points, reached and left, in order.
+    pub pauses: Vec<Pause>,
     pub total: Line,
 }
 
@@ -482,6 +596,103 @@ impl Findings for Watch {
     fn progress(&self, _p: &Params) -> Option<String> {
         Some(words::count(self.samples.len() as u64, "line"))
     }
+}
+
+/// The watch's picture: the minor faults so far against time (the process's own and, with a
+/// COMMAND, its tree's), with the command's pause points marked, and the resident memory.
+pub fn figure(report: &serde_json::Value) -> anyhow::Result<plot::Figure> {
+    use crate::kit::plot::{Chart, Mark, Panel, Point, Series};
+    let r = plot::Report(report);
+    let samples = r.list("/results/samples")?;
+    if samples.is_empty() {
+        anyhow::bail!("no line was read: nothing to draw");
+    }
+    let (pid, comm) = (r.num("/results/pid")?, r.str("/results/comm")?);
+    // The watch began with nothing counted.
+    let mut own = vec![Point::at(0.0, 0.0)];
+    let mut tree = Vec::new();
+    let mut rss = Vec::new();
+    let mut faults = 0.0;
+    for sample in samples {
+        let s = plot::Report(sample);
+        let t = s.num("/t_s")?;
+        faults += s.num("/minflt")?;
+        own.push(Point::at(t, faults));
+        if let Ok(total) = s.num("/tree_minflt_since_start") {
+            if tree.is_empty() {
+                tree.push(Point::at(0.0, 0.0));
+            }
+            tree.push(Point::at(t, total));
+        }
+        rss.push(Point::at(t, s.num("/rss_kib_now")? / 1024.0));
+    }
+    let marks: Vec<Mark> = r
+        .list("/results/pauses")
+        .map(|p| p.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| p["event"] == "pause")
+        .map(|p| Mark {
+            at: p["t_s"].as_f64().unwrap_or(0.0),
+            label: match p["pid"].as_f64() {
+                Some(other) if other != pid => {
+                    format!("PID {other} paused: {}", p["what"].as_str().unwrap_or(""))
+                }
+                _ => format!("paused: {}", p["what"].as_str().unwrap_or("")),
+            },
+        })
+        .collect();
+    let mut series = vec![Series {
+        name: format!("PID {pid} ({comm})"),
+        points: own,
+    }];
+    if !tree.is_empty() {
+        series.push(Series {
+            name: "with every process it created".into(),
+            points: tree,
+        });
+    }
+    let title = format!(
+        "proc_watch: PID {pid} ({comm}), {} over {:.2} s{}",
+        words::count(samples.len() as u64, "line"),
+        r.num("/results/total/t_s").unwrap_or(0.0),
+        if marks.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} marked",
+                words::count(marks.len() as u64, "pause point")
+            )
+        }
+    );
+    Ok(plot::Figure {
+        title,
+        run: r.run_lines(),
+        panels: vec![
+            Panel {
+                title: "minor page faults so far".into(),
+                x: "time since the watch began (s)".into(),
+                y: "minor faults".into(),
+                chart: Chart::Lines {
+                    series,
+                    marks: marks.clone(),
+                },
+            },
+            Panel {
+                title: format!("resident memory of PID {pid}"),
+                x: "time since the watch began (s)".into(),
+                y: "RSS (MiB)".into(),
+                chart: Chart::Lines {
+                    series: vec![Series {
+                        name: format!("PID {pid} ({comm})"),
+                        points: rss,
+                    }],
+                    marks,
+                },
+            },
+        ],
+        columns: 1,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -727,6 +938,7 @@ mod tests {
             delta,
             threads_now: 1,
             rss_kib_now: 0,
+            tree_minflt_since_start: None,
         }
     }
 
@@ -746,6 +958,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, &(f, v))| line("sample", i as f64 + 1.0, delta(f, v)))
                 .collect(),
+            pauses: Vec::new(),
             total: line("summary", lines.len() as f64, delta(total.0, total.1)),
         }
     }
