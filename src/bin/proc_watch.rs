@@ -115,6 +115,12 @@ fn forest(out: Output) -> oslab::Result<lab::Forest> {
 fn main() -> ExitCode {
     let args: Args = kit::parse("proc_watch");
     if args.forest || (args.pid.is_none() && args.command.is_empty()) {
+        if args.common.plot.is_some() {
+            eprintln!(
+                "proc_watch: error: --plot: the forest is a table, with nothing to draw; proc_watch PID --plot FILE draws a watch"
+            );
+            return ExitCode::from(2);
+        }
         let p = lab::ForestParams { forest: true };
         return kit::run("proc_watch", &args.common, p, |s| forest(s.out));
     }
