@@ -85,16 +85,7 @@ impl CommonArgs {
 
 /// A value parser for `--plot`: a file name (not empty, not a directory).
 pub fn plot_path(s: &str) -> std::result::Result<std::path::PathBuf, String> {
-    let path = std::path::PathBuf::from(s);
-    if s.is_empty() {
-        Err("expected a file name for the picture, such as run.svg".into())
-    } else if path.is_dir() {
-        Err(format!(
-            "{s} is a directory: expected a file name, such as {s}/run.svg"
-        ))
-    } else {
-        Ok(path)
-    }
+    crate::kit::export::file_name(s, "run.svg")
 }
 
 /// Repetition flags, for demos that time something.

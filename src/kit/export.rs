@@ -103,12 +103,18 @@ pub struct Export {
 
 /// A value parser for `--export`: a file name (not empty, not a directory).
 pub fn export_path(s: &str) -> Result<PathBuf, String> {
+    file_name(s, "run.json")
+}
+
+/// A file name given on the command line, not empty and not a directory; the error gives
+/// `example` as one that would do.
+pub fn file_name(s: &str, example: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(s);
     if s.is_empty() {
-        Err("expected a file name, such as run.json".into())
+        Err(format!("expected a file name, such as {example}"))
     } else if path.is_dir() {
         Err(format!(
-            "{s} is a directory: expected a file name, such as {s}/run.json"
+            "{s} is a directory: expected a file name, such as {s}/{example}"
         ))
     } else {
         Ok(path)
