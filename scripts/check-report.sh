@@ -58,12 +58,14 @@ chrome=("$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-fir
 "${chrome[@]}" --no-pdf-header-footer --print-to-pdf="$out/page.pdf" "$url" 2>/dev/null
 "${chrome[@]}" --dump-dom "$url" >"$out/dom.html" 2>/dev/null
 
-sections=$(grep -o '<section class="demo"' "$out/dom.html" | wc -l)
-svgs=$(grep -o '<svg' "$out/dom.html" | wc -l)
+count() { { grep -o "$1" "$2" || true; } | wc -l; }
+sections=$(count '<section class="demo"' "$out/dom.html")
+tables=$(count '<table' "$out/dom.html")
+svgs=$(count '<svg' "$out/dom.html")
 network=$(grep -Eo '(src|href)="(https?:)?//[^"]*"' "$page" | sort -u || true)
 echo "page:      $page ($(wc -c <"$page") bytes)"
 echo "browser:   $("$browser" --version 2>/dev/null)"
-echo "parsed:    $sections demo sections, $svgs inline pictures, title: $(grep -o '<title>[^<]*' "$out/dom.html" | head -1 | sed 's/<title>//')"
+echo "parsed:    $sections demo sections, $tables tables, $svgs inline pictures, title: $({ grep -o '<title>[^<]*' "$out/dom.html" || true; } | head -1 | sed 's/<title>//')"
 if [ -n "$network" ]; then
   echo "network:   the page refers to the network (it must not):"; echo "$network" | sed 's/^/  /'
   status=1
@@ -78,6 +80,7 @@ else
   echo "print:     $out/page.pdf"
 fi
 if command -v pdftoppm >/dev/null; then
+  rm -f "$out"/page-*.png
   pdftoppm -png -r 60 -f 1 -l 3 "$out/page.pdf" "$out/page"
   echo "pages:     $(ls "$out"/page-*.png | tr '\n' ' ')"
 fi

@@ -36,7 +36,8 @@ figure { margin: .8rem 0; }
 figure svg { max-width: 100%; height: auto; border: 1px solid #ddd; }
 figcaption { font-size: .9rem; color: #333; }
 .small { font-size: .9rem; color: #333; }
-@media print { body { max-width: none; font-size: 12pt; } pre { white-space: pre-wrap; } }
+@media print { body { max-width: none; font-size: 11pt; padding: 0; } pre { white-space: pre-wrap; }
+               table { font-size: 9pt; } code, pre { font-size: 8.5pt; } }
 "#;
 
 /// A whole page: `title`, the metadata table at the top, then `body`.
