@@ -102,13 +102,16 @@ fn go(i: u32, p: &lab::Params) -> Goroutine {
     Goroutine::new(i, p.numbers, p.chunk)
 }
 
-/// GOMAXPROCS: `--workers`, or the CPUs this process may use.
+/// GOMAXPROCS: `--workers`, or the CPUs this process may use (`--cpu`'s, which the kit applies
+/// only when the run starts), as Go counts its affinity mask.
 fn params(a: &Args) -> lab::Params {
+    let cpus = match &a.common.cpu {
+        Some(list) => list.0.len(),
+        None => usable_cpus().len(),
+    };
     lab::Params {
         tasks: a.tasks,
-        workers: a
-            .workers
-            .unwrap_or_else(|| usable_cpus().len().max(1) as u32),
+        workers: a.workers.unwrap_or(cpus.max(1) as u32),
         numbers: a.numbers,
         chunk: a.numbers.div_ceil(a.yields + 1),
         block_ns: nanos(a.block_ms),

@@ -198,3 +198,18 @@ fn the_switch_count_has_a_range() {
         );
     }
 }
+
+#[test]
+fn gomaxprocs_counts_the_cpus_given_with_cpu() {
+    // As Go's runtime counts its affinity mask: one CPU, one worker.
+    let doc = json_of(
+        "goroutines",
+        &["--cpu", "0", "--tasks", "100", "--switches", "10"],
+    );
+    assert_eq!(doc["params"]["workers"], 1, "{}", doc["params"]);
+    for p in doc["results"]["phases"].as_array().unwrap() {
+        assert_eq!(p["workers"], 1, "{p}");
+    }
+    // The kernel saw main and the one worker.
+    assert_eq!(phase(&doc, "run")["kernel_threads"], 2);
+}
