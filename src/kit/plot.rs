@@ -165,10 +165,25 @@ pub struct Span {
 impl Figure {
     /// The picture as an SVG document, with `<title>` and `<desc>` (what was run) for a reader
     /// or an HTML page that embeds it inline.
+    /// The earliest start and the latest end of every Gantt chart in the figure.
+    fn gantt_span(&self) -> Option<(f64, f64)> {
+        let spans = self.panels.iter().flat_map(|p| match &p.chart {
+            Chart::Gantt { lanes, .. } => lanes.iter().flat_map(|l| l.spans.iter()).collect(),
+            _ => Vec::new(),
+        });
+        spans.fold(None, |acc, s| match acc {
+            None => Some((s.from, s.to)),
+            Some((lo, hi)) => Some((f64::min(lo, s.from), f64::max(hi, s.to))),
+        })
+    }
+
     pub fn to_svg(&self) -> Result<String> {
         let columns = self.columns.clamp(1, 2);
         let rows = self.panels.len().div_ceil(columns).max(1);
         let height = self.header() + PANEL_HEIGHT * rows as u32;
+        // Gantt charts of one figure share their time axis, so schedules line up (the
+        // simulator's above the kernel's).
+        let gantt_span = self.gantt_span();
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
@@ -193,7 +208,7 @@ impl Figure {
                 .zip(self.panels.chunks(columns))
             {
                 for (area, panel) in row.split_evenly((1, panels.len())).iter().zip(panels) {
-                    draw_panel(area, panel)
+                    draw_panel(area, panel, gantt_span)
                         .with_context(|| format!("drawing the panel {}", panel.title))?;
                 }
             }
@@ -303,7 +318,7 @@ fn label_style() -> TextStyle<'static> {
     TextStyle::from((FONT, 20).into_font()).color(&BLACK)
 }
 
-fn draw_panel(area: &Area<'_>, panel: &Panel) -> Result<()> {
+fn draw_panel(area: &Area<'_>, panel: &Panel, gantt_span: Option<(f64, f64)>) -> Result<()> {
     match &panel.chart {
         Chart::Histogram(bins) => histogram(area, panel, bins),
         Chart::Cdf { series, marks, log } => cdf(area, panel, series, marks, *log),
@@ -313,7 +328,7 @@ fn draw_panel(area: &Area<'_>, panel: &Panel) -> Result<()> {
             lanes,
             states,
             marks,
-        } => gantt(area, panel, lanes, states, marks),
+        } => gantt(area, panel, lanes, states, marks, gantt_span),
     }
 }
 
@@ -885,13 +900,11 @@ fn gantt(
     lanes: &[Lane],
     states: &[String],
     marks: &[Mark],
+    span: Option<(f64, f64)>,
 ) -> Result<()> {
-    let spans = lanes.iter().flat_map(|l| l.spans.iter());
-    let lo = spans.clone().map(|s| s.from).fold(f64::INFINITY, f64::min);
-    let hi = spans.map(|s| s.to).fold(f64::NEG_INFINITY, f64::max);
-    if !lo.is_finite() {
+    let (Some((lo, hi)), false) = (span, lanes.iter().all(|l| l.spans.is_empty())) else {
         bail!("a Gantt chart with nothing in it");
-    }
+    };
     let lo = lo.min(0.0);
     let hi = if hi > lo { hi } else { lo + 1.0 };
     let n = lanes.len();
@@ -1116,6 +1129,37 @@ pub fn bins(values: &[f64], count: usize) -> Vec<Bin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gantt_charts_of_one_figure_share_their_time_axis() {
+        let gantt = |to: f64| Panel {
+            title: "g".into(),
+            x: "time (ms)".into(),
+            y: "task".into(),
+            chart: Chart::Gantt {
+                lanes: vec![Lane {
+                    label: "A".into(),
+                    spans: vec![Span {
+                        from: 0.5,
+                        to,
+                        state: 0,
+                    }],
+                }],
+                states: vec!["running".into()],
+                marks: Vec::new(),
+            },
+        };
+        let figure = Figure {
+            title: "t".into(),
+            run: Vec::new(),
+            columns: 1,
+            panels: vec![gantt(5.0), gantt(9.0)],
+        };
+        assert_eq!(figure.gantt_span(), Some((0.5, 9.0)));
+        // Both axes then end at 9: the last tick label, 8, appears twice.
+        let svg = figure.to_svg().unwrap();
+        assert_eq!(svg.matches("\n8\n</text>").count(), 2, "{svg}");
+    }
 
     fn sample() -> Figure {
         Figure {
