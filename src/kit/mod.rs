@@ -9,6 +9,7 @@ pub mod histogram;
 pub mod input;
 pub mod interrupt;
 pub mod machine;
+pub mod man;
 pub mod pause;
 pub mod plot;
 pub mod progress;

@@ -12,6 +12,7 @@ mod goroutines;
 mod granularity;
 mod hostile;
 mod limits;
+mod man;
 mod observe;
 mod orphans;
 mod pictures;
