@@ -6,6 +6,7 @@ mod common;
 mod condition;
 mod cost;
 mod deadlock;
+mod docs;
 mod durations;
 mod faults;
 mod goroutines;
