@@ -196,8 +196,18 @@ const SUBPAGES: &[SubPage] = &[
                 "signals print --rt",
                 "The real-time printer: SIGRTMIN+0..7 for the eight letters.",
             ),
+            (
+                "signals print --format json > printed.json",
+                "What arrived, as one JSON document once Ctrl-C or SIGTERM ends the printer.",
+            ),
         ],
-        exits: &[],
+        exits: &[
+            (
+                130,
+                "the printer's own end: Ctrl-C (SIGINT), after it has printed what arrived (the report is marked partial)",
+            ),
+            (143, "the same, ended by SIGTERM"),
+        ],
         see_also: &[],
     },
     SubPage {
@@ -214,6 +224,10 @@ const SUBPAGES: &[SubPage] = &[
             (
                 "signals send PID geronimo --rt",
                 "Real-time signals, to signals print --rt: they queue.",
+            ),
+            (
+                "signals send PID geronimo --format json",
+                "What was sent, as one JSON document.",
             ),
         ],
         exits: &[(
