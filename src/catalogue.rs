@@ -42,7 +42,39 @@ pub struct Demo {
     /// The exit code the tour expects with those flags: 0, or 3 where the demo's "bad thing"
     /// is the point (deadlock).
     pub tour_exit: i32,
+    /// The field's tools its `compare:` line names, as man-page references for its page's SEE
+    /// ALSO (`perf-c2c(1)`, `cyclictest(8)`); another demo may be one (`race_condition_spinlock(1)`).
+    #[serde(skip)]
+    pub tools: &'static [&'static str],
+    /// The exit statuses whose meaning differs from every demo's ([`EXIT_STATUS`]), or that
+    /// only this demo has (deadlock's 3), for its man page's EXIT STATUS.
+    #[serde(skip)]
+    pub exits: &'static [(u8, &'static str)],
 }
+
+/// What a demo's exit status means, unless its [`Demo::exits`] says otherwise.
+pub const EXIT_STATUS: &[(u8, &str)] = &[
+    (
+        0,
+        "the demo ran, whatever its verdict (a claim that did not hold is the demo working)",
+    ),
+    (
+        1,
+        "a runtime error, printed as NAME: error: CAUSE (a refused thread or fork, an unreadable /proc file, a write error)",
+    ),
+    (
+        2,
+        "a usage error: a flag out of range, not a number, unknown, or a --plot the demo has nothing to draw for",
+    ),
+    (
+        130,
+        "stopped by Ctrl-C (SIGINT): what was measured so far is printed, marked partial",
+    ),
+    (
+        143,
+        "stopped by SIGTERM: what was measured so far is printed, marked partial",
+    ),
+];
 
 /// A family: demos that are variants of one program, compared side by side.
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -217,6 +249,17 @@ pub const DEMOS: &[Demo] = &[
         lecture: "create_process.py",
         tour: &["--sleep", "50"],
         tour_exit: 0,
+        tools: &["strace(1)"],
+        exits: &[
+            (
+                0,
+                "the demo ran, whatever the child's exit code (0 in python, 42 in fork is the demo working)",
+            ),
+            (
+                1,
+                "a runtime error, printed as create_process: error: CAUSE; also a COMMAND that cannot run (exec, spawn)",
+            ),
+        ],
     },
     Demo {
         name: "fork_celsius",
@@ -225,6 +268,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "thread_celsius.c",
         tour: &["4", "--no-wait"],
         tour_exit: 0,
+        tools: &["strace(1)"],
+        exits: &[],
     },
     Demo {
         name: "multiple_forks",
@@ -233,6 +278,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "multiple_forks.c",
         tour: &["--sleep", "50"],
         tour_exit: 0,
+        tools: &["pstree(1)", "strace(1)"],
+        exits: &[],
     },
     Demo {
         name: "create_thread",
@@ -241,6 +288,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "create_thread.c",
         tour: &["--sleep", "50"],
         tour_exit: 0,
+        tools: &["strace(1)", "ps(1)"],
+        exits: &[],
     },
     Demo {
         name: "thread_states",
@@ -249,6 +298,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "Thread States slide",
         tour: &["--samples", "10", "--interval", "5"],
         tour_exit: 0,
+        tools: &["ps(1)", "perf-sched(1)"],
+        exits: &[],
     },
     Demo {
         name: "gil",
@@ -257,6 +308,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "CPython table",
         tour: &["--tasks", "2", "--work", "10", "--waits", "4", "--io", "2"],
         tour_exit: 0,
+        tools: &["python3(1)", "sum_array(1)"],
+        exits: &[],
     },
     Demo {
         name: "spawn_cost",
@@ -265,6 +318,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "process-versus-thread table",
         tour: &["--count", "50", "--warmup", "5"],
         tour_exit: 0,
+        tools: &["lat_proc(8)", "stress-ng(1)"],
+        exits: &[],
     },
     Demo {
         name: "sum_array",
@@ -273,6 +328,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "sum_array_threads.c",
         tour: &["2", "--len", "10000000"],
         tour_exit: 0,
+        tools: &["perf-stat(1)"],
+        exits: &[],
     },
     Demo {
         name: "cow_overhead",
@@ -281,6 +338,11 @@ pub const DEMOS: &[Demo] = &[
         lecture: "copy_on_write_overhead.c",
         tour: &["--pages", "4096"],
         tour_exit: 0,
+        tools: &["perf-stat(1)", "stress-ng(1)"],
+        exits: &[(
+            1,
+            "a runtime error, printed as cow_overhead: error: CAUSE; also a mapping beyond MemAvailable",
+        )],
     },
     Demo {
         name: "address_space",
@@ -289,6 +351,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "Process Virtual Address Space",
         tour: &[],
         tour_exit: 0,
+        tools: &["pmap(1)", "setarch(8)", "proc(5)"],
+        exits: &[],
     },
     Demo {
         name: "process_attrs",
@@ -297,6 +361,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "Process Attributes",
         tour: &[],
         tour_exit: 0,
+        tools: &["ps(1)", "proc(5)"],
+        exits: &[],
     },
     Demo {
         name: "race_condition",
@@ -307,6 +373,8 @@ pub const DEMOS: &[Demo] = &[
         // the tour would show no race at all.
         tour: &["--steps", "1000000", "--spread"],
         tour_exit: 0,
+        tools: &["perf-c2c(1)"],
+        exits: &[(0, "the demo ran: losing updates is the demo working")],
     },
     Demo {
         name: "race_condition_toctou",
@@ -316,6 +384,11 @@ pub const DEMOS: &[Demo] = &[
         // Its threads go one per CPU by default (as race_condition's tour does with --spread).
         tour: &["--steps", "200000"],
         tour_exit: 0,
+        tools: &["race_condition_spinlock(1)"],
+        exits: &[(
+            0,
+            "the demo ran: two threads inside at once and lost updates are the demo working",
+        )],
     },
     Demo {
         name: "race_condition_atomic",
@@ -324,6 +397,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "race_condition_atomic_gcc.c",
         tour: &["--steps", "200000"],
         tour_exit: 0,
+        tools: &["stress-ng(1)"],
+        exits: &[],
     },
     Demo {
         name: "race_condition_atomic_assembly",
@@ -332,6 +407,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "race_condition_atomic_assembly.c",
         tour: &["--steps", "200000"],
         tour_exit: 0,
+        tools: &["objdump(1)", "stress-ng(1)"],
+        exits: &[],
     },
     Demo {
         name: "race_condition_spinlock",
@@ -340,6 +417,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "race_condition_spinlock.c",
         tour: &["--steps", "200000"],
         tour_exit: 0,
+        tools: &["perf-stat(1)"],
+        exits: &[],
     },
     Demo {
         name: "race_condition_mutex",
@@ -348,6 +427,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "race_condition_mutex.c",
         tour: &["--steps", "200000"],
         tour_exit: 0,
+        tools: &["stress-ng(1)"],
+        exits: &[],
     },
     Demo {
         name: "coarse_granularity",
@@ -357,6 +438,8 @@ pub const DEMOS: &[Demo] = &[
         // The slide's run, as fine_granularity's: the two times compare.
         tour: &[],
         tour_exit: 0,
+        tools: &["perf-stat(1)"],
+        exits: &[],
     },
     Demo {
         name: "fine_granularity",
@@ -366,6 +449,8 @@ pub const DEMOS: &[Demo] = &[
         // The slide's run, as coarse_granularity's: the two times compare.
         tour: &[],
         tour_exit: 0,
+        tools: &["perf-stat(1)"],
+        exits: &[],
     },
     Demo {
         name: "deadlock",
@@ -374,6 +459,14 @@ pub const DEMOS: &[Demo] = &[
         lecture: "deadlock.py",
         tour: &["--timeout", "0.5", "--sleep", "50"],
         tour_exit: 3,
+        tools: &["gdb(1)", "ps(1)"],
+        exits: &[
+            (
+                0,
+                "both threads finished (a cure, or the threads did not interleave into the deadlock)",
+            ),
+            (3, "the deadlock happened and the watchdog detected it"),
+        ],
     },
     Demo {
         name: "condition",
@@ -382,6 +475,11 @@ pub const DEMOS: &[Demo] = &[
         lecture: "condition.py",
         tour: &["--notify-after", "50"],
         tour_exit: 0,
+        tools: &["perf-bench(1)"],
+        exits: &[(
+            1,
+            "a runtime error, printed as condition: error: CAUSE; also standard input ending without a notify line",
+        )],
     },
     Demo {
         name: "lost_wakeup",
@@ -390,6 +488,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "condition.py",
         tour: &["--bound", "100"],
         tour_exit: 0,
+        tools: &["perf-bench(1)"],
+        exits: &[],
     },
     Demo {
         name: "semaphore",
@@ -398,6 +498,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "slide \"Semaphores\"",
         tour: &["--hold", "5ms"],
         tour_exit: 0,
+        tools: &["strace(1)"],
+        exits: &[],
     },
     Demo {
         name: "barrier",
@@ -406,6 +508,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "barrier.py",
         tour: &["--use-barrier", "--rounds", "20"],
         tour_exit: 0,
+        tools: &["perf-bench(1)"],
+        exits: &[],
     },
     Demo {
         name: "reentrancy",
@@ -414,6 +518,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "add2",
         tour: &["--calls", "5000", "--reentries", "100", "--tick", "50"],
         tour_exit: 0,
+        tools: &["signal-safety(7)"],
+        exits: &[],
     },
     Demo {
         name: "sleep_jitter",
@@ -422,6 +528,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "time.sleep(.005)",
         tour: &["--count", "200", "--interval", "1ms"],
         tour_exit: 0,
+        tools: &["cyclictest(8)"],
+        exits: &[],
     },
     Demo {
         name: "context_switch",
@@ -430,6 +538,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "cpu_bound.c",
         tour: &["--seconds", "0.5", "--pingpong", "5000"],
         tour_exit: 0,
+        tools: &["perf-bench(1)"],
+        exits: &[],
     },
     Demo {
         name: "nice_share",
@@ -438,6 +548,11 @@ pub const DEMOS: &[Demo] = &[
         lecture: "renice",
         tour: &["--seconds", "1"],
         tour_exit: 0,
+        tools: &["nice(1)", "top(1)"],
+        exits: &[(
+            1,
+            "a runtime error, printed as nice_share: error: CAUSE; also a negative --nice without CAP_SYS_NICE",
+        )],
     },
     Demo {
         name: "coop_sched",
@@ -446,6 +561,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "app-schedule-threads/main.c",
         tour: &["--cooperate"],
         tour_exit: 0,
+        tools: &["perf-stat(1)"],
+        exits: &[],
     },
     Demo {
         name: "goroutines",
@@ -454,6 +571,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "go work(i)",
         tour: &["--tasks", "2000", "--block-ms", "50"],
         tour_exit: 0,
+        tools: &["perf-bench(1)"],
+        exits: &[],
     },
     Demo {
         name: "sched_sim",
@@ -462,6 +581,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "Round-Robin example",
         tour: &["--compare"],
         tour_exit: 0,
+        tools: &["perf-sched(1)"],
+        exits: &[],
     },
     Demo {
         name: "time_slice",
@@ -470,6 +591,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "Processes are switched quickly 20ms",
         tour: &["--seconds", "0.3"],
         tour_exit: 0,
+        tools: &["perf-sched(1)"],
+        exits: &[],
     },
     Demo {
         name: "signals",
@@ -478,6 +601,8 @@ pub const DEMOS: &[Demo] = &[
         lecture: "signal_printer.c",
         tour: &["demo", "--gap", "5"],
         tour_exit: 0,
+        tools: &["kill(1)", "signal(7)"],
+        exits: &[],
     },
     Demo {
         name: "proc_watch",
@@ -495,6 +620,8 @@ pub const DEMOS: &[Demo] = &[
             "count=200",
         ],
         tour_exit: 0,
+        tools: &["pidstat(1)", "watch(1)", "ps(1)", "pstree(1)"],
+        exits: &[],
     },
 ];
 

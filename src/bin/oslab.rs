@@ -63,7 +63,8 @@ enum Cmd {
         #[command(flatten)]
         export: ExportArgs,
     },
-    /// Write every binary's man page (section 1) into DIR
+    /// Write the man pages (section 1) into DIR: every binary's, and one per subcommand
+    /// (oslab-compare, signals-send)
     Man {
         /// Where to write the pages, e.g. ~/.local/share/man/man1
         dir: PathBuf,
@@ -169,13 +170,8 @@ fn main() -> ExitCode {
             Ok(exports) => tour(format, &exports),
             Err(why) => usage_error(&why),
         },
-        Cmd::Man { dir } => generate_all(&dir, &[cli::MAN_FLAG], |name| format!("{name}.1")),
-        Cmd::Completions { shell, dir } => {
-            let shell_name = shell.to_string();
-            generate_all(&dir, &[cli::COMPLETIONS_FLAG, &shell_name], |name| {
-                clap_complete::Generator::file_name(&shell, name)
-            })
-        }
+        Cmd::Man { dir } => man_pages(&dir),
+        Cmd::Completions { shell, dir } => completions(shell, &dir),
         Cmd::Plot { report, output } => plot(&report, output.as_deref()),
         Cmd::Compare {
             family,
@@ -265,9 +261,37 @@ fn list(format: Format) -> Result<ExitCode> {
 // ---------------------------------------------------------------------------------------------
 // man pages and completions
 
-/// Asks every binary (oslab included) for its man page or completion script, with the hidden
-/// first argument `request`, and writes each answer to DIR/`file(name)`.
-fn generate_all(dir: &Path, request: &[&str], file: impl Fn(&str) -> String) -> Result<ExitCode> {
+/// Asks every binary (oslab included) to write its man pages into DIR, with the hidden first
+/// argument `--oslab-man DIR`: its own page and one per subcommand (`signals-send.1`).
+fn man_pages(dir: &Path) -> Result<ExitCode> {
+    let request = [std::ffi::OsStr::new(cli::MAN_FLAG), dir.as_os_str()];
+    // Each binary prints the paths it wrote, one a line.
+    generate_all(dir, &request, |_, stdout| Ok(stdout.lines().count()))
+}
+
+/// Asks every binary (oslab included) for its completion script for `shell`, with the hidden
+/// first arguments `--oslab-completions SHELL`, and writes each into DIR.
+fn completions(shell: clap_complete::Shell, dir: &Path) -> Result<ExitCode> {
+    let shell_name = shell.to_string();
+    let request = [
+        std::ffi::OsStr::new(cli::COMPLETIONS_FLAG),
+        std::ffi::OsStr::new(&shell_name),
+    ];
+    generate_all(dir, &request, |name, stdout| {
+        let target = dir.join(clap_complete::Generator::file_name(&shell, name));
+        std::fs::write(&target, stdout)
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        Ok(1)
+    })
+}
+
+/// Runs every binary (oslab included) with `request` and hands its name and stdout to `save`,
+/// which returns how many files it stands for.
+fn generate_all(
+    dir: &Path,
+    request: &[&std::ffi::OsStr],
+    save: impl Fn(&str, &str) -> Result<usize>,
+) -> Result<ExitCode> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let names = std::iter::once("oslab").chain(DEMOS.iter().map(|d| d.name));
     let mut written = 0;
@@ -287,10 +311,7 @@ fn generate_all(dir: &Path, request: &[&str], file: impl Fn(&str) -> String) -> 
                 String::from_utf8_lossy(&output.stderr).trim()
             );
         }
-        let target = dir.join(file(name));
-        std::fs::write(&target, &output.stdout)
-            .with_context(|| format!("cannot write {}", target.display()))?;
-        written += 1;
+        written += save(name, &String::from_utf8_lossy(&output.stdout))?;
     }
     eprintln!("oslab: wrote {written} files into {}", dir.display());
     Ok(ExitCode::SUCCESS)

@@ -365,37 +365,26 @@ fn find_flag<'c>(command: &'c clap::Command, flag: &str) -> Option<&'c clap::Arg
     found.or_else(|| command.get_subcommands().find_map(|c| find_flag(c, flag)))
 }
 
-/// The hidden first argument that makes a binary print its man page (roff) on stdout; `oslab man
-/// DIR` collects them.
+/// The hidden first argument that makes a binary print its man page (roff) on stdout, or,
+/// followed by a directory, write its pages there (its own and one per subcommand, see
+/// [`crate::kit::man`]) and print their paths; `oslab man DIR` collects them.
 pub const MAN_FLAG: &str = "--oslab-man";
 /// The hidden first argument, followed by a shell name, that makes a binary print its
 /// completion script; `oslab completions SHELL DIR` collects them.
 pub const COMPLETIONS_FLAG: &str = "--oslab-completions";
 
 /// Answers a man-page or completions request for `command`: Some(exit code) if `request` was
-/// one, None otherwise.
+/// one, None otherwise. `value` is the argument after it (the directory, the shell).
 pub fn generate(
     command: &mut clap::Command,
     request: &str,
-    shell: Option<std::ffi::OsString>,
+    value: Option<std::ffi::OsString>,
 ) -> Option<i32> {
     let mut out = std::io::stdout().lock();
     match request {
-        MAN_FLAG => Some(
-            match clap_mangen::Man::new(command.clone()).render(&mut out) {
-                Ok(()) => 0,
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-                Err(e) => {
-                    eprintln!(
-                        "{}: error: could not write the man page: {e}",
-                        command.get_name()
-                    );
-                    1
-                }
-            },
-        ),
+        MAN_FLAG => Some(crate::kit::man::answer(command, value.as_deref(), &mut out)),
         COMPLETIONS_FLAG => {
-            let shell = shell
+            let shell = value
                 .and_then(|s| s.into_string().ok())
                 .and_then(|s| s.parse::<clap_complete::Shell>().ok());
             let Some(shell) = shell else {

@@ -11,6 +11,7 @@ pub mod html;
 pub mod input;
 pub mod interrupt;
 pub mod machine;
+pub mod man;
 pub mod pause;
 pub mod plot;
 pub mod progress;

@@ -6,6 +6,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command as StdCommand, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -366,15 +367,16 @@ pub fn run_alone(name: &str, args: &[&str], stdin: &str, code: i32) -> (String, 
     (stdout, stderr)
 }
 
-/// A CSV document checked for shape: a header (the one README.md documents, starting with
-/// `readme_prefix`), then `rows` rows as wide as the header, each starting with the demo's name.
+/// A CSV document checked for shape: a header (the one docs/output.md documents, starting with
+/// `documented_prefix`), then `rows` rows as wide as the header, each starting with the demo's
+/// name.
 pub struct CsvTable {
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
 }
 
 impl CsvTable {
-    pub fn parse(name: &str, csv: &str, rows: usize, readme_prefix: &str) -> CsvTable {
+    pub fn parse(name: &str, csv: &str, rows: usize, documented_prefix: &str) -> CsvTable {
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
             lines.len(),
@@ -383,8 +385,8 @@ impl CsvTable {
         );
         assert_eq!(
             lines[0],
-            readme_line(readme_prefix),
-            "{name}: README documents the header"
+            documented_line(documented_prefix),
+            "{name}: docs/output.md documents the header"
         );
         let header = csv_cells(lines[0]);
         let rows: Vec<Vec<String>> = lines[1..].iter().map(|l| csv_cells(l)).collect();
@@ -404,14 +406,18 @@ impl CsvTable {
     }
 }
 
-/// The line of README.md that starts with `prefix` (a documented CSV header).
-pub fn readme_line(prefix: &str) -> String {
-    let readme =
-        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README.md");
-    readme
+/// The project's file at `path` (`README.md`, `docs/output.md`).
+pub fn project_file(path: &str) -> String {
+    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The line of docs/output.md that starts with `prefix` (a documented CSV header).
+pub fn documented_line(prefix: &str) -> String {
+    project_file("docs/output.md")
         .lines()
         .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("README.md has no line starting {prefix:?}"))
+        .unwrap_or_else(|| panic!("docs/output.md has no line starting {prefix:?}"))
         .to_string()
 }
 

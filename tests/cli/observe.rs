@@ -124,7 +124,7 @@ fn count_stops_after_n_lines_and_leaves_the_process_alone() {
     assert_eq!(rows.len(), 3, "{csv}");
     assert_eq!(
         rows[0],
-        readme_line("demo,pid,command,interval_ns,count,cpu,kind,t_s,minflt"),
+        documented_line("demo,pid,command,interval_ns,count,cpu,kind,t_s,minflt"),
         "{csv}"
     );
     assert_eq!(csv_cells(rows[1]).len(), csv_cells(rows[0]).len());

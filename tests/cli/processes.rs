@@ -1111,19 +1111,18 @@ fn help_names_the_lecture_program_and_its_example_runs() {
 }
 
 #[test]
-fn readme_documents_the_csv_columns_exactly() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
-        .expect("README.md");
+fn the_docs_document_the_csv_columns_exactly() {
+    let output = project_file("docs/output.md");
     for (name, args) in [
         ("create_process", &["--sleep", "0"][..]),
         ("fork_celsius", &["2"][..]),
         ("multiple_forks", &["--sleep", "0"][..]),
         ("create_thread", &["--sleep", "0"][..]),
     ] {
-        let documented = readme
+        let documented = output
             .lines()
             .find_map(|l| l.strip_prefix(&format!("{name}:")))
-            .unwrap_or_else(|| panic!("README.md shows {name}'s CSV header"))
+            .unwrap_or_else(|| panic!("docs/output.md shows {name}'s CSV header"))
             .trim();
         let (_, csv) = ok(name, &[args, &["--format", "csv"]].concat());
         assert_eq!(csv.lines().next(), Some(documented), "{name}'s CSV header");

@@ -8,7 +8,8 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 use crate::common::{
-    Running, csv_cells, demo, demos, parse_json, stdout_of, uint, usage_error, wait_until,
+    Running, csv_cells, demo, demos, documented_line, parse_json, stdout_of, uint, usage_error,
+    wait_until,
 };
 use crate::orphans::{descendants, survivors_after_grace};
 use crate::race::{loses_updates, race, race_family};
@@ -391,6 +392,12 @@ fn compare_csv_has_a_row_per_variant() {
     }
     assert_eq!(csv_cells(lines[1])[1], "coarse_granularity");
     assert_eq!(csv_cells(lines[2])[1], "fine_granularity");
+    // docs/output.md: race's columns, with the handovers before the ratio.
+    let documented = documented_line("family,variant,trials,elapsed_ns_median,").replace(
+        ",ratio,",
+        ",handovers_median,handovers_min,handovers_max,ratio,",
+    );
+    assert_eq!(lines[0], documented);
 }
 
 #[test]
@@ -600,7 +607,9 @@ fn the_readme_lists_every_binary_and_every_shared_flag() {
             "README.md's catalogue has no row for {name}"
         );
     }
-    for flag in ["--format", "--quiet", "--cpu", "--trials", "--warmup"] {
+    for flag in [
+        "--format", "--quiet", "--cpu", "--trials", "--warmup", "--plot",
+    ] {
         assert!(
             readme.lines().any(|l| l.starts_with(&format!("| `{flag}"))),
             "README.md's shared flags do not list {flag}"
