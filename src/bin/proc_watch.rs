@@ -25,6 +25,8 @@ use oslab::proc::counters::Snapshot;
 /// those counters as deltas every interval until the process exits or Ctrl-C.
 #[derive(Parser, Debug)]
 #[command(group = clap::ArgGroup::new("watched").args(["pid", "command"]))]
+// The forest is a table: only a watch draws a picture.
+#[command(mut_arg("plot", |a| a.requires("watched")))]
 #[command(
     version,
     after_help = "Example: proc_watch --interval 200ms -- cow_overhead --pages 16384\n\nThe lecture's two terminals:\n  cow_overhead --pause &   # then, in another terminal:\n  proc_watch $(pgrep -n cow_overhead) --interval 200ms\n  proc_watch --forest"
@@ -115,12 +117,6 @@ fn forest(out: Output) -> oslab::Result<lab::Forest> {
 fn main() -> ExitCode {
     let args: Args = kit::parse("proc_watch");
     if args.forest || (args.pid.is_none() && args.command.is_empty()) {
-        if args.common.plot.is_some() {
-            eprintln!(
-                "proc_watch: error: --plot: the forest is a table, with nothing to draw; proc_watch PID --plot FILE draws a watch"
-            );
-            return ExitCode::from(2);
-        }
         let p = lab::ForestParams { forest: true };
         return kit::run("proc_watch", &args.common, p, |s| forest(s.out));
     }
