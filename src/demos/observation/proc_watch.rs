@@ -665,32 +665,34 @@ pub fn figure(report: &serde_json::Value) -> anyhow::Result<plot::Figure> {
             )
         }
     );
+    let mut panels = vec![Panel {
+        title: "minor page faults so far".into(),
+        x: "time since the watch began (s)".into(),
+        y: "minor faults".into(),
+        chart: Chart::Lines {
+            series,
+            marks: marks.clone(),
+        },
+    }];
+    // Memory over time needs two readings (a single one, of an exited process, is 0).
+    if rss.len() >= 2 {
+        panels.push(Panel {
+            title: format!("resident memory of PID {pid}"),
+            x: "time since the watch began (s)".into(),
+            y: "RSS (MiB)".into(),
+            chart: Chart::Lines {
+                series: vec![Series {
+                    name: format!("PID {pid} ({comm})"),
+                    points: rss,
+                }],
+                marks,
+            },
+        });
+    }
     Ok(plot::Figure {
         title,
         run: r.run_lines(),
-        panels: vec![
-            Panel {
-                title: "minor page faults so far".into(),
-                x: "time since the watch began (s)".into(),
-                y: "minor faults".into(),
-                chart: Chart::Lines {
-                    series,
-                    marks: marks.clone(),
-                },
-            },
-            Panel {
-                title: format!("resident memory of PID {pid}"),
-                x: "time since the watch began (s)".into(),
-                y: "RSS (MiB)".into(),
-                chart: Chart::Lines {
-                    series: vec![Series {
-                        name: format!("PID {pid} ({comm})"),
-                        points: rss,
-                    }],
-                    marks,
-                },
-            },
-        ],
+        panels,
         columns: 1,
     })
 }
