@@ -222,8 +222,13 @@ static void open_gate(unsigned long threads)
 /* Before the threads are created: how many, and on how many CPUs they should sit. */
 static void close_gate(unsigned long threads)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The CPUs this process may use (its affinity mask, as StartGate counts usable_cpus():
+	 * under `taskset -c 0` one, so the gate does not wait for a second CPU it cannot have). */
+	unsigned long mask[16] = { 0 };
+	long bytes = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask), cpus = 0;
 
+	for (long i = 0; i < bytes / (long)sizeof(mask[0]); i++)
+		cpus += __builtin_popcountl(mask[i]);
 	gate_threads = threads;
 	gate_spread = threads < (unsigned long)(cpus > 0 ? cpus : 1) ? threads : (unsigned long)cpus;
 }
