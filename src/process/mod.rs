@@ -236,7 +236,8 @@ pub fn fork(single: &SingleThreaded) -> Result<Forked> {
 /// copy-on-write, a fault in the parent and a page copied in every child that flushes too. End
 /// the child with [`exit_brief`].
 pub fn fork_brief(single: &SingleThreaded) -> Result<Forked> {
-    Ok(match sys::process::fork(single).map_err(Error::with_limit)? {
+    let forked = sys::process::fork(single).map_err(Error::with_limit)?; // names the limit
+    Ok(match forked {
         ForkResult::Child => Forked::Child,
         ForkResult::Parent(pid) => Forked::Parent(Child::adopt(pid)),
     })
