@@ -269,7 +269,7 @@ fn by_placement(
             (p, total)
         })
         .collect();
-    placed.sort_by(|a, b| b.1.cmp(&a.1));
+    placed.sort_by_key(|p| std::cmp::Reverse(p.1));
     let placed: Vec<Placed> = placed.into_iter().map(|(p, _)| p).collect();
     let differs = |side: fn(&Placed) -> Option<Side>| {
         let medians: Vec<f64> = (placed.iter())
