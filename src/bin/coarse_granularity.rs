@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use oslab::demos::synchronisation::race::{self, LockAt, Locked, Program, RaceArgs, Var, Work};
+use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var, Work};
 use oslab::sync::mutex::{Lock, LockArgs};
 
 /// Two threads increment a counter, each holding one mutex around its whole loop.
@@ -48,18 +48,9 @@ impl<L: Lock> Program for Coarse<L> {
         });
         // pthread_mutex_unlock(&lock);
     }
-
-    fn lock(&self) -> Option<LockAt> {
-        Some(LockAt::of(&self.lock))
-    }
 }
 
-impl Locked for Coarse<()> {
-    type With<L: Lock> = Coarse<L>;
-    fn around<L: Lock>(lock: L) -> Coarse<L> {
-        Coarse { lock }
-    }
-}
+race::locked!(Coarse);
 
 const DEMO: race::Demo = race::Demo {
     name: "coarse_granularity",

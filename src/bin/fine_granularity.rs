@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use oslab::demos::synchronisation::race::{self, LockAt, Locked, Program, RaceArgs, Var};
+use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
 use oslab::sync::mutex::{Lock, LockArgs};
 
 /// Two threads increment a counter, taking one mutex around each increment.
@@ -40,18 +40,9 @@ impl<L: Lock> Program for Fine<L> {
         var.add(delta);
         var.note_owner(); // the lab's count: did another thread hold the lock last?
     }
-
-    fn lock(&self) -> Option<LockAt> {
-        Some(LockAt::of(&self.lock))
-    }
 }
 
-impl Locked for Fine<()> {
-    type With<L: Lock> = Fine<L>;
-    fn around<L: Lock>(lock: L) -> Fine<L> {
-        Fine { lock }
-    }
-}
+race::locked!(Fine);
 
 const DEMO: race::Demo = race::Demo {
     name: "fine_granularity",

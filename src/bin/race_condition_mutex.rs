@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use oslab::demos::synchronisation::race::{self, LockAt, Locked, Program, RaceArgs, Var};
+use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
 use oslab::sync::mutex::{Lock, LockArgs};
 
 /// Two threads increment a shared counter inside a mutex: nothing is lost, at the highest cost.
@@ -41,18 +41,9 @@ impl<L: Lock> Program for WithMutex<L> {
         var.add(delta); // ++var;
         // pthread_mutex_unlock(&lock);  (when _locked goes out of scope)
     }
-
-    fn lock(&self) -> Option<LockAt> {
-        Some(LockAt::of(&self.lock))
-    }
 }
 
-impl Locked for WithMutex<()> {
-    type With<L: Lock> = WithMutex<L>;
-    fn around<L: Lock>(lock: L) -> WithMutex<L> {
-        WithMutex { lock }
-    }
-}
+race::locked!(WithMutex);
 
 const DEMO: race::Demo = race::Demo {
     name: "race_condition_mutex",

@@ -175,11 +175,6 @@ pub trait Program: Sync + Send + 'static {
             }
         });
     }
-
-    /// The program's lock, if it has one: where it is and what it is, for the layout report.
-    fn lock(&self) -> Option<LockAt> {
-        None
-    }
 }
 
 /// Where a program's lock lies: its address, its size and its type, read off the lock itself.
@@ -202,13 +197,33 @@ impl LockAt {
 }
 
 /// The mutex programs (race_condition_mutex and the granularity pair): the program built
-/// around a lock of each kind.
+/// around a lock of each kind. Implemented on the program with `()` for its lock (`Fine<()>`
+/// names the family), by [`locked!`](crate::locked).
 pub trait Locked {
     /// The program with a lock of type `L`.
     type With<L: Lock>: Program;
     /// The program around `lock`.
     fn around<L: Lock>(lock: L) -> Self::With<L>;
+    /// Its lock, for the layout report.
+    fn lock<L: Lock>(program: &Self::With<L>) -> &L;
 }
+
+/// `locked!(Fine)`: [`Locked`] for the mutex program `Fine<L>`, whose lock is its field `lock`.
+#[macro_export]
+macro_rules! locked {
+    ($program:ident) => {
+        impl $crate::demos::synchronisation::race::Locked for $program<()> {
+            type With<L: $crate::sync::mutex::Lock> = $program<L>;
+            fn around<L: $crate::sync::mutex::Lock>(lock: L) -> $program<L> {
+                $program { lock }
+            }
+            fn lock<L: $crate::sync::mutex::Lock>(program: &$program<L>) -> &L {
+                &program.lock
+            }
+        }
+    };
+}
+pub use crate::locked;
 
 /// [`run`] for a mutex program: with the lock `--lock` chose, the program's type generic over
 /// it (no enum to match and no pointer to follow at every step).
@@ -221,8 +236,9 @@ pub fn run_locked<F: Locked>(demo: &Demo, args: &RaceArgs, kind: MutexKind) -> E
     impl<F: Locked> WithLock for Job<'_, F> {
         type Output = ExitCode;
         fn run<L: Lock>(self) -> ExitCode {
-            run(self.demo, self.args, Some(L::KIND), || {
-                F::around(L::default())
+            let make = || F::around(L::default());
+            run_with(self.demo, self.args, Some(L::KIND), make, |p| {
+                Some(LockAt::of(F::lock::<L>(p)))
             })
         }
     }
@@ -545,6 +561,17 @@ pub fn run<P: Program>(
     lock: Option<MutexKind>,
     program: impl Fn() -> P,
 ) -> ExitCode {
+    run_with(demo, args, lock, program, |_| None)
+}
+
+/// [`run`], with where the program's lock lies (`lock_at`), for the layout report.
+fn run_with<P: Program>(
+    demo: &Demo,
+    args: &RaceArgs,
+    lock: Option<MutexKind>,
+    program: impl Fn() -> P,
+    lock_at: fn(&P) -> Option<LockAt>,
+) -> ExitCode {
     let mut args = args.clone();
     (args.threads, args.steps) = args.sizes(demo);
     args.spread |= demo.claim.spreads();
@@ -561,7 +588,7 @@ pub fn run<P: Program>(
         warmup: args.trials.warmup,
     };
     kit::run(demo.name, &args.common, params, |s| {
-        trials(s, demo, args, program)
+        trials(s, demo, args, program, lock_at)
     })
 }
 
@@ -571,6 +598,7 @@ fn trials<P: Program>(
     demo: &Demo,
     args: &RaceArgs,
     program: impl Fn() -> P,
+    lock_at: fn(&P) -> Option<LockAt>,
 ) -> Result<Results> {
     if demo.claim.races() && s.machine.cpus_usable_count < 2 {
         warn(format!(
@@ -584,7 +612,7 @@ fn trials<P: Program>(
     let trials = timing::run_trials(
         args.trials.warmup,
         args.trials.trials,
-        |r| trial(program(), args, r.number(), demo.claim),
+        |r| trial(program(), lock_at, args, r.number(), demo.claim),
         |t| {
             s.out
                 .lecture(format_args!("var = {}; time = {} ms", t.var, t.time_ms))
@@ -675,7 +703,13 @@ impl Layout {
 /// One trial: create the threads, let them run, join them, read var. The claim says what the
 /// program counts, to be reported: the lock's changes of owner ([`Var::note_owner`]) or the
 /// threads inside the critical section ([`Var::enter`]).
-fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, claim: Claim) -> Result<Trial> {
+fn trial<P: Program>(
+    program: P,
+    lock_at: fn(&P) -> Option<LockAt>,
+    args: &RaceArgs,
+    number: u32,
+    claim: Claim,
+) -> Result<Trial> {
     let handovers = claim.hands_over();
     let statics: &'static Statics<P> = Box::leak(Box::new(Statics {
         program,
@@ -769,7 +803,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, claim: Claim) -> 
         });
     let occupancy = claim.counts_occupancy();
     Ok(Trial {
-        layout: program.lock().map(|lock| Layout::of(lock, var)),
+        layout: lock_at(program).map(|lock| Layout::of(lock, var)),
         overlaps: occupancy.then(|| runs.iter().map(|r| r.overlaps).sum()),
         max_inside: occupancy.then(|| runs.iter().map(|r| r.most_inside).max().unwrap_or(0)),
         ..outcome(
