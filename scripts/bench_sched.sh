@@ -92,8 +92,9 @@ if command -v perf >/dev/null && perf bench sched pipe -l 10 >/dev/null 2>&1; th
     echo "bench_sched.sh: perf bench sched pipe does not run here: its column is skipped" >&2
 fi
 perf_counters=no
-if command -v perf >/dev/null && perf stat -e instructions true >/dev/null 2>&1 \
-    && ! perf stat -e instructions true 2>&1 | grep -q "not supported"; then
+# (The output is read whole: with pipefail, `perf ... | grep -q` fails when grep stops early.)
+if command -v perf >/dev/null && counted=$(perf stat -e instructions true 2>&1) \
+    && [[ $counted != *"not supported"* ]]; then
     perf_counters=yes
 fi
 
