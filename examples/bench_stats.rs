@@ -310,13 +310,35 @@ fn placement(threads: &[(Option<u64>, Option<u64>)]) -> String {
     }
 }
 
-/// A Rust run: the value at `pointer` and, with `placed`, where its threads ran.
-fn rust_run(path: &Path, pointer: &str, placed: bool) -> Result<(f64, String), String> {
+/// The `q` quantile of a run's samples as spawn_cost.c takes it: the ceil(q·n)-th smallest.
+fn sample_quantile(samples: &[Value], q: f64) -> Option<f64> {
+    let mut v: Vec<f64> = samples.iter().filter_map(Value::as_f64).collect();
+    if v.is_empty() || v.len() != samples.len() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(quantile(&v, q))
+}
+
+/// A Rust run: the value at `pointer` (with `q`, the `q` quantile of the samples listed
+/// there) and, with `placed`, where its threads ran.
+fn rust_run(
+    path: &Path,
+    pointer: &str,
+    q: Option<f64>,
+    placed: bool,
+) -> Result<(f64, String), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let doc: Value =
         serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
-    let value = (doc.pointer(pointer).and_then(Value::as_f64))
-        .ok_or_else(|| format!("{}: no number at {pointer}", path.display()))?;
+    let at = doc.pointer(pointer);
+    let value = match q {
+        None => at.and_then(Value::as_f64),
+        Some(q) => at
+            .and_then(Value::as_array)
+            .and_then(|s| sample_quantile(s, q)),
+    }
+    .ok_or_else(|| format!("{}: no number at {pointer}", path.display()))?;
     let place = if placed {
         let threads = (doc
             .pointer("/results/trials/0/threads")
@@ -379,6 +401,10 @@ enum What {
         /// JSON pointer of the Rust figure, e.g. /results/trials/0/elapsed_ns
         #[arg(long)]
         rust_key: String,
+        /// With this, --rust-key names a list of samples and the row compares their QUANTILE
+        /// (0-1, as spawn_cost.c's p10_ns and p90_ns)
+        #[arg(long, value_name = "QUANTILE")]
+        rust_quantile: Option<f64>,
         /// The C twin's `KEY = value` line
         #[arg(long)]
         c_key: String,
@@ -428,6 +454,7 @@ fn run(cli: Cli) -> Result<Row, String> {
             dir,
             runs,
             rust_key,
+            rust_quantile,
             c_key,
             placement,
             common,
@@ -435,10 +462,13 @@ fn run(cli: Cli) -> Result<Row, String> {
             if runs == 0 {
                 return Err("--runs must be at least 1".into());
             }
+            if rust_quantile.is_some_and(|q| !(0.0..=1.0).contains(&q)) {
+                return Err("--rust-quantile is a share, 0 to 1".into());
+            }
             let read = |side: &str, i: usize| {
                 let path = dir.join(format!("{side}.{i}"));
                 if side == "rust" {
-                    rust_run(&path, &rust_key, placement)
+                    rust_run(&path, &rust_key, rust_quantile, placement)
                 } else {
                     c_run(&path, &c_key, placement)
                 }
@@ -653,7 +683,7 @@ mod tests {
             "threads":[{"cpu_start":1,"cpu_end":1},{"cpu_start":1,"cpu_end":1}]}]}}"#;
         std::fs::write(&r, json).unwrap();
         assert_eq!(
-            rust_run(&r, "/results/trials/0/elapsed_ns", true).unwrap(),
+            rust_run(&r, "/results/trials/0/elapsed_ns", None, true).unwrap(),
             (8e6, "1 CPU".into())
         );
         assert!(
@@ -662,10 +692,23 @@ mod tests {
                 .contains("no `p50_ns = N` line")
         );
         assert!(
-            rust_run(&r, "/results/x", false)
+            rust_run(&r, "/results/x", None, false)
                 .unwrap_err()
                 .contains("no number at /results/x")
         );
+        // A quantile of the samples, as spawn_cost.c takes it: the ceil(q·n)-th smallest.
+        let samples: Vec<String> = (1..=20).rev().map(|i| (i * 1000).to_string()).collect();
+        let doc = format!(
+            r#"{{"results":{{"trials":[{{"samples_ns":[{}]}}]}}}}"#,
+            samples.join(",")
+        );
+        std::fs::write(&r, doc).unwrap();
+        let q = |q| {
+            rust_run(&r, "/results/trials/0/samples_ns", Some(q), false)
+                .unwrap()
+                .0
+        };
+        assert_eq!((q(0.1), q(0.5), q(0.9)), (2000.0, 10000.0, 18000.0));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -334,6 +334,14 @@ run_cost_pair() { # "Rust binary|flags|C twin args|C pin|what|Rust pointer|C key
         fi
     }
     adapt "$dir" "$runs" "$budget" one_cost_pair --rust-key "$rkey" --c-key "$ckey"
+    if [[ $rb == spawn_cost ]]; then
+        # The two ends of each run's distribution, which has two modes unpinned (the child on
+        # this CPU or on the other one): where the p50 falls is the mix of the two.
+        for q in 10 90; do
+            "$stats" row --dir "$out/$dir" --runs "$done_runs" --rust-key /results/trials/0/samples_ns \
+                --rust-quantile "0.$q" --c-key "p${q}_ns" >"$out/$dir/ci.p$q.json"
+        done
+    fi
     cost_rows+=("$dir|$rb $flags|${pin:+taskset -c $pin }$c_cmd|$what|$done_runs|$counts")
 }
 if want cost; then
@@ -542,6 +550,25 @@ if cost_lines:
                               f"{faults[len(faults) // 2]:,} for {pages:,} pages (min {faults[0]:,}, "
                               f"max {faults[-1]:,}); {unit(c['rust']['median'] / pages)} per page "
                               f"(Rust), {unit(c['c']['median'] / pages)} (C)")
+        tails = [json.loads((out / row / f"ci.p{q}.json").read_text())
+                 for q in (10, 90) if (out / row / f"ci.p{q}.json").exists()]
+        if len(tails) == 2 and "--op pthread" not in label:
+            lo, hi = tails
+            def above_mid(samples):
+                s = sorted(samples)
+                p10, p90 = s[-(-len(s) * 10 // 100) - 1], s[-(-len(s) * 90 // 100) - 1]
+                return sum(1 for x in samples if x > (p10 + p90) / 2) / len(samples)
+            r_above = statistics.median(
+                above_mid(rust_doc(out / row / f"rust.{i}")["results"]["trials"][0]["samples_ns"])
+                for i in range(1, n + 1))
+            c_above = statistics.median(float(c_lines(out / row / f"c.{i}").get("above_mid", "nan"))
+                                        for i in range(1, n + 1))
+            cost_notes.append(
+                f"{label}: p10 Rust {unit(lo['rust']['median'])}, C {unit(lo['c']['median'])}, "
+                f"Rust/C {interval(lo)}; p90 Rust {unit(hi['rust']['median'])}, C "
+                f"{unit(hi['c']['median'])}, Rust/C {interval(hi)}; runs above the midpoint of "
+                f"p10 and p90: Rust {100 * r_above:.0f}%, C {100 * c_above:.0f}% (medians over the "
+                "runs: the p50 lies wherever the mix of the two ends puts it)")
         if "--op fork" in label and r1.get("at_fork") and "mappings" in c1:
             f = r1["at_fork"]
             kids = r1["trials"][0]["child_minflt_per_op"]

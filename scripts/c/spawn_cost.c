@@ -12,7 +12,8 @@
  *
  * Build: gcc -O2 -pthread -Wall -Wextra -o spawn_cost spawn_cost.c
  * Usage: spawn_cost fork|thread [count]     (default: 1000 timed runs, after 20 untimed)
- * Prints `<op>: p50 %.1f us, mean %.1f us (%lu runs)` and `p50_ns = %llu` for scripts/bench.sh;
+ * Prints `<op>: p50 %.1f us, mean %.1f us (%lu runs)`, `p50_ns = %llu`, `p10_ns`, `p90_ns` and
+ * `above_mid` (the share of runs above the midpoint of p10 and p90) for scripts/bench.sh;
  * for fork also what each fork has to copy, read from /proc/self just before the timed runs
  * (`mappings`, `rss_kib`, `anon_kib`, `page_tables_kib`: what spawn_cost's results.at_fork
  * reports), and the children's minor faults per run (wait4's rusage, as the Rust twin's
@@ -109,7 +110,8 @@ static int by_value(const void *a, const void *b)
 int main(int argc, char *argv[])
 {
 	unsigned long count = COUNT, i;
-	unsigned long long (*op)(void), *samples, sum = 0, p50;
+	unsigned long long (*op)(void), *samples, sum = 0, p50, p10, p90;
+	unsigned long above = 0;
 
 	if (argc < 2 || argc > 3 || (strcmp(argv[1], "fork") && strcmp(argv[1], "thread"))) {
 		fprintf(stderr, "usage: %s fork|thread [count]\n", argv[0]);
@@ -136,6 +138,14 @@ int main(int argc, char *argv[])
 	printf("%s: p50 %.1f us, mean %.1f us (%lu runs)\n", argv[1], p50 / 1e3,
 	       (double)sum / count / 1e3, count);
 	printf("p50_ns = %llu\n", p50);
+	/* The ceil(q·n)-th smallest, as the p50: the two ends of a distribution with two modes
+	 * (unpinned, the child or thread runs on this CPU or on the other one). */
+	p10 = samples[(count * 10 + 99) / 100 - 1];
+	p90 = samples[(count * 90 + 99) / 100 - 1];
+	for (i = 0; i < count; i++)
+		above += samples[i] > (p10 + p90) / 2;
+	/* and the share of runs above the midpoint of the two: the slow mode's share */
+	printf("p10_ns = %llu\np90_ns = %llu\nabove_mid = %.3f\n", p10, p90, (double)above / count);
 	if (op == fork_wait)
 		printf("child_minflt_per_op = %.1f\n", (double)child_minflt / count);
 	free(samples);
