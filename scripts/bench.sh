@@ -48,7 +48,9 @@
 # the fork copies (mappings, resident and anonymous memory, page tables, just before the timed
 # forks). std::thread::spawn + join (`--op thread`) is timed against the same C for
 # information: its target row is `--op pthread`, the C program's calls; what std adds is
-# counted with strace -f -c (system calls per thread) and printed as the lesson.
+# counted with strace -f -c (system calls per thread) and printed as the lesson. spawn_cost_now
+# is spawn_cost.c linked with -Wl,-z,now as rustc links (gcc binds lazily by default, so every
+# forked child of the lecture's build enters the dynamic linker to resolve _exit): information.
 #
 # Then scripts/sum_array_pages.sh (threads against processes on huge and 4 KiB pages, no C
 # twin) and scripts/bench_sched.sh (pipe ping-pong against perf bench, sleep jitter against
@@ -156,6 +158,7 @@ cost_pairs=(
     "cow_overhead|--pages $cow_pages|cow_overhead $cow_pages||write phase|/results/trials/0/write/elapsed_ns|write_ns|1"
     "spawn_cost|--op fork --placement unpinned --count $spawn_count|spawn_cost fork $spawn_count||fork + wait, p50|/results/trials/0/latency/p50_ns|p50_ns|1"
     "spawn_cost|--op fork --placement pinned --count $spawn_count|spawn_cost fork $spawn_count|0|fork + wait, p50|/results/trials/0/latency/p50_ns|p50_ns|1"
+    "spawn_cost|--op fork --placement pinned --count $spawn_count|spawn_cost_now fork $spawn_count|0|fork + wait, p50|/results/trials/0/latency/p50_ns|p50_ns|0"
     "spawn_cost|--op pthread --placement unpinned --count $spawn_count|spawn_cost thread $spawn_count||thread create + join, p50|/results/trials/0/latency/p50_ns|p50_ns|1"
     "spawn_cost|--op pthread --placement pinned --count $spawn_count|spawn_cost thread $spawn_count|0|thread create + join, p50|/results/trials/0/latency/p50_ns|p50_ns|1"
     "spawn_cost|--op thread --placement unpinned --count $spawn_count|spawn_cost thread $spawn_count||thread create + join, p50|/results/trials/0/latency/p50_ns|p50_ns|0"
@@ -189,6 +192,9 @@ if [[ $no_build != 1 ]]; then
     for p in cow_overhead spawn_cost; do
         "$cc" "${c_flags[@]}" -o "$c_bin/$p" "$c_src/$p.c"
     done
+    # Linked as rustc links (-z now: every symbol bound at start), for information: the default
+    # build binds lazily, so each forked child of the lecture's build resolves _exit first.
+    "$cc" "${c_flags[@]}" -Wl,-z,now -o "$c_bin/spawn_cost_now" "$c_src/spawn_cost.c"
 fi
 [[ -x $stats ]] || { echo "bench.sh: missing $stats (cargo build --release --example bench_stats)" >&2; exit 1; }
 if want race; then
@@ -533,9 +539,11 @@ if cost_lines:
         row, label, c_label, what, n, counts = line.split("|")
         n, counts = int(n), counts == "1"
         c = ci(row)
-        says = c["says"] if counts else f"{c['says']} (information: std's extras)"
+        says = c["says"] if counts else (f"{c['says']} (information: std's extras)" if "--op thread" in label
+                                          else f"{c['says']} (information)")
         if counts:
             verdicts[c["says"]].append(f"{label} {interval(c)}")
+        c_label = c_label.replace("spawn_cost_now", "spawn_cost -Wl,-z,now")
         print(f"| {label} | {c_label} | {what} | {n} | {unit(c['rust']['median'])} "
               f"| {unit(c['c']['median'])} | {interval(c)} | {says} "
               f"| {unit(c['rust']['min'])}–{unit(c['rust']['max'])} "
@@ -552,7 +560,7 @@ if cost_lines:
                               f"(Rust), {unit(c['c']['median'] / pages)} (C)")
         tails = [json.loads((out / row / f"ci.p{q}.json").read_text())
                  for q in (10, 90) if (out / row / f"ci.p{q}.json").exists()]
-        if len(tails) == 2 and "--op pthread" not in label:
+        if len(tails) == 2 and "--op fork --placement unpinned" in label:
             lo, hi = tails
             def above_mid(samples):
                 s = sorted(samples)
@@ -569,7 +577,7 @@ if cost_lines:
                 f"{unit(hi['c']['median'])}, Rust/C {interval(hi)}; runs above the midpoint of "
                 f"p10 and p90: Rust {100 * r_above:.0f}%, C {100 * c_above:.0f}% (medians over the "
                 "runs: the p50 lies wherever the mix of the two ends puts it)")
-        if "--op fork" in label and r1.get("at_fork") and "mappings" in c1:
+        if "--op fork" in label and "-z,now" not in c_label and r1.get("at_fork") and "mappings" in c1:
             f = r1["at_fork"]
             kids = r1["trials"][0]["child_minflt_per_op"]
             cost_notes.append(
