@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench_sched.sh: the time and scheduling demos against their C twins and the field's tools.
 #
-# Rows (one Markdown table; medians of interleaved runs):
+# Rows (one Markdown table; medians of interleaved runs, each ratio with its 95% bootstrap
+# interval over the runs, paired in order, and a verdict against its target: meets when the
+# interval's upper end is within it, misses when its lower end is beyond it, not settled
+# otherwise; examples/bench_stats.rs computes them):
 #   pipe ping-pong, one CPU:   context_switch --pingpong N --cpu A   vs  scripts/c/pipe_pingpong N A A
 #                              vs  taskset -c A perf bench sched pipe -l N            (µs per round trip)
 #   pipe ping-pong, two CPUs:  context_switch (its two-CPU trial)   vs  pipe_pingpong N A B
@@ -26,7 +29,8 @@
 # -e instructions true` tells); `perf bench` needs none, and its column is skipped when it fails.
 #
 # Usage: scripts/bench_sched.sh [--runs N] [--quick] [--no-build] [-h]
-#   --runs N     runs per side per row, interleaved (env RUNS, default 5; 3 for the sleep rows)
+#   --runs N     runs per side per row, interleaved (env RUNS, default 7; 5 for the sleep rows,
+#                of 2000 sleeps at 1 ms and 400 at 5 ms: 2 s each)
 #   --quick      smoke run: 2 runs, smaller sizes (env QUICK=1)
 #   --no-build   use the binaries already built (env NO_BUILD=1)
 # Run it on an idle machine: it prints the load before and after, and warns when others were busy.
@@ -53,22 +57,23 @@ done
 if [[ $quick == 1 ]]; then
     runs=${runs:-2}; sleep_runs=$runs; pp_n=10000; sleeps_1ms=500; sleeps_5ms=200; nice_s=1
 else
-    runs=${runs:-5}; sleep_runs=3; pp_n=50000; sleeps_1ms=2000; sleeps_5ms=1000; nice_s=2
+    runs=${runs:-7}; sleep_runs=5; pp_n=50000; sleeps_1ms=2000; sleeps_5ms=400; nice_s=2
 fi
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench_sched.sh: --runs must be a positive number" >&2; exit 2; }
 
 rust=$root/target/release
+stats=$root/target/release/examples/bench_stats
 c_src=$root/scripts/c
 c_bin=$c_src/build
 if [[ $no_build != 1 ]]; then
-    echo "building: cargo build --release --bins; $cc -O2 the C twins into scripts/c/build/" >&2
-    cargo build --release --bins >&2
+    echo "building: cargo build --release --bins --example bench_stats; $cc -O2 the C twins into scripts/c/build/" >&2
+    cargo build --release --bins --example bench_stats >&2
     mkdir -p "$c_bin"
     for p in pipe_pingpong sleep_jitter; do
         "$cc" -O2 -Wall -Wextra -o "$c_bin/$p" "$c_src/$p.c"
     done
 fi
-for b in "$rust/context_switch" "$rust/sleep_jitter" "$rust/nice_share" "$c_bin/pipe_pingpong" "$c_bin/sleep_jitter"; do
+for b in "$rust/context_switch" "$rust/sleep_jitter" "$rust/nice_share" "$c_bin/pipe_pingpong" "$c_bin/sleep_jitter" "$stats"; do
     [[ -x $b ]] || { echo "bench_sched.sh: missing $b (build first)" >&2; exit 1; }
 done
 
@@ -87,8 +92,9 @@ if command -v perf >/dev/null && perf bench sched pipe -l 10 >/dev/null 2>&1; th
     echo "bench_sched.sh: perf bench sched pipe does not run here: its column is skipped" >&2
 fi
 perf_counters=no
-if command -v perf >/dev/null && perf stat -e instructions true >/dev/null 2>&1 \
-    && ! perf stat -e instructions true 2>&1 | grep -q "not supported"; then
+# (The output is read whole: with pipefail, `perf ... | grep -q` fails when grep stops early.)
+if command -v perf >/dev/null && counted=$(perf stat -e instructions true 2>&1) \
+    && [[ $counted != *"not supported"* ]]; then
     perf_counters=yes
 fi
 
@@ -149,14 +155,21 @@ load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 python3 - "$out" "$runs" "$sleep_runs" "$have_perf" "$have_cyclictest" "$b" "$pp_n" \
     "$sleeps_1ms" "$sleeps_5ms" "$nice_s" "$load0" "$load1" "$top0" "$wall" "$perf_counters" \
-    "$(uname -sr)" "$(date '+%Y-%m-%d %H:%M %Z')" <<'PY'
-import json, re, statistics, sys
+    "$(uname -sr)" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$stats" <<'PY'
+import json, re, statistics, subprocess, sys
 from pathlib import Path
 
 out = Path(sys.argv[1])
 runs, sleep_runs, have_perf, have_cyc = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5] == "1"
 two, pp_n, n1, n5, nice_s = sys.argv[6] != "", int(sys.argv[7]), int(sys.argv[8]), int(sys.argv[9]), sys.argv[10]
-load0, load1, top0, wall, counters, kernel, date = sys.argv[11:18]
+load0, load1, top0, wall, counters, kernel, date, stats = sys.argv[11:19]
+
+def ci(rust, ref):
+    """Rust/ref, the ratio of medians: `1.02 [0.98–1.06]` and the verdict against 1.10."""
+    doc = json.loads(subprocess.run(
+        [stats, "values", "--rust", ",".join(map(str, rust)), "--c", ",".join(map(str, ref))],
+        check=True, capture_output=True, text=True).stdout)
+    return f"{doc['ratio']:.2f} [{doc['lo']:.2f}–{doc['hi']:.2f}]", doc["says"]
 
 def files(prefix, n):
     return [out / f"{prefix}.{i}" for i in range(1, n + 1)]
@@ -197,26 +210,28 @@ print(f"bench_sched: {kernel}; {date}; {wall} s; load average {load0} before, {l
       f"busiest at the start: {top0}")
 print(f"perf hardware counters: {counters}; runs: {runs} per ping-pong side, {sleep_runs} per sleep and nice side, interleaved")
 print()
-print("| row | Rust median | C twin median | Rust/C | reference | Rust/reference | target | Rust min–max |")
-print("|---|---|---|---|---|---|---|---|")
+print("| row | Rust median | C twin median | Rust/C [95% CI] | reference | Rust/reference [95% CI] | target | verdict | Rust min–max |")
+print("|---|---|---|---|---|---|---|---|---|")
 
 rust_pp = [json.loads(p.read_text())["results"]["trials"] for p in files("pp.rust", runs)]
 one = [next(t for t in ts if t["placement"] == "one CPU")["ns_per_round_trip"] / 1e3 for ts in rust_pp]
 c1 = [kv(p, "ns_per_round_trip") / 1e3 for p in files("pp.c1", runs)]
-ref, ratio = "—", "—"
+ref, ratio, says = "—", "—", "no perf: not settled"
 if have_perf:
     perf1 = [perf_us(p) for p in files("pp.perf1", runs)]
-    ref, ratio = f"{us(med(perf1))} (taskset -c 0 perf bench sched pipe -l {pp_n})", f"{med(one) / med(perf1):.2f}"
-print(f"| ping-pong, one CPU (µs per round trip) | {us(med(one))} | {us(med(c1))} | {med(one) / med(c1):.2f} "
-      f"| {ref} | {ratio} | ≤ 1.10 × perf | {spread(one)} |")
+    ref = f"{us(med(perf1))} (taskset -c 0 perf bench sched pipe -l {pp_n})"
+    ratio, says = ci(one, perf1)
+print(f"| ping-pong, one CPU (µs per round trip) | {us(med(one))} | {us(med(c1))} | {ci(one, c1)[0]} "
+      f"| {ref} | {ratio} | ≤ 1.10 × perf | {says} | {spread(one)} |")
 if two:
     tw = [next(t for t in ts if t["placement"] == "two CPUs")["ns_per_round_trip"] / 1e3 for ts in rust_pp]
     c2 = [kv(p, "ns_per_round_trip") / 1e3 for p in files("pp.c2", runs)]
     ref = "—"
     if have_perf:
         ref = f"{us(med([perf_us(p) for p in files('pp.perf2', runs)]))} (perf bench unpinned: info)"
-    print(f"| ping-pong, two CPUs (µs per round trip) | {us(med(tw))} | {us(med(c2))} | {med(tw) / med(c2):.2f} "
-          f"| {ref} | — | ≤ 1.10 × C | {spread(tw)} |")
+    ratio, says = ci(tw, c2)
+    print(f"| ping-pong, two CPUs (µs per round trip) | {us(med(tw))} | {us(med(c2))} | {ratio} "
+          f"| {ref} | — | ≤ 1.10 × C | {says} | {spread(tw)} |")
 switches = [next(t for t in ts if t["placement"] == "one CPU")["switches_per_round_trip"] for ts in rust_pp]
 
 for tag, n in (("1ms", n1), ("1ms-dma", n1), ("5ms", n5), ("5ms-dma", n5)):
@@ -226,31 +241,33 @@ for tag, n in (("1ms", n1), ("1ms-dma", n1), ("5ms", n5), ("5ms-dma", n5)):
     rp50 = [t["p50_ns"] / 1e3 for t in r]
     rp99 = [t["p99_ns"] / 1e3 for t in r]
     cp50 = [kv(p, "p50_ns") / 1e3 for p in files(f"sl.{tag}.c", sleep_runs)]
-    ref, ratio = "—", "—"
+    ref, ratio, says = "—", "—", "no cyclictest: not settled"
     if have_cyc:
         cyc = [cyclictest(p) for p in files(f"sl.{tag}.cyc", sleep_runs)]
         avg, p50 = med([a for a, _ in cyc]), med([q for _, q in cyc])
         ref = f"avg {us(avg)}, p50 {us(p50)} (cyclictest -m -p 80 -i {interval} -l {n}{'' if dma else ' --laptop'})"
-        ratio = f"{med(rp50) / avg:.2f} of avg, {med(rp50) / p50:.2f} of p50"
+        of_avg, says = ci(rp50, [a for a, _ in cyc])
+        ratio = f"{of_avg} of avg, {med(rp50) / p50:.2f} of p50"
     how = "absolute + FIFO 80 + mlockall" + (" + --dma-latency 0" if dma else "")
     print(f"| sleep {interval // 1000}ms × {n}, {how}: p50 overshoot (p99 {us(med(rp99))}) "
-          f"| {us(med(rp50))} | {us(med(cp50))} | {med(rp50) / med(cp50):.2f} | {ref} | {ratio} "
-          f"| p50 within 10% of cyclictest's avg | {spread(rp50)} |")
+          f"| {us(med(rp50))} | {us(med(cp50))} | {ci(rp50, cp50)[0]} | {ref} | {ratio} "
+          f"| p50 within 10% of cyclictest's avg | {says} | {spread(rp50)} |")
 rel = [json.loads(p.read_text())["results"]["trials"][0] for p in files("sl.rel.rust", sleep_runs)]
 print(f"| sleep 1ms × {n1}, relative, SCHED_OTHER (the lecture's): p50 overshoot (p99 "
       f"{us(med([t['p99_ns'] / 1e3 for t in rel]))}) | {us(med([t['p50_ns'] / 1e3 for t in rel]))} | — | — "
-      f"| — | — | information | {spread([t['p50_ns'] / 1e3 for t in rel])} |")
+      f"| — | — | information | — | {spread([t['p50_ns'] / 1e3 for t in rel])} |")
 
 pairs = [json.loads(p.read_text())["results"]["trials"][0] for p in files("nice", sleep_runs)]
 first = [100 * p["first_share"] for p in pairs]
 sched = [100 * p["tasks"][0]["schedstat_ns"] / max(1, p["tasks"][0]["schedstat_ns"] + p["tasks"][1]["schedstat_ns"]) for p in pairs]
 print(f"| nice 0 vs nice 5, one CPU, {nice_s} s: nice 0's share (/proc/PID/stat) | {med(first):.1f}% / {100 - med(first):.1f}% "
       f"| — | — | CFS weights 1024 : 335 = 75.3% / 24.7% | {med(first) - 75.35:+.1f} points "
-      f"| within 3 points | {min(first):.1f}–{max(first):.1f}% |")
+      f"| within 3 points | {'meets' if abs(med(first) - 75.35) <= 3 else 'misses'} | {min(first):.1f}–{max(first):.1f}% |")
 print()
 print(f"- ping-pong counters: {med(switches):.2f} context switches per round trip on one CPU (median; 2 expected).")
 print(f"- nice 0's share from /proc/PID/schedstat (ns): median {med(sched):.1f}%.")
-print("- Rust/C and Rust/reference are ratios of medians; sleep rows compare the overshoot past each deadline.")
+print("- Rust/C and Rust/reference are ratios of medians with their 95% bootstrap interval over the runs (paired in")
+print("  order, fixed seed); sleep rows compare the overshoot past each deadline. A verdict needs 5 runs a side.")
 print("- --dma-latency 0 (cyclictest's default) keeps idle CPUs polling: in a VM without guest halt-polling a")
 print("  wakeup on a halted vCPU otherwise pays a VM exit and entry first, about 20 µs here.")
 PY

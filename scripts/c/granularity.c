@@ -14,8 +14,8 @@
  *
  * Build: gcc -O2 -pthread -Wall -Wextra -DCOARSE_GRAINED -o coarse_granularity granularity.c
  *        gcc -O2 -pthread -Wall -Wextra -DFINE_GRAINED -o fine_granularity granularity.c
- *        (-DLECTURE_START: no start gate; -DLOCK_OWN_LINE: var and lock on lines of their
- *        own, the layout of the Rust --lock pthread; see lecture.h)
+ *        (-DLECTURE_START: no start gate; -DLOCK_OWN_LINE: var on a line of its own, not
+ *        on the lock's; see lecture.h)
  * Usage: coarse_granularity|fine_granularity [threads [steps]]   (defaults: 10 × 2000000)
  */
 #if defined(COARSE_GRAINED) == defined(FINE_GRAINED)
@@ -27,7 +27,7 @@
 #include "lecture.h"
 
 static int var OWN_LINE;
-static pthread_mutex_t lock OWN_LINE = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock LOCK_LINE = PTHREAD_MUTEX_INITIALIZER;
 
 static void *increase_var(void *arg)
 {
@@ -52,5 +52,5 @@ static void *increase_var(void *arg)
 
 int main(int argc, char *argv[])
 {
-	return run_threads(argc, argv, increase_var, &var);
+	return run_threads(argc, argv, increase_var, &var, &lock, sizeof(lock));
 }

@@ -19,7 +19,8 @@
  *   parse_arg(s, what)        a positive integer from the command line, or exit.
  *   run_threads(...)          the lecture's main: parse `prog [threads [steps]]`, start the
  *                             clock, create the threads, join them, stop the clock, print
- *                             `var = %d; time = %lu ms` and `elapsed_ns = %llu`.
+ *                             `var = %d; time = %lu ms`, `elapsed_ns = %llu`, and
+ *                             where each thread ran (`cpu_start = 0 1`, `cpu_end = 0 1`).
  *
  * The start gate. The lecture's threads start working as soon as pthread_create returns, one
  * by one; creating a thread takes tens of microseconds, so on 2 CPUs the first thread may do
@@ -106,16 +107,20 @@ static inline void plus_plus(int *v)
 #endif
 
 /*
- * Where var and the mutex sit. `static pthread_mutex_t lock; static int var;` puts both in one
- * 64-byte cache line (gcc and ld place them side by side in .bss), as the lecture's build does;
- * so does Rust's --lock std (its futex word and var side by side in one struct). Under
- * contention that matters: the holder's `++var` and the waiters' attempts on the lock fight over
- * one line, and the fine-grained programs run up to 2× slower than with -DLOCK_OWN_LINE, which
- * gives var and lock a line each (OWN_LINE below). Rust's --lock pthread lies in between: its
- * pthread_mutex_t is in a heap box, on another line than var, but every step reads the lock's
- * enum tag and box pointer from the struct that holds var. scripts/bench.sh compares --lock
- * pthread with both C builds.
+ * Where var and the mutex sit. `static pthread_mutex_t lock; static int var;`: gcc and ld put
+ * them side by side in .bss, lock first, var 40 bytes after it (the size of a pthread_mutex_t).
+ * Where the pair falls against the 64-byte cache lines is luck: in this folder's build the lock
+ * started a line and var shared it, until one more libc function in lecture.h (a longer PLT)
+ * moved .bss by 8 bytes and both by 32: the lock's word then sat on one line and var on the
+ * next. So the mutex twins fix the lecture's layout: LOCK_LINE starts the lock on a line of its
+ * own and var follows it on the same line, as the Rust twins' --lock std and --lock pthread
+ * have it (lock and var in one 64-byte-aligned struct). Under contention that matters: the
+ * holder's `++var` and the waiters' attempts on the lock fight over one line. With
+ * -DLOCK_OWN_LINE var gets a line of its own too (OWN_LINE), and the contended programs can
+ * run up to 2× faster. run_threads prints the layout it got (`lock_bytes`, `var_minus_lock`,
+ * `same_line`), and scripts/bench.sh prints both sides' layout.
  */
+#define LOCK_LINE __attribute__((aligned(64)))
 #ifdef LOCK_OWN_LINE
 #define OWN_LINE __attribute__((aligned(64)))
 #else
@@ -123,16 +128,10 @@ static inline void plus_plus(int *v)
 #endif
 
 /* ---- the start gate (see the top of this file) ------------------------------------------ */
-#ifndef LECTURE_START
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define GATE_MAX 1024
-enum { GATE_WAIT, GATE_OPEN };
-static unsigned char start_gate = GATE_WAIT;
-static unsigned long arrived, gate_threads, gate_spread;
-static unsigned long gate_cpu[GATE_MAX];  /* each waiter's CPU + 1, 0: not known yet */
-static unsigned long gate_beat[GATE_MAX]; /* each waiter's heartbeat */
 
 static unsigned long current_cpu_plus_one(void)
 {
@@ -140,6 +139,13 @@ static unsigned long current_cpu_plus_one(void)
 
 	return syscall(SYS_getcpu, &cpu, NULL, NULL) == 0 ? cpu + 1UL : 0;
 }
+
+#ifndef LECTURE_START
+enum { GATE_WAIT, GATE_OPEN };
+static unsigned char start_gate = GATE_WAIT;
+static unsigned long arrived, gate_threads, gate_spread;
+static unsigned long gate_cpu[GATE_MAX];  /* each waiter's CPU + 1, 0: not known yet */
+static unsigned long gate_beat[GATE_MAX]; /* each waiter's heartbeat */
 
 /* How many different CPUs the waiters are on (as StartGate::cpus_in_use). */
 static unsigned long gate_cpus_in_use(void)
@@ -216,8 +222,13 @@ static void open_gate(unsigned long threads)
 /* Before the threads are created: how many, and on how many CPUs they should sit. */
 static void close_gate(unsigned long threads)
 {
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The CPUs this process may use (its affinity mask, as StartGate counts usable_cpus():
+	 * under `taskset -c 0` one, so the gate does not wait for a second CPU it cannot have). */
+	unsigned long mask[16] = { 0 };
+	long bytes = syscall(SYS_sched_getaffinity, 0, sizeof(mask), mask), cpus = 0;
 
+	for (long i = 0; i < bytes / (long)sizeof(mask[0]); i++)
+		cpus += __builtin_popcountl(mask[i]);
 	gate_threads = threads;
 	gate_spread = threads < (unsigned long)(cpus > 0 ? cpus : 1) ? threads : (unsigned long)cpus;
 }
@@ -229,11 +240,42 @@ static void close_gate(unsigned long threads) { (void)threads; }
 
 static void *(*thread_fn)(void *);
 
+/* Each thread's argument: its steps for the lecture's thread function, and where it ran, as
+ * the Rust twins record it (results.trials[0].threads[].cpu_start and cpu_end): its CPU + 1
+ * when it left the gate and when its loop ended (0: not known). On the heap, so the statics
+ * stay the lecture's alone (`lock` and `var` where the lecture's build puts them). */
+struct thread_slot {
+	unsigned long steps, cpu_start, cpu_end;
+};
+
 /* Every thread starts here: wait at the gate, then run the lecture's thread function. */
 static void *gated_start(void *arg)
 {
+	struct thread_slot *slot = arg;
+	void *ret;
+
 	wait_for_start();
-	return thread_fn(arg);
+	slot->cpu_start = current_cpu_plus_one();
+	ret = thread_fn((void *)(uintptr_t)slot->steps);
+	slot->cpu_end = current_cpu_plus_one();
+	return ret;
+}
+
+/* `cpu_start = 0 1` and `cpu_end = 0 1`: each thread's CPU (? when not known), for
+ * scripts/bench.sh, which splits a row by placement when placement decides the time. */
+static void print_cpus(const char *what, const struct thread_slot *slots, unsigned long n,
+		       int end)
+{
+	printf("%s =", what);
+	for (unsigned long i = 0; i < n; i++) {
+		unsigned long cpu = end ? slots[i].cpu_end : slots[i].cpu_start;
+
+		if (cpu == 0)
+			printf(" ?");
+		else
+			printf(" %lu", cpu - 1);
+	}
+	printf("\n");
 }
 
 static unsigned long parse_arg(const char *s, const char *what)
@@ -256,11 +298,13 @@ static unsigned long parse_arg(const char *s, const char *what)
  * gate,) join them. Prints var and the window: `var = %d; time = %lu ms` (the lecture's line)
  * and `elapsed_ns = %llu`, the same window in ns, for scripts/bench.sh.
  */
-static inline int run_threads(int argc, char *argv[], void *(*fn)(void *), const int *var)
+static inline int run_threads(int argc, char *argv[], void *(*fn)(void *), const int *var,
+			      const void *lock, size_t lock_bytes)
 {
 	unsigned long num_threads = NUM_THREADS, num_steps = NUM_STEPS;
 	unsigned long long start, end;
 	pthread_t *tids;
+	struct thread_slot *slots;
 
 	if (argc > 3) {
 		fprintf(stderr, "usage: %s [threads [steps]]\n", argv[0]);
@@ -276,12 +320,15 @@ static inline int run_threads(int argc, char *argv[], void *(*fn)(void *), const
 	}
 	thread_fn = fn;
 	tids = calloc(num_threads, sizeof(*tids));
-	DIE(tids == NULL, "calloc");
+	slots = calloc(num_threads, sizeof(*slots));
+	DIE(tids == NULL || slots == NULL, "calloc");
 
 	close_gate(num_threads);
 	start = get_time_ns();
-	for (unsigned long i = 0; i < num_threads; i++)
-		CHECK(pthread_create(&tids[i], NULL, gated_start, (void *)(uintptr_t)num_steps));
+	for (unsigned long i = 0; i < num_threads; i++) {
+		slots[i].steps = num_steps;
+		CHECK(pthread_create(&tids[i], NULL, gated_start, &slots[i]));
+	}
 	open_gate(num_threads);
 	for (unsigned long i = 0; i < num_threads; i++)
 		CHECK(pthread_join(tids[i], NULL));
@@ -289,6 +336,15 @@ static inline int run_threads(int argc, char *argv[], void *(*fn)(void *), const
 
 	printf("var = %d; time = %lu ms\n", *var, (unsigned long)((end - start) / 1000000ULL));
 	printf("elapsed_ns = %llu\n", end - start);
+	if (lock != NULL) {
+		uintptr_t l = (uintptr_t)lock, v = (uintptr_t)var;
+
+		printf("lock_bytes = %zu\nvar_minus_lock = %ld\nsame_line = %d\n", lock_bytes,
+		       (long)(v - l), (int)(l / 64 == v / 64));
+	}
+	print_cpus("cpu_start", slots, num_threads, 0);
+	print_cpus("cpu_end", slots, num_threads, 1);
+	free(slots);
 	free(tids);
 	return EXIT_SUCCESS;
 }

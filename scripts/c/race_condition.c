@@ -27,5 +27,5 @@ static void *increase_var(void *arg)
 
 int main(int argc, char *argv[])
 {
-	return run_threads(argc, argv, increase_var, &var);
+	return run_threads(argc, argv, increase_var, &var, NULL, 0);
 }

@@ -10,14 +10,14 @@
  * mutex protects.
  *
  * Build: gcc -O2 -pthread -Wall -Wextra -o race_condition_mutex race_condition_mutex.c
- *        (-DLECTURE_START: no start gate; -DLOCK_OWN_LINE: var and lock on lines of their
- *        own, the layout of the Rust --lock pthread; see lecture.h)
+ *        (-DLECTURE_START: no start gate; -DLOCK_OWN_LINE: var on a line of its own, not
+ *        on the lock's; see lecture.h)
  * Usage: race_condition_mutex [threads [steps]]     (defaults: 2 × 1000000, the lecture's)
  */
 #include "lecture.h"
 
 static int var OWN_LINE;
-static pthread_mutex_t lock OWN_LINE = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock LOCK_LINE = PTHREAD_MUTEX_INITIALIZER;
 
 static void *increase_var(void *arg)
 {
@@ -33,5 +33,5 @@ static void *increase_var(void *arg)
 
 int main(int argc, char *argv[])
 {
-	return run_threads(argc, argv, increase_var, &var);
+	return run_threads(argc, argv, increase_var, &var, &lock, sizeof(lock));
 }

@@ -33,5 +33,5 @@ static void *increase_var(void *arg)
 int main(int argc, char *argv[])
 {
 	CHECK(pthread_spin_init(&lock, PTHREAD_PROCESS_PRIVATE));
-	return run_threads(argc, argv, increase_var, &var);
+	return run_threads(argc, argv, increase_var, &var, (const void *)&lock, sizeof(lock));
 }

@@ -12,32 +12,81 @@
  *
  * Build: gcc -O2 -pthread -Wall -Wextra -o spawn_cost spawn_cost.c
  * Usage: spawn_cost fork|thread [count]     (default: 1000 timed runs, after 20 untimed)
- * Prints `<op>: p50 %.1f us, mean %.1f us (%lu runs)` and `p50_ns = %llu` for scripts/bench.sh.
+ * Prints `<op>: p50 %.1f us, mean %.1f us (%lu runs)`, `p50_ns = %llu`, `p10_ns`, `p90_ns` and
+ * `above_mid` (the share of runs above the midpoint of p10 and p90) for scripts/bench.sh;
+ * for fork also what each fork has to copy, read from /proc/self just before the timed runs
+ * (`mappings`, `rss_kib`, `anon_kib`, `page_tables_kib`: what spawn_cost's results.at_fork
+ * reports), and the children's minor faults per run (wait4's rusage, as the Rust twin's
+ * child_minflt_per_op).
  */
 #include "lecture.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define COUNT 1000
 #define WARMUP 20
 
+static unsigned long long child_minflt;
+
 static void *returns_at_once(void *arg)
 {
 	return arg;
 }
 
-/* fork(); the child _exit(0)s; waitpid(). */
+/* fork(); the child _exit(0)s; wait4() (waitpid, with the child's faults). */
 static unsigned long long fork_wait(void)
 {
 	unsigned long long start = get_time_ns();
+	struct rusage usage;
 	pid_t pid = fork();
 
 	DIE(pid < 0, "fork");
 	if (pid == 0)
 		_exit(0);
-	DIE(waitpid(pid, NULL, 0) < 0, "waitpid");
+	DIE(wait4(pid, NULL, 0, &usage) < 0, "wait4");
+	child_minflt += (unsigned long long)usage.ru_minflt;
 	return get_time_ns() - start;
+}
+
+/* The whole of a small /proc/self file into buf (no malloc: the heap stays as it is). */
+static size_t read_proc(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	size_t len = 0;
+	ssize_t n;
+
+	DIE(fd < 0, path);
+	while (len + 1 < size && (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = '\0';
+	return len;
+}
+
+/* A `Key:   N kB` line of /proc/self/status. */
+static unsigned long status_kib(const char *status, const char *key)
+{
+	const char *at = strstr(status, key);
+
+	return at ? strtoul(at + strlen(key), NULL, 10) : 0;
+}
+
+/* What a fork copies: the mappings (lines of /proc/self/maps), the resident and anonymous
+ * memory and the page tables (/proc/self/status). */
+static void print_footprint(void)
+{
+	static char buf[65536];
+	unsigned long mappings = 0;
+	size_t len = read_proc("/proc/self/maps", buf, sizeof(buf));
+
+	for (size_t i = 0; i < len; i++)
+		mappings += buf[i] == '\n';
+	read_proc("/proc/self/status", buf, sizeof(buf));
+	printf("mappings = %lu\nrss_kib = %lu\nanon_kib = %lu\npage_tables_kib = %lu\n", mappings,
+	       status_kib(buf, "VmRSS:"), status_kib(buf, "RssAnon:"), status_kib(buf, "VmPTE:"));
 }
 
 /* pthread_create(); the thread returns; pthread_join(). */
@@ -61,7 +110,8 @@ static int by_value(const void *a, const void *b)
 int main(int argc, char *argv[])
 {
 	unsigned long count = COUNT, i;
-	unsigned long long (*op)(void), *samples, sum = 0, p50;
+	unsigned long long (*op)(void), *samples, sum = 0, p50, p10, p90;
+	unsigned long above = 0;
 
 	if (argc < 2 || argc > 3 || (strcmp(argv[1], "fork") && strcmp(argv[1], "thread"))) {
 		fprintf(stderr, "usage: %s fork|thread [count]\n", argv[0]);
@@ -73,8 +123,11 @@ int main(int argc, char *argv[])
 	samples = calloc(count, sizeof(*samples));
 	DIE(samples == NULL, "calloc");
 
+	if (op == fork_wait)
+		print_footprint();
 	for (i = 0; i < WARMUP; i++)
 		op();
+	child_minflt = 0;
 	for (i = 0; i < count; i++) {
 		samples[i] = op();
 		sum += samples[i];
@@ -85,6 +138,16 @@ int main(int argc, char *argv[])
 	printf("%s: p50 %.1f us, mean %.1f us (%lu runs)\n", argv[1], p50 / 1e3,
 	       (double)sum / count / 1e3, count);
 	printf("p50_ns = %llu\n", p50);
+	/* The ceil(q·n)-th smallest, as the p50: the two ends of a distribution with two modes
+	 * (unpinned, the child or thread runs on this CPU or on the other one). */
+	p10 = samples[(count * 10 + 99) / 100 - 1];
+	p90 = samples[(count * 90 + 99) / 100 - 1];
+	for (i = 0; i < count; i++)
+		above += samples[i] > (p10 + p90) / 2;
+	/* and the share of runs above the midpoint of the two: the slow mode's share */
+	printf("p10_ns = %llu\np90_ns = %llu\nabove_mid = %.3f\n", p10, p90, (double)above / count);
+	if (op == fork_wait)
+		printf("child_minflt_per_op = %.1f\n", (double)child_minflt / count);
 	free(samples);
 	return EXIT_SUCCESS;
 }

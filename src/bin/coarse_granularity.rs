@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var, Work};
-use oslab::sync::mutex::{LockArgs, Mutex};
+use oslab::sync::mutex::{Lock, LockArgs};
 
 /// Two threads increment a counter, each holding one mutex around its whole loop.
 ///
@@ -28,16 +28,16 @@ struct Args {
     race: RaceArgs,
 }
 
-struct Coarse {
-    lock: Mutex,
+struct Coarse<L> {
+    lock: L,
 }
 
-impl Program for Coarse {
-    fn step(&self, var: &Var, delta: i32) {
+impl<L: Lock> Program for Coarse<L> {
+    fn step(&'static self, var: &'static Var, delta: i32) {
         var.add(delta); // ++var; only ever called with the lock held, below
     }
 
-    fn thread_body(&self, var: &Var, steps: u64, delta: i32, work: &Work<'_>) {
+    fn thread_body(&'static self, var: &'static Var, steps: u64, delta: i32, work: &Work<'_>) {
         // pthread_mutex_lock(&lock);  once, around the whole loop
         let _locked = self.lock.lock();
         var.note_owner(); // the lab's count: did another thread hold the lock last?
@@ -49,6 +49,8 @@ impl Program for Coarse {
         // pthread_mutex_unlock(&lock);
     }
 }
+
+race::locked!(Coarse);
 
 const DEMO: race::Demo = race::Demo {
     name: "coarse_granularity",
@@ -62,8 +64,5 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    let kind = args.lock.lock;
-    race::run(&DEMO, &args.race, Some(kind), || Coarse {
-        lock: Mutex::new(kind),
-    })
+    race::run_locked::<Coarse<()>>(&DEMO, &args.race, args.lock.lock)
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
-use oslab::sync::mutex::{LockArgs, Mutex};
+use oslab::sync::mutex::{Lock, LockArgs};
 
 /// Two threads increment a counter, taking one mutex around each increment.
 ///
@@ -29,18 +29,20 @@ struct Args {
     race: RaceArgs,
 }
 
-struct Fine {
-    lock: Mutex,
+struct Fine<L> {
+    lock: L,
 }
 
-impl Program for Fine {
-    fn step(&self, var: &Var, delta: i32) {
+impl<L: Lock> Program for Fine<L> {
+    fn step(&'static self, var: &'static Var, delta: i32) {
         // pthread_mutex_lock(&lock); ++var; pthread_mutex_unlock(&lock);  every single step
         let _locked = self.lock.lock();
         var.add(delta);
         var.note_owner(); // the lab's count: did another thread hold the lock last?
     }
 }
+
+race::locked!(Fine);
 
 const DEMO: race::Demo = race::Demo {
     name: "fine_granularity",
@@ -54,8 +56,5 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    let kind = args.lock.lock;
-    race::run(&DEMO, &args.race, Some(kind), || Fine {
-        lock: Mutex::new(kind),
-    })
+    race::run_locked::<Fine<()>>(&DEMO, &args.race, args.lock.lock)
 }

@@ -28,7 +28,7 @@ struct Args {
 struct Unprotected;
 
 impl Program for Unprotected {
-    fn step(&self, var: &Var, delta: i32) {
+    fn step(&'static self, var: &'static Var, delta: i32) {
         // ++var, unprotected: a separate load and store (see Var::add), with no lock around them.
         var.add(delta);
     }

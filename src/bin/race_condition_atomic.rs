@@ -24,7 +24,7 @@ struct Args {
 struct Atomic;
 
 impl Program for Atomic {
-    fn step(&self, var: &Var, delta: i32) {
+    fn step(&'static self, var: &'static Var, delta: i32) {
         // atomic_fetch_add(&var, 1): one indivisible read-modify-write. SeqCst, as C11's
         // atomic_fetch_add is; on x86 every ordering compiles to the same `lock xadd`.
         var.atomic().fetch_add(delta, Ordering::SeqCst);

@@ -28,7 +28,7 @@ struct Args {
 struct Assembly;
 
 impl Program for Assembly {
-    fn step(&self, var: &Var, delta: i32) {
+    fn step(&'static self, var: &'static Var, delta: i32) {
         // asm volatile("lock incl %0" : "+m" (var));   (lock decl for --decrement)
         if delta > 0 {
             lock_inc(var.atomic());

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use oslab::demos::synchronisation::race::{self, Program, RaceArgs, Var};
-use oslab::sync::mutex::{LockArgs, Mutex};
+use oslab::sync::mutex::{Lock, LockArgs};
 
 /// Two threads increment a shared counter inside a mutex: nothing is lost, at the highest cost.
 ///
@@ -29,18 +29,21 @@ struct Args {
 }
 
 // In idiomatic Rust the mutex would own the data (Mutex<i32>). Here it guards `var` the way the
-// C program's lock does, so the five programs differ only in the lines that differ in C.
-struct WithMutex {
-    lock: Mutex,
+// C program's lock does, so the five programs differ only in the lines that differ in C. The
+// lock is in place, var right after it: `static pthread_mutex_t lock; static int var;`.
+struct WithMutex<L> {
+    lock: L,
 }
 
-impl Program for WithMutex {
-    fn step(&self, var: &Var, delta: i32) {
+impl<L: Lock> Program for WithMutex<L> {
+    fn step(&'static self, var: &'static Var, delta: i32) {
         let _locked = self.lock.lock(); // pthread_mutex_lock(&lock);
         var.add(delta); // ++var;
         // pthread_mutex_unlock(&lock);  (when _locked goes out of scope)
     }
 }
+
+race::locked!(WithMutex);
 
 const DEMO: race::Demo = race::Demo {
     name: "race_condition_mutex",
@@ -54,8 +57,5 @@ const DEMO: race::Demo = race::Demo {
 
 fn main() -> ExitCode {
     let args: Args = race::parse(&DEMO, |a: &Args| &a.race);
-    let kind = args.lock.lock;
-    race::run(&DEMO, &args.race, Some(kind), || WithMutex {
-        lock: Mutex::new(kind),
-    })
+    race::run_locked::<WithMutex<()>>(&DEMO, &args.race, args.lock.lock)
 }

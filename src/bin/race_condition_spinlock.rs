@@ -27,7 +27,7 @@ struct WithSpinlock {
 }
 
 impl Program for WithSpinlock {
-    fn step(&self, var: &Var, delta: i32) {
+    fn step(&'static self, var: &'static Var, delta: i32) {
         // while (atomic_flag_test_and_set(&lock)) ;
         let _locked = self.lock.lock();
         // ++var: the same load, add, store as race_condition, but only one thread is here.

@@ -33,7 +33,7 @@ struct CheckThenSet {
 }
 
 impl Program for CheckThenSet {
-    fn step(&self, var: &Var, delta: i32) {
+    fn step(&'static self, var: &'static Var, delta: i32) {
         // The slide's `if`, tried again until it lets this thread in: every step is one ++var.
         loop {
             // if (lock == 0) {     time of check

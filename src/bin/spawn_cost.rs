@@ -25,7 +25,7 @@ use oslab::{Error, Result};
 fn fork_wait(single: &SingleThreaded) -> Result<Sample> {
     let start = Instant::now();
     match process::fork_brief(single)? {
-        Forked::Child => process::exit_child(0), // _exit(0);
+        Forked::Child => process::exit_brief(0), // _exit(0);
         Forked::Parent(child) => Sample::waited(start, child),
     }
 }
@@ -45,7 +45,7 @@ fn fork_exec_wait(single: &SingleThreaded, program: &Program) -> Result<Sample> 
     match process::fork_brief(single)? {
         Forked::Child => {
             let _ = nix::unistd::execv(&program.path, &program.argv); // returns only on failure
-            process::exit_child(127)
+            process::exit_brief(127)
         }
         Forked::Parent(child) => Sample::waited(start, child),
     }

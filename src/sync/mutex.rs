@@ -12,7 +12,7 @@
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
-use crate::sys::pthread::{PthreadGuard, PthreadMutex};
+use crate::sys::pthread::{InlinePthreadGuard, InlinePthreadMutex};
 
 /// Which mutex.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Serialize)]
@@ -48,43 +48,63 @@ pub struct LockArgs {
     pub lock: MutexKind,
 }
 
-/// A mutex of the chosen kind, guarding nothing itself: it guards `var` the way the C
-/// program's `pthread_mutex_t lock` does.
-pub enum Mutex {
-    Std(std::sync::Mutex<()>),
-    Pthread(PthreadMutex),
-    ParkingLot(parking_lot::Mutex<()>),
-}
-
-/// Holds the lock; dropping it unlocks.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub enum Guard<'a> {
-    Std(std::sync::MutexGuard<'a, ()>),
-    Pthread(PthreadGuard<'a>),
-    ParkingLot(parking_lot::MutexGuard<'a, ()>),
-}
-
-impl Mutex {
-    /// An unlocked mutex of `kind`.
-    pub fn new(kind: MutexKind) -> Mutex {
-        match kind {
-            MutexKind::Std => Mutex::Std(std::sync::Mutex::new(())),
-            MutexKind::Pthread => Mutex::Pthread(PthreadMutex::new()),
-            MutexKind::ParkingLot => Mutex::ParkingLot(parking_lot::Mutex::new(())),
-        }
-    }
-
+/// A mutex guarding nothing itself: it guards `var` the way the C program's `pthread_mutex_t
+/// lock` does. One type per kind, so a program generic over it reads no enum tag and follows no
+/// pointer per step: the lock is wherever the program puts it (beside `var`, as the C statics
+/// are). Locked through `&'static`, as the C program's static lock is, which lets glibc's mutex
+/// sit in place ([`InlinePthreadMutex`]).
+pub trait Lock: Default + Send + Sync + 'static {
+    /// Holds the lock; dropping it unlocks.
+    type Guard;
+    /// Which kind it is.
+    const KIND: MutexKind;
     /// Locks it, sleeping while another thread holds it.
+    fn lock(&'static self) -> Self::Guard;
+}
+
+impl Lock for std::sync::Mutex<()> {
+    type Guard = std::sync::MutexGuard<'static, ()>;
+    const KIND: MutexKind = MutexKind::Std;
     #[inline]
-    pub fn lock(&self) -> Guard<'_> {
+    fn lock(&'static self) -> Self::Guard {
+        // A poisoned std mutex only means another thread panicked while holding it; the unit
+        // it guards cannot be left half-updated.
+        std::sync::Mutex::lock(self).unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Lock for InlinePthreadMutex {
+    type Guard = InlinePthreadGuard;
+    const KIND: MutexKind = MutexKind::Pthread;
+    #[inline]
+    fn lock(&'static self) -> Self::Guard {
+        InlinePthreadMutex::lock(self)
+    }
+}
+
+impl Lock for parking_lot::Mutex<()> {
+    type Guard = parking_lot::MutexGuard<'static, ()>;
+    const KIND: MutexKind = MutexKind::ParkingLot;
+    #[inline]
+    fn lock(&'static self) -> Self::Guard {
+        parking_lot::Mutex::lock(self)
+    }
+}
+
+/// Something to do with a lock of a kind chosen at run time ([`MutexKind::with`]): `run` is
+/// generic over the lock's type, so the choice is made once, not at every step.
+pub trait WithLock {
+    type Output;
+    fn run<L: Lock>(self) -> Self::Output;
+}
+
+impl MutexKind {
+    /// `job.run` with this kind's lock type.
+    pub fn with<J: WithLock>(self, job: J) -> J::Output {
         match self {
-            // A poisoned std mutex only means another thread panicked while holding it; the
-            // unit it guards cannot be left half-updated.
-            Mutex::Std(m) => {
-                Guard::Std(m.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-            }
-            Mutex::Pthread(m) => Guard::Pthread(m.lock()),
-            Mutex::ParkingLot(m) => Guard::ParkingLot(m.lock()),
+            MutexKind::Std => job.run::<std::sync::Mutex<()>>(),
+            MutexKind::Pthread => job.run::<InlinePthreadMutex>(),
+            MutexKind::ParkingLot => job.run::<parking_lot::Mutex<()>>(),
         }
     }
 }
@@ -95,12 +115,24 @@ mod tests {
 
     #[test]
     fn every_kind_excludes_other_threads() {
+        struct Excludes;
+        impl WithLock for Excludes {
+            type Output = MutexKind;
+            fn run<L: Lock>(self) -> MutexKind {
+                let lock: &'static L = Box::leak(Box::default());
+                crate::testing::assert_excludes(3, 10_000, |critical| {
+                    let _g = lock.lock();
+                    critical();
+                });
+                L::KIND
+            }
+        }
         for kind in [MutexKind::Std, MutexKind::Pthread, MutexKind::ParkingLot] {
-            let lock = Mutex::new(kind);
-            crate::testing::assert_excludes(3, 10_000, |critical| {
-                let _g = lock.lock();
-                critical();
-            });
+            assert_eq!(
+                kind.with(Excludes),
+                kind,
+                "the kind asked for is the kind run"
+            );
         }
     }
 }

@@ -19,6 +19,15 @@ unsafe impl Send for Mapping {}
 // SAFETY: as above: shared access goes through `&[AtomicU8]`/`&[AtomicI64]` only.
 unsafe impl Sync for Mapping {}
 
+/// `malloc_trim(0)`: glibc hands the free memory at the top of its heaps back to the kernel, so
+/// those pages are no longer mapped (spawn_cost calls it before timing fork, which copies the
+/// page-table entry of every mapped page). True when some memory was released.
+pub fn trim_heap() -> bool {
+    // SAFETY: malloc_trim only works on glibc's own allocator state, under its locks; it frees
+    // no block that is in use, so no pointer of ours is invalidated.
+    unsafe { libc::malloc_trim(0) != 0 }
+}
+
 /// Whether a fork copies a mapping or shares it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sharing {

@@ -1,4 +1,5 @@
-//! glibc's pthread calls: the lecture's `pthread_mutex_t`, and a bare `pthread_create` + join.
+//! glibc's pthread calls: the lecture's `pthread_mutex_t` (boxed, and inline as the C static
+//! is), and a bare `pthread_create` + join.
 
 use nix::errno::Errno;
 
@@ -104,6 +105,69 @@ impl Drop for PthreadMutex {
     }
 }
 
+/// The lecture's `static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;`, in place: the
+/// mutex itself, not a box pointing to it, so it lies wherever its owner puts it (the race
+/// programs: at the start of a cache line, `var` right after it, as the C statics are).
+///
+/// POSIX leaves a mutex that has moved undefined, and Rust moves values freely; so this one is
+/// locked only through a `&'static` reference. A value with a shared `'static` borrow can never
+/// move or be dropped again: it is a `static`, or leaked, like the C program's statics, which
+/// live as long as the program. Before its first lock it may move: until then it is only
+/// PTHREAD_MUTEX_INITIALIZER's bytes, which is what a static mutex starts as.
+pub struct InlinePthreadMutex {
+    raw: std::cell::UnsafeCell<libc::pthread_mutex_t>,
+}
+
+// SAFETY: a pthread mutex is designed to be shared between threads; every access to the inner
+// value goes through pthread_mutex_* calls, which synchronise internally.
+unsafe impl Send for InlinePthreadMutex {}
+// SAFETY: as above: &InlinePthreadMutex only ever reaches the mutex through pthread calls.
+unsafe impl Sync for InlinePthreadMutex {}
+
+/// Holds an [`InlinePthreadMutex`]; dropping it is `pthread_mutex_unlock`.
+#[must_use = "the lock is released as soon as the guard is dropped"]
+pub struct InlinePthreadGuard {
+    mutex: &'static InlinePthreadMutex,
+}
+
+impl InlinePthreadMutex {
+    /// `pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;` (a default, normal mutex).
+    pub const fn new() -> InlinePthreadMutex {
+        InlinePthreadMutex {
+            raw: std::cell::UnsafeCell::new(libc::PTHREAD_MUTEX_INITIALIZER),
+        }
+    }
+
+    /// `pthread_mutex_lock(&lock)`.
+    #[inline]
+    pub fn lock(&'static self) -> InlinePthreadGuard {
+        // SAFETY: `raw` is an initialised mutex (PTHREAD_MUTEX_INITIALIZER) that stays at this
+        // address for the rest of the program: `self` is borrowed for 'static, so it can
+        // neither move nor be dropped.
+        let rc = unsafe { libc::pthread_mutex_lock(self.raw.get()) };
+        // A normal mutex reports no errors (EDEADLK/EOWNERDEAD are for other mutex types).
+        assert_eq!(rc, 0, "pthread_mutex_lock failed with {rc}");
+        InlinePthreadGuard { mutex: self }
+    }
+}
+
+impl Default for InlinePthreadMutex {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for InlinePthreadGuard {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: this guard exists only because this thread locked the mutex, and it is
+        // dropped once, so the unlock is by the owner of a locked mutex, still at the address
+        // it was locked at ('static).
+        let rc = unsafe { libc::pthread_mutex_unlock(self.mutex.raw.get()) };
+        debug_assert_eq!(rc, 0, "pthread_mutex_unlock failed with {rc}");
+    }
+}
+
 /// `pthread_create` of a thread that returns at once, then `pthread_join`: the lecture's own
 /// thread creation, with nothing of Rust's `std::thread` around it (std gives each new thread
 /// a guarded signal stack for overflow reports, a name slot and a result packet, which costs a
@@ -147,6 +211,20 @@ mod tests {
             let _g = lock.lock();
             critical();
         });
+    }
+
+    #[test]
+    fn the_inline_mutex_excludes_other_threads() {
+        static LOCK: InlinePthreadMutex = InlinePthreadMutex::new();
+        crate::testing::assert_excludes(4, 10_000, |critical| {
+            let _g = LOCK.lock();
+            critical();
+        });
+        // In place: the mutex is the pthread_mutex_t itself, no pointer to one.
+        assert_eq!(
+            std::mem::size_of::<InlinePthreadMutex>(),
+            std::mem::size_of::<libc::pthread_mutex_t>()
+        );
     }
 
     #[test]

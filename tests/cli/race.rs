@@ -341,6 +341,51 @@ fn mutex_parking_lot_text_is_exact() {
     );
 }
 
+/// The mutex programs' lock lies as the C twins' statics do (scripts/c/lecture.h): in place at
+/// the start of a cache line, var right after it on the same line; glibc's pthread_mutex_t is
+/// the 40-byte mutex itself, not a pointer to a boxed one.
+#[test]
+fn the_lock_lies_beside_var_as_the_c_statics_do() {
+    for (name, lock, bytes) in [
+        ("race_condition_mutex", "pthread", 40),
+        ("fine_granularity", "pthread", 40),
+        ("coarse_granularity", "pthread", 40),
+        ("race_condition_mutex", "std", 8),
+    ] {
+        let doc = json_of(name, &["--lock", lock, "--steps", "1000"]);
+        {
+            let layout = &doc["results"]["layout"];
+            assert_eq!(
+                uint(&layout["lock_bytes"], "lock_bytes"),
+                bytes,
+                "{name} --lock {lock}: {layout}"
+            );
+            assert_eq!(
+                int(&layout["var_minus_lock"], "var_minus_lock"),
+                bytes as i64,
+                "{layout}"
+            );
+            assert_eq!(layout["same_line"], true, "{layout}");
+            assert_eq!(
+                uint(&layout["lock_line_offset"], "lock_line_offset"),
+                0,
+                "{layout}"
+            );
+        }
+        let out = stdout_of(name, &["--lock", lock, "--steps", "1000"]);
+        let want = format!(
+            "bytes, in place) lies at the start of a cache line, var {bytes} bytes after it, on the same line"
+        );
+        assert!(
+            out.contains(&want),
+            "{name} --lock {lock}: no {want:?} in\n{out}"
+        );
+    }
+    // No lock, no layout.
+    let doc = json_of("race_condition_atomic", &["--steps", "1000"]);
+    assert!(doc["results"].get("layout").is_none());
+}
+
 #[test]
 fn racy_text_has_lecture_line_and_analysis() {
     let name = "race_condition";

@@ -254,6 +254,62 @@ pub struct Results {
     /// The parent's memory while it measured: resident set and page tables (what fork copies).
     pub rss_kib: Option<u64>,
     pub page_tables_kib: Option<u64>,
+    /// The parent as its first timed fork found it (none when no operation forks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_fork: Option<Footprint>,
+}
+
+/// What a fork has to copy, read from /proc/self just before the timed forks: the mappings
+/// (each one a VMA the kernel duplicates), the resident pages (an anonymous one is a page-table
+/// entry to copy and a page made copy-on-write), and the page tables. scripts/c/spawn_cost.c
+/// prints the same for the C twin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Footprint {
+    pub mappings: u64,
+    pub rss_kib: u64,
+    pub anon_kib: u64,
+    pub page_tables_kib: u64,
+}
+
+impl Footprint {
+    /// This process now.
+    pub fn now() -> Option<Footprint> {
+        let me = procfs::process::Process::myself().ok()?;
+        let status = me.status().ok()?;
+        Some(Footprint {
+            mappings: me.maps().ok()?.len() as u64,
+            rss_kib: status.vmrss?,
+            anon_kib: status.rssanon?,
+            page_tables_kib: status.vmpte?,
+        })
+    }
+
+    /// `35 mappings, RSS 4.1 MiB (anonymous 304 KiB), page tables 52 KiB`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}, RSS {} (anonymous {} KiB), page tables {} KiB",
+            words::count(self.mappings, "mapping"),
+            if self.rss_kib >= 1024 {
+                format!("{} MiB", sig3(self.rss_kib as f64 / 1024.0))
+            } else {
+                format!("{} KiB", self.rss_kib)
+            },
+            self.anon_kib,
+            self.page_tables_kib
+        )
+    }
+}
+
+/// Makes the parent lean before it forks in a timed loop: stdout flushed once (the timed fork
+/// does not flush: [`crate::process::fork_brief`]) and the heap's free memory given back, so
+/// the fork copies only what the program holds. Returns the footprint the forks will copy.
+fn lean_for_fork() -> Option<Footprint> {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    crate::sys::mman::trim_heap();
+    let footprint = Footprint::now();
+    crate::sys::mman::trim_heap(); // what reading /proc allocated and freed
+    footprint
 }
 
 /// Runs every series: `--rss` memory first, then for each trial, placement and operation a
@@ -300,6 +356,7 @@ pub fn measure(
     let everywhere = CpuList(usable.clone());
     let one = CpuList(vec![usable[0]]);
     let mut done: Vec<Series> = Vec::new();
+    let mut at_fork = None;
     'all: for trial in 1..=p.trials {
         for &placement in &p.placements {
             let cpus = if placement == "pinned" {
@@ -320,6 +377,10 @@ pub fn measure(
                     },
                 };
                 let samples = buffers.pop().unwrap_or_default();
+                if op.forks() {
+                    let footprint = lean_for_fork();
+                    at_fork = at_fork.or(footprint);
+                }
                 let mut series = Series::new(trial, op, placement, cpus, samples);
                 series.run(p, |op| once(op, &ready))?;
                 done.extend(series.finished());
@@ -337,6 +398,7 @@ pub fn measure(
         trials: done,
         rss_kib,
         page_tables_kib,
+        at_fork,
     })
 }
 
@@ -646,6 +708,12 @@ impl Findings for Results {
                 faults.join(", ")
             ));
         }
+        if let Some(f) = &self.at_fork {
+            lines.push(format!(
+                "the parent at its first timed fork: {} (what each fork duplicates: every mapping, and the page-table entry of every resident page, anonymous pages made copy-on-write)",
+                f.describe()
+            ));
+        }
         lines.push(format!(
             "memory: RSS {}, page tables (VmPTE) {}{}: fork copies the page tables, so it slows as the parent grows; posix_spawn (clone with CLONE_VM | CLONE_VFORK) shares the parent's memory until exec and stays flat{}",
             self.rss_kib
@@ -886,6 +954,7 @@ mod tests {
             trials,
             rss_kib: Some(3500),
             page_tables_kib: Some(44),
+            at_fork: None,
         }
     }
 

@@ -42,7 +42,7 @@ use crate::kit::timing::{self, fmt_ns, lecture_ms, nanos, sig3};
 use crate::kit::{self, Context, Findings, Session, Verdict, interrupt, words};
 use crate::proc::counters::{Delta, Snapshot, ThreadUsage};
 use crate::sync::gate::run_together;
-use crate::sync::mutex::MutexKind;
+use crate::sync::mutex::{Lock, MutexKind, WithLock};
 
 /// The most threads a run may start.
 pub const MAX_THREADS: u32 = 1024;
@@ -156,21 +156,97 @@ impl Var {
 /// One of the lecture's programs: how it protects a step of `++var`, and how its thread loops.
 /// `var` itself belongs to the shared skeleton (the C programs' `static int var`): the runner
 /// makes a fresh one per trial and hands it to every step.
-pub trait Program: Sync {
+///
+/// `&'static self`: like the C program's statics (`static int var;`, `static pthread_mutex_t
+/// lock;`), the program and `var` live as long as the program does, so a lock that must not
+/// move once used (glibc's mutex) can sit in place beside `var` (see [`Statics`]).
+pub trait Program: Sync + Send + 'static {
     /// One `++var` (delta 1) or `--var` (delta -1), protected as this program protects it.
-    fn step(&self, var: &Var, delta: i32);
+    fn step(&'static self, var: &'static Var, delta: i32);
 
     /// The thread function: `steps` steps, reporting progress through `work`. By default each
     /// step is protected on its own; `coarse_granularity` overrides this to lock once around
     /// the whole loop.
     #[inline]
-    fn thread_body(&self, var: &Var, steps: u64, delta: i32, work: &Work<'_>) {
+    fn thread_body(&'static self, var: &'static Var, steps: u64, delta: i32, work: &Work<'_>) {
         work.run(steps, |n| {
             for _ in 0..n {
                 self.step(var, delta);
             }
         });
     }
+}
+
+/// Where a program's lock lies: its address, its size and its type, read off the lock itself.
+#[derive(Clone, Copy, Debug)]
+pub struct LockAt {
+    address: usize,
+    bytes: usize,
+    name: &'static str,
+}
+
+impl LockAt {
+    /// `lock`'s place.
+    pub fn of<L: Lock>(lock: &L) -> LockAt {
+        LockAt {
+            address: std::ptr::from_ref(lock).addr(),
+            bytes: std::mem::size_of::<L>(),
+            name: L::KIND.name(),
+        }
+    }
+}
+
+/// The mutex programs (race_condition_mutex and the granularity pair): the program built
+/// around a lock of each kind. Implemented on the program with `()` for its lock (`Fine<()>`
+/// names the family), by [`locked!`](crate::locked).
+pub trait Locked {
+    /// The program with a lock of type `L`.
+    type With<L: Lock>: Program;
+    /// The program around `lock`.
+    fn around<L: Lock>(lock: L) -> Self::With<L>;
+    /// Its lock, for the layout report.
+    fn lock<L: Lock>(program: &Self::With<L>) -> &L;
+}
+
+/// `locked!(Fine)`: [`Locked`] for the mutex program `Fine<L>`, whose lock is its field `lock`.
+#[macro_export]
+macro_rules! locked {
+    ($program:ident) => {
+        impl $crate::demos::synchronisation::race::Locked for $program<()> {
+            type With<L: $crate::sync::mutex::Lock> = $program<L>;
+            fn around<L: $crate::sync::mutex::Lock>(lock: L) -> $program<L> {
+                $program { lock }
+            }
+            fn lock<L: $crate::sync::mutex::Lock>(program: &$program<L>) -> &L {
+                &program.lock
+            }
+        }
+    };
+}
+pub use crate::locked;
+
+/// [`run`] for a mutex program: with the lock `--lock` chose, the program's type generic over
+/// it (no enum to match and no pointer to follow at every step).
+pub fn run_locked<F: Locked>(demo: &Demo, args: &RaceArgs, kind: MutexKind) -> ExitCode {
+    struct Job<'a, F> {
+        demo: &'a Demo,
+        args: &'a RaceArgs,
+        family: std::marker::PhantomData<F>,
+    }
+    impl<F: Locked> WithLock for Job<'_, F> {
+        type Output = ExitCode;
+        fn run<L: Lock>(self) -> ExitCode {
+            let make = || F::around(L::default());
+            run_with(self.demo, self.args, Some(L::KIND), make, |p| {
+                Some(LockAt::of(F::lock::<L>(p)))
+            })
+        }
+    }
+    kind.with(Job::<F> {
+        demo,
+        args,
+        family: std::marker::PhantomData,
+    })
 }
 
 /// A worker's progress, published every [`Work::CHUNK`] steps so the demo can see how far each
@@ -445,6 +521,10 @@ pub struct Trial {
     pub max_inside: Option<u32>,
     /// False when Ctrl-C stopped the threads before they finished.
     pub complete: bool,
+    /// The mutex programs: where the lock lay against var (reported once, in
+    /// [`Results::layout`]: it is the same in every trial).
+    #[serde(skip)]
+    pub layout: Option<Layout>,
     pub threads: Vec<ThreadRun>,
 }
 
@@ -468,6 +548,9 @@ pub struct Summary {
 pub struct Results {
     pub trials: Vec<Trial>,
     pub summary: Summary,
+    /// The mutex programs: where the lock lay against var, as the C twins print it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layout: Option<Layout>,
 }
 
 /// Runs the demo: the lecture's line per trial, then the analysis (or JSON/CSV), through the
@@ -477,6 +560,17 @@ pub fn run<P: Program>(
     args: &RaceArgs,
     lock: Option<MutexKind>,
     program: impl Fn() -> P,
+) -> ExitCode {
+    run_with(demo, args, lock, program, |_| None)
+}
+
+/// [`run`], with where the program's lock lies (`lock_at`), for the layout report.
+fn run_with<P: Program>(
+    demo: &Demo,
+    args: &RaceArgs,
+    lock: Option<MutexKind>,
+    program: impl Fn() -> P,
+    lock_at: fn(&P) -> Option<LockAt>,
 ) -> ExitCode {
     let mut args = args.clone();
     (args.threads, args.steps) = args.sizes(demo);
@@ -494,7 +588,7 @@ pub fn run<P: Program>(
         warmup: args.trials.warmup,
     };
     kit::run(demo.name, &args.common, params, |s| {
-        trials(s, demo, args, program)
+        trials(s, demo, args, program, lock_at)
     })
 }
 
@@ -504,6 +598,7 @@ fn trials<P: Program>(
     demo: &Demo,
     args: &RaceArgs,
     program: impl Fn() -> P,
+    lock_at: fn(&P) -> Option<LockAt>,
 ) -> Result<Results> {
     if demo.claim.races() && s.machine.cpus_usable_count < 2 {
         warn(format!(
@@ -517,7 +612,7 @@ fn trials<P: Program>(
     let trials = timing::run_trials(
         args.trials.warmup,
         args.trials.trials,
-        |r| trial(program(), args, r.number(), demo.claim),
+        |r| trial(program(), lock_at, args, r.number(), demo.claim),
         |t| {
             s.out
                 .lecture(format_args!("var = {}; time = {} ms", t.var, t.time_ms))
@@ -526,6 +621,7 @@ fn trials<P: Program>(
     )?;
     Ok(Results {
         summary: summarise(&trials.done),
+        layout: trials.done.last().and_then(|t| t.layout.clone()),
         trials: trials.done,
     })
 }
@@ -544,23 +640,81 @@ struct WorkerRun {
 }
 
 /// The C program's statics, `static pthread_mutex_t lock; static int var;`: the program (its
-/// lock, if any) and `var` side by side, at the start of a cache line of their own, so every
-/// program has the memory layout its C twin has and nothing else shares their line.
+/// lock, if any, in place) and `var` side by side, at the start of a cache line of their own,
+/// so every program has the memory layout its C twin has (scripts/c/lecture.h: the lock starts
+/// a line, var follows it on the same line) and nothing else shares their line.
+///
+/// Like the C statics they live as long as the program: each trial's are leaked (a few dozen
+/// bytes), so the program is `'static` and its lock never moves once used.
 #[repr(C, align(64))]
 struct Statics<P> {
     program: P,
     var: Var,
 }
 
+/// Where the lock lies against `var`, as the C twins print it (`lock_bytes`, `var_minus_lock`,
+/// `same_line`): the lock is in place when its bytes are the lock's own, not a pointer's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Layout {
+    /// The lock's type.
+    pub lock: &'static str,
+    /// The lock's size where it lies beside var (a pthread_mutex_t in place: 40).
+    pub lock_bytes: usize,
+    /// var's address minus the lock's.
+    pub var_minus_lock: i64,
+    /// The lock's first byte (its futex word) and var on one 64-byte cache line.
+    pub same_line: bool,
+    /// The lock's offset in its cache line.
+    pub lock_line_offset: usize,
+}
+
+impl Layout {
+    /// One line for the analysis.
+    fn describe(&self) -> String {
+        let at = match self.lock_line_offset {
+            0 => "at the start of a cache line".to_string(),
+            n => format!("{n} bytes into a cache line"),
+        };
+        format!(
+            "layout: the lock ({}, {} bytes, in place) lies {at}, var {} bytes after it, {} (the C twins: the lock starts a line, var follows it on the same line)",
+            self.lock,
+            self.lock_bytes,
+            self.var_minus_lock,
+            if self.same_line {
+                "on the same line"
+            } else {
+                "on another line"
+            }
+        )
+    }
+
+    fn of(lock: LockAt, var: &Var) -> Layout {
+        let var = std::ptr::from_ref(var).addr();
+        Layout {
+            lock: lock.name,
+            lock_bytes: lock.bytes,
+            var_minus_lock: var as i64 - lock.address as i64,
+            same_line: var / 64 == lock.address / 64,
+            lock_line_offset: lock.address % 64,
+        }
+    }
+}
+
 /// One trial: create the threads, let them run, join them, read var. The claim says what the
 /// program counts, to be reported: the lock's changes of owner ([`Var::note_owner`]) or the
 /// threads inside the critical section ([`Var::enter`]).
-fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, claim: Claim) -> Result<Trial> {
+fn trial<P: Program>(
+    program: P,
+    lock_at: fn(&P) -> Option<LockAt>,
+    args: &RaceArgs,
+    number: u32,
+    claim: Claim,
+) -> Result<Trial> {
     let handovers = claim.hands_over();
-    let statics = Box::new(Statics {
+    let statics: &'static Statics<P> = Box::leak(Box::new(Statics {
         program,
         var: Var::new(),
-    });
+    }));
     let (program, var) = (&statics.program, &statics.var);
     let n = args.threads as usize;
     let delta = |i: usize| if args.decrement && i % 2 == 1 { -1 } else { 1 };
@@ -649,6 +803,7 @@ fn trial<P: Program>(program: P, args: &RaceArgs, number: u32, claim: Claim) -> 
         });
     let occupancy = claim.counts_occupancy();
     Ok(Trial {
+        layout: lock_at(program).map(|lock| Layout::of(lock, var)),
         overlaps: occupancy.then(|| runs.iter().map(|r| r.overlaps).sum()),
         max_inside: occupancy.then(|| runs.iter().map(|r| r.most_inside).max().unwrap_or(0)),
         ..outcome(
@@ -704,6 +859,7 @@ fn outcome(
         overlaps: None,
         max_inside: None,
         complete: threads.iter().all(|t| t.steps == steps),
+        layout: None,
         threads,
     }
 }
@@ -918,6 +1074,9 @@ impl Findings for Results {
             "expected: var = {} ({} threads × {} {verb}); protection: {}{with}",
             last.expected, p.threads, p.steps, p.variant
         ));
+        if let Some(layout) = &self.layout {
+            lines.push(layout.describe());
+        }
         let s = &self.summary;
         if self.trials.len() > 1
             && let (Some(time), Some(cost), Some(lost)) = (s.time_ms, s.ns_per_op, s.lost)
@@ -1357,6 +1516,7 @@ mod tests {
         Results {
             summary: summarise(std::slice::from_ref(&t)),
             trials: vec![t],
+            layout: None,
         }
     }
 
@@ -1641,6 +1801,7 @@ mod tests {
         let none = Results {
             trials: vec![],
             summary: summarise(&[]),
+            layout: None,
         };
         let (v, lesson, lines) = crate::testing::judge(&none, &p);
         assert_eq!(v.held, None);
