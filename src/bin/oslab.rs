@@ -46,11 +46,14 @@ struct Cli {
 enum Cmd {
     /// Every demo, by chapter, with its concept in one line
     List {
+        /// Output: text (by chapter), json (one document: the demos and the families) or csv (a
+        /// row per demo)
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Run every demo in turn with small parameters and print one summary table
     Tour {
+        /// Output: text (the table of demos), json (one document) or csv (a row per demo)
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
 
@@ -90,7 +93,8 @@ enum Cmd {
     Compare {
         /// The family: race (the five fixes for a lost update), granularity (coarse vs fine),
         /// mutex (the spinlock and three mutexes), deadlock (how often, and the cures), spawn
-        /// (process vs thread creation) or sum_array (1, 2, 4 workers: threads, processes, lock)
+        /// (process vs thread creation), sum_array (1, 2, 4 workers: threads, processes, lock)
+        /// or sleep_jitter (a sleep's overshoot: relative, absolute deadlines, busy-waiting)
         #[arg(value_parser = family_names())]
         family: String,
 
@@ -99,6 +103,8 @@ enum Cmd {
               value_parser = ranged::<u32>(1, 1000))]
         trials: u32,
 
+        /// Output: text (the table and its notes), json (one document with every run's value)
+        /// or csv (a row per variant)
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
 
