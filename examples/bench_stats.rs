@@ -288,24 +288,32 @@ fn by_placement(
     (placed, split)
 }
 
-/// Where a run's threads ran, in a few words: `1 CPU`, `2 CPUs`, `2 CPUs, moved` (a thread
-/// ended on another CPU than it started on), `unknown`.
+/// Where a run's threads ran, in a few words: `1 CPU` (all of them, start to end), `2 CPUs`
+/// (each stayed where it started), `2 CPUs → 1` (they started apart and ended on one CPU: a
+/// thread moved to another's, and from then on they took turns), `2 CPUs, moved` (a thread
+/// moved, still apart at the end), `unknown`.
 fn placement(threads: &[(Option<u64>, Option<u64>)]) -> String {
-    let mut cpus: Vec<u64> = Vec::new();
-    let mut moved = false;
+    let (mut starts, mut ends): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
     for &(start, end) in threads {
         let (Some(s), Some(e)) = (start, end) else {
             return "unknown".into();
         };
-        cpus.extend([s, e]);
-        moved |= s != e;
+        starts.push(s);
+        ends.push(e);
     }
-    cpus.sort_unstable();
-    cpus.dedup();
-    match (cpus.len(), moved) {
+    let moved = starts != ends;
+    let count = |v: &[u64]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    };
+    let (apart, at_end) = (count(&starts), count(&ends));
+    match (count(&[starts, ends].concat()), moved) {
         (0, _) => "unknown".into(),
         (1, _) => "1 CPU".into(),
         (n, false) => format!("{n} CPUs"),
+        _ if at_end < apart => format!("{apart} CPUs → {at_end}"),
         (n, true) => format!("{n} CPUs, moved"),
     }
 }
@@ -631,6 +639,10 @@ mod tests {
         );
         assert_eq!(
             placement(&[(Some(0), Some(1)), (Some(1), Some(1))]),
+            "2 CPUs → 1"
+        );
+        assert_eq!(
+            placement(&[(Some(0), Some(1)), (Some(1), Some(0))]),
             "2 CPUs, moved"
         );
         assert_eq!(placement(&[(Some(0), None)]), "unknown");

@@ -195,6 +195,11 @@ if [[ $no_build != 1 ]]; then
     # Linked as rustc links (-z now: every symbol bound at start), for information: the default
     # build binds lazily, so each forked child of the lecture's build resolves _exit first.
     "$cc" "${c_flags[@]}" -Wl,-z,now -o "$c_bin/spawn_cost_now" "$c_src/spawn_cost.c"
+    # bench_sched.sh's twins, so that it need not build again (cargo rebuilds oslab whenever
+    # its build script reruns).
+    for p in pipe_pingpong sleep_jitter; do
+        "$cc" -O2 -Wall -Wextra -o "$c_bin/$p" "$c_src/$p.c"
+    done
 fi
 [[ -x $stats ]] || { echo "bench.sh: missing $stats (cargo build --release --example bench_stats)" >&2; exit 1; }
 if want race; then
@@ -633,9 +638,8 @@ fi
 # ---- time and scheduling: scripts/bench_sched.sh (pipe ping-pong, sleep jitter, nice shares) --
 if want sched; then
     echo
-    sched_flags=()
+    sched_flags=(--no-build) # built above
     [[ $quick == 1 ]] && sched_flags+=(--quick)
-    [[ $no_build == 1 ]] && sched_flags+=(--no-build)
     "$root/scripts/bench_sched.sh" "${sched_flags[@]}"
 fi
 echo
