@@ -629,22 +629,16 @@ mod tests {
 
     #[test]
     fn placement_names_the_cpus_and_a_move() {
-        assert_eq!(
-            placement(&[(Some(0), Some(0)), (Some(1), Some(1))]),
-            "2 CPUs"
-        );
-        assert_eq!(
-            placement(&[(Some(1), Some(1)), (Some(1), Some(1))]),
-            "1 CPU"
-        );
-        assert_eq!(
-            placement(&[(Some(0), Some(1)), (Some(1), Some(1))]),
-            "2 CPUs → 1"
-        );
-        assert_eq!(
-            placement(&[(Some(0), Some(1)), (Some(1), Some(0))]),
-            "2 CPUs, moved"
-        );
+        // (thread 0's CPUs at start and end, thread 1's): the placement.
+        for ((a, b, c, d), want) in [
+            ((0, 0, 1, 1), "2 CPUs"),
+            ((1, 1, 1, 1), "1 CPU"),
+            ((0, 1, 1, 1), "2 CPUs → 1"),
+            ((0, 1, 1, 0), "2 CPUs, moved"),
+        ] {
+            let threads = [(Some(a), Some(b)), (Some(c), Some(d))];
+            assert_eq!(placement(&threads), want, "{threads:?}");
+        }
         assert_eq!(placement(&[(Some(0), None)]), "unknown");
         assert_eq!(placement(&[]), "unknown");
     }
