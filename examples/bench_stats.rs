@@ -391,7 +391,10 @@ fn c_run(path: &Path, key: &str, placed: bool) -> Result<(f64, String), String> 
 }
 
 #[derive(Parser, Debug)]
-#[command(about = "The bench's ratio of medians, its 95% bootstrap interval and verdict")]
+#[command(
+    name = "bench_stats",
+    about = "The bench's ratio of medians, its 95% bootstrap interval and verdict"
+)]
 struct Cli {
     #[command(subcommand)]
     what: What,
@@ -456,6 +459,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// A usage error: clap's message and exit code 2.
+fn usage(message: &str) -> ! {
+    use clap::CommandFactory;
+    Cli::command()
+        .error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
+}
+
 fn run(cli: Cli) -> Result<Row, String> {
     match cli.what {
         What::Row {
@@ -468,10 +479,10 @@ fn run(cli: Cli) -> Result<Row, String> {
             common,
         } => {
             if runs == 0 {
-                return Err("--runs must be at least 1".into());
+                usage("--runs must be at least 1");
             }
             if rust_quantile.is_some_and(|q| !(0.0..=1.0).contains(&q)) {
-                return Err("--rust-quantile is a share, 0 to 1".into());
+                usage("--rust-quantile is a share, 0 to 1");
             }
             let read = |side: &str, i: usize| {
                 let path = dir.join(format!("{side}.{i}"));
@@ -495,7 +506,7 @@ fn run(cli: Cli) -> Result<Row, String> {
         }
         What::Values { rust, c, common } => {
             if rust.len() != c.len() {
-                return Err(format!(
+                usage(&format!(
                     "--rust has {} values and --c {}: they are paired",
                     rust.len(),
                     c.len()
