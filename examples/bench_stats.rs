@@ -391,7 +391,10 @@ fn c_run(path: &Path, key: &str, placed: bool) -> Result<(f64, String), String> 
 }
 
 #[derive(Parser, Debug)]
-#[command(about = "The bench's ratio of medians, its 95% bootstrap interval and verdict")]
+#[command(
+    name = "bench_stats",
+    about = "The bench's ratio of medians, its 95% bootstrap interval and verdict"
+)]
 struct Cli {
     #[command(subcommand)]
     what: What,
@@ -456,6 +459,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// A usage error: clap's message and exit code 2.
+fn usage(message: &str) -> ! {
+    use clap::CommandFactory;
+    Cli::command()
+        .error(clap::error::ErrorKind::ValueValidation, message)
+        .exit()
+}
+
 fn run(cli: Cli) -> Result<Row, String> {
     match cli.what {
         What::Row {
@@ -468,10 +479,10 @@ fn run(cli: Cli) -> Result<Row, String> {
             common,
         } => {
             if runs == 0 {
-                return Err("--runs must be at least 1".into());
+                usage("--runs must be at least 1");
             }
             if rust_quantile.is_some_and(|q| !(0.0..=1.0).contains(&q)) {
-                return Err("--rust-quantile is a share, 0 to 1".into());
+                usage("--rust-quantile is a share, 0 to 1");
             }
             let read = |side: &str, i: usize| {
                 let path = dir.join(format!("{side}.{i}"));
@@ -495,7 +506,7 @@ fn run(cli: Cli) -> Result<Row, String> {
         }
         What::Values { rust, c, common } => {
             if rust.len() != c.len() {
-                return Err(format!(
+                usage(&format!(
                     "--rust has {} values and --c {}: they are paired",
                     rust.len(),
                     c.len()
@@ -629,22 +640,16 @@ mod tests {
 
     #[test]
     fn placement_names_the_cpus_and_a_move() {
-        assert_eq!(
-            placement(&[(Some(0), Some(0)), (Some(1), Some(1))]),
-            "2 CPUs"
-        );
-        assert_eq!(
-            placement(&[(Some(1), Some(1)), (Some(1), Some(1))]),
-            "1 CPU"
-        );
-        assert_eq!(
-            placement(&[(Some(0), Some(1)), (Some(1), Some(1))]),
-            "2 CPUs → 1"
-        );
-        assert_eq!(
-            placement(&[(Some(0), Some(1)), (Some(1), Some(0))]),
-            "2 CPUs, moved"
-        );
+        // (thread 0's CPUs at start and end, thread 1's): the placement.
+        for ((a, b, c, d), want) in [
+            ((0, 0, 1, 1), "2 CPUs"),
+            ((1, 1, 1, 1), "1 CPU"),
+            ((0, 1, 1, 1), "2 CPUs → 1"),
+            ((0, 1, 1, 0), "2 CPUs, moved"),
+        ] {
+            let threads = [(Some(a), Some(b)), (Some(c), Some(d))];
+            assert_eq!(placement(&threads), want, "{threads:?}");
+        }
         assert_eq!(placement(&[(Some(0), None)]), "unknown");
         assert_eq!(placement(&[]), "unknown");
     }
