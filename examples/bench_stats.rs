@@ -18,6 +18,12 @@
 //! most the target (1.10), *misses* it when the lower end is above it, and is *not settled*
 //! when the interval straddles it, or when there are fewer than [`MIN_RUNS`] runs a side.
 //!
+//! The floor. Beside each row, the same bootstrap of the C twin against itself (its runs drawn
+//! twice, each draw on its own) says how narrow an interval this many runs of this program can
+//! give at all: a row whose C side alone spans more than ±10% cannot be settled by any Rust
+//! program with these runs, and `pairs_to_settle` estimates how many would do (the interval
+//! narrowing as 1/√n).
+//!
 //! Usage:
 //!   bench_stats row --dir DIR --runs N --rust-key /POINTER --c-key NAME [--placement]
 //!       reads DIR/rust.1..N (the demo's --format json; the value at the JSON pointer) and
@@ -202,6 +208,14 @@ struct Row {
     placements: Vec<Placed>,
     /// True when placement decides the time: the table shows a line per placement.
     split: bool,
+    /// The C twin against itself with as many runs: the interval of median(C) / median(C)
+    /// when both are drawn from the same runs, each on its own. Its width is what the
+    /// program's own run-to-run spread allows at this many runs, whoever wrote it: when it
+    /// reaches past the target, no ratio with this program could be settled with these runs.
+    floor: Interval,
+    /// For a row not settled: about how many pairs would settle it, if the ratio stayed where
+    /// it is and the interval narrowed as 1/√n (none when the ratio sits on the target).
+    pairs_to_settle: Option<usize>,
 }
 
 /// The row's figures: the paired interval over every run, and the placements' own.
@@ -218,6 +232,9 @@ fn analyse(
     let (placements, split) = places.map_or((Vec::new(), false), |(rp, cp)| {
         by_placement(rust, rp, c, cp, target)
     });
+    let floor = bootstrap(c, c, Pairing::Unpaired, RESAMPLES, SEED);
+    let pairs_to_settle =
+        (verdict == Verdict::NotSettled).then(|| pairs_to_settle(&interval, runs, target));
     Row {
         runs,
         rust: Side::of(rust),
@@ -228,7 +245,27 @@ fn analyse(
         more: verdict == Verdict::NotSettled && runs < budget,
         placements,
         split,
+        floor,
+        pairs_to_settle: pairs_to_settle.flatten(),
     }
+}
+
+/// About how many pairs would settle a row: the interval's half on the target's side, as wide
+/// as it is with `runs` pairs, narrows as 1/√n until it ends at the target. An estimate for
+/// the reader (the bench stops at its budget), none when the ratio sits on the target.
+fn pairs_to_settle(ci: &Interval, runs: usize, target: f64) -> Option<usize> {
+    let (half, room) = if ci.ratio <= target {
+        (ci.hi - ci.ratio, target - ci.ratio)
+    } else {
+        (ci.ratio - ci.lo, ci.ratio - target)
+    };
+    (room > 1e-9 && half.is_finite())
+        // Rounded to a millionth first, so that 4.0000001 pairs' worth of decimals is 4.
+        .then(|| {
+            let n = runs.max(MIN_RUNS) as f64 * (half / room).powi(2);
+            ((n * 1e6).round() / 1e6).ceil() as usize
+        })
+        .map(|n| n.max(runs.max(MIN_RUNS)))
 }
 
 /// The runs grouped by placement, and whether placement decides the time: on one side at
@@ -626,6 +663,45 @@ mod tests {
             !analyse(&r, &c, None, 7, TARGET).more,
             "the budget is spent"
         );
+    }
+
+    #[test]
+    fn the_floor_is_c_against_itself() {
+        // A tight C side has a tight floor around 1; a wide one reaches past the target.
+        let tight = [10.0, 10.1, 9.9, 10.0, 10.05, 9.95, 10.0];
+        let wide = [7.0, 15.0, 8.0, 16.0, 7.5, 14.0, 12.0];
+        let row = analyse(&tight, &tight, None, 21, TARGET);
+        assert_eq!(row.floor.ratio, 1.0);
+        assert!(
+            row.floor.lo >= 0.98 && row.floor.hi <= 1.02,
+            "{:?}",
+            row.floor
+        );
+        let row = analyse(&wide, &wide, None, 21, TARGET);
+        assert!(
+            row.floor.lo < 0.9 && row.floor.hi > TARGET,
+            "{:?}",
+            row.floor
+        );
+        // Identical sides meet the target whatever the floor: the pairs agree exactly.
+        assert_eq!(row.verdict, Verdict::Meets);
+        assert_eq!(row.pairs_to_settle, None);
+    }
+
+    #[test]
+    fn pairs_to_settle_scales_the_interval_as_one_over_root_n() {
+        let ci = |ratio, lo, hi| Interval { ratio, lo, hi };
+        // 1.05 [0.89–1.15] at 21 pairs: the upper half (0.10) must shrink to 0.05: 4 × 21.
+        assert_eq!(pairs_to_settle(&ci(1.05, 0.89, 1.15), 21, 1.10), Some(84));
+        // Above the target, the lower half must clear it: 1.20 [1.05–1.30], 0.15 → 0.10.
+        assert_eq!(pairs_to_settle(&ci(1.20, 1.05, 1.30), 8, 1.10), Some(18));
+        // On the target: no number of pairs decides it.
+        assert_eq!(pairs_to_settle(&ci(1.10, 1.0, 1.2), 21, 1.10), None);
+        // Never fewer than the runs already made.
+        assert_eq!(pairs_to_settle(&ci(1.0, 0.99, 1.11), 21, 1.10), Some(26));
+        let row = analyse(&[1.0, 1.3, 0.9, 1.25, 1.05], &[1.0; 5], None, 21, TARGET);
+        assert_eq!(row.verdict, Verdict::NotSettled);
+        assert!(row.pairs_to_settle.is_some_and(|n| n > 5), "{row:?}");
     }
 
     #[test]

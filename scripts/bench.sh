@@ -14,8 +14,11 @@
 # interval). A row *meets* the target when the interval's upper end is ≤ 1.10, *misses* it
 # when its lower end is > 1.10, and is *not settled* when it straddles 1.10 (or has fewer than 5
 # runs a side). Runs are adaptive: every row starts with --runs pairs; while its interval
-# straddles 1.10 it gets 4 pairs more, up to --budget. A tight row stops at 7 pairs, a wide one
-# takes more.
+# straddles 1.10 it gets 4 pairs more, up to --budget, and beyond while the row has run for less
+# than --row-seconds (a cheap row can afford the 80 pairs a wide spread needs). A tight row stops
+# at 7 pairs, a wide one takes more; information rows take 7. Beside every row that is not
+# settled the bench prints the C twin against itself with as many runs (the floor: how narrow
+# an interval this program's own spread allows) and about how many pairs would settle it.
 #
 # Placement. Each run's threads are recorded where they ran (Rust: the JSON's cpu_start and
 # cpu_end of each thread; C: the `cpu_start = ` and `cpu_end = ` lines of scripts/c/lecture.h).
@@ -31,8 +34,10 @@
 # with the lecture's start, where the first thread may finish before the second exists.
 #
 # The mutex rows. The mutex programs' default is `--lock std` (std::sync::Mutex, another
-# algorithm: it spins before sleeping), so they also run with `--lock pthread`, the C twin's
-# very lock, and the layout of the lecture's statics: the lock in place, starting a cache line,
+# algorithm: it spins before sleeping, where glibc's sleeps at once), so those rows are for
+# information, as std::thread's are: what std's lock does differently is counted with perf stat
+# (futex calls and CPU time per run, std against glibc on both sides) and printed as the
+# lesson. The rows toward the target run `--lock pthread`, the C twin's very lock, and the layout of the lecture's statics: the lock in place, starting a cache line,
 # var right after it on the same line (Rust: results.layout; C: the `lock_bytes`,
 # `var_minus_lock`, `same_line` lines; the bench prints both). The C twin built with
 # -DLOCK_OWN_LINE gives var a line of its own: for information, another layout. The rows
@@ -56,11 +61,14 @@
 # twin) and scripts/bench_sched.sh (pipe ping-pong against perf bench, sleep jitter against
 # cyclictest, nice shares against CFS's weights; it also runs alone).
 #
-# Usage: scripts/bench.sh [--runs N] [--budget N] [--pinned-runs N] [--only race|cost|sched]
+# Usage: scripts/bench.sh [--runs N] [--budget N] [--row-seconds S] [--pinned-runs N] [--only race|cost|sched]
 #                         [--quick] [--no-build] [-h]
 #   --runs N          pairs each row starts with (env RUNS, default 7)
 #   --budget N        most pairs a row may take while its interval straddles 1.10 (env BUDGET,
 #                     default 21; at least --runs)
+#   --row-seconds S   a row toward the target still not settled after --budget pairs goes on
+#                     while it has run for less than S seconds, up to 4 × --budget pairs (env
+#                     ROW_SECONDS, default 30; 0: stop at --budget)
 #   --pinned-runs N   pairs of the rows pinned with `taskset -c 0` (env PINNED_RUNS, default 3;
 #                     0 skips them)
 #   --only race|cost|sched   one part only (env ONLY; default all)
@@ -76,6 +84,7 @@ bench_start=$(date +%s.%N)
 
 runs=${RUNS:-}
 budget=${BUDGET:-}
+row_seconds=${ROW_SECONDS:-}
 pinned_runs=${PINNED_RUNS:-}
 quick=${QUICK:-0}
 only=${ONLY:-all}
@@ -89,6 +98,8 @@ while [[ $# -gt 0 ]]; do
         --runs=*) runs=${1#*=}; shift ;;
         --budget) budget=${2:?--budget needs a number}; shift 2 ;;
         --budget=*) budget=${1#*=}; shift ;;
+        --row-seconds) row_seconds=${2:?--row-seconds needs a number}; shift 2 ;;
+        --row-seconds=*) row_seconds=${1#*=}; shift ;;
         --pinned-runs) pinned_runs=${2:?--pinned-runs needs a number}; shift 2 ;;
         --pinned-runs=*) pinned_runs=${1#*=}; shift ;;
         --only) only=${2:?--only needs race, cost or sched}; shift 2 ;;
@@ -100,11 +111,11 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 if [[ $quick == 1 ]]; then
-    runs=${runs:-3}; budget=${budget:-3}; pinned_runs=${pinned_runs:-1}
+    runs=${runs:-3}; budget=${budget:-3}; pinned_runs=${pinned_runs:-1}; row_seconds=${row_seconds:-0}
 else
-    runs=${runs:-7}; budget=${budget:-21}; pinned_runs=${pinned_runs:-3}
+    runs=${runs:-7}; budget=${budget:-21}; pinned_runs=${pinned_runs:-3}; row_seconds=${row_seconds:-30}
 fi
-for n in "$runs" "$budget" "$pinned_runs"; do
+for n in "$runs" "$budget" "$pinned_runs" "$row_seconds"; do
     [[ $n =~ ^[0-9]+$ ]] || { echo "bench.sh: not a number: $n" >&2; exit 2; }
 done
 ((runs >= 1)) || { echo "bench.sh: --runs must be at least 1" >&2; exit 2; }
@@ -134,12 +145,12 @@ pairs=(
     "race_condition_atomic||race_condition_atomic|1"
     "race_condition_atomic_assembly||race_condition_atomic_assembly|1"
     "race_condition_spinlock||race_condition_spinlock|1"
-    "race_condition_mutex|--lock std|race_condition_mutex|1"
+    "race_condition_mutex|--lock std|race_condition_mutex|0"
     "race_condition_mutex|--lock pthread|race_condition_mutex|1"
     "race_condition_mutex|--lock pthread|race_condition_mutex_own_line|0"
-    "coarse_granularity|--lock std|coarse_granularity|1"
+    "coarse_granularity|--lock std|coarse_granularity|0"
     "coarse_granularity|--lock pthread|coarse_granularity|1"
-    "fine_granularity|--lock std|fine_granularity|1"
+    "fine_granularity|--lock std|fine_granularity|0"
     "fine_granularity|--lock pthread|fine_granularity|1"
     "fine_granularity|--lock pthread|fine_granularity_own_line|0"
 )
@@ -265,17 +276,24 @@ run_c() { # row i pin threads steps binary
 }
 
 # Runs `pair i` (a function running pair i of the row in $out/$dir) n times, then asks
-# bench_stats about the row and adds 4 pairs at a time while it wants more (up to the budget).
-# Leaves the last answer in $out/$dir/ci.json and the number of pairs in $done_runs.
-adapt() { # dir n budget pair-function stats-args...
-    local dir=$1 n=$2 most=$3 pair=$4 i=0 more
-    shift 4
+# bench_stats about the row and adds 4 pairs at a time while it wants more: up to `most` pairs,
+# and, for a row toward the target (extend=1), beyond that while the row has run for less than
+# $row_seconds s, up to 4 × most (a contended row of 0.2 s a run can afford 80 pairs; a row of
+# 3 s a run stops at `most`). Leaves the last answer in $out/$dir/ci.json and the number of
+# pairs in $done_runs.
+adapt() { # dir n most extend pair-function stats-args...
+    local dir=$1 n=$2 most=$3 extend=$4 pair=$5 i=0 more cap t0 spent
+    shift 5
+    t0=$(date +%s.%N)
     while ((i < n)); do "$pair" $((++i)); done
     while :; do
-        "$stats" row --dir "$out/$dir" --runs "$i" --budget "$most" "$@" >"$out/$dir/ci.json"
+        cap=$most
+        spent=$(awk -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN{printf "%d", t1 - t0}')
+        ((extend && spent < row_seconds)) && cap=$((4 * most))
+        "$stats" row --dir "$out/$dir" --runs "$i" --budget "$cap" "$@" >"$out/$dir/ci.json"
         grep -q '"more":true' "$out/$dir/ci.json" || break
-        more=$((most - i < 4 ? most - i : 4))
-        echo "  not settled after $i pairs: $more more" >&2
+        more=$((cap - i < 4 ? cap - i : 4))
+        echo "  not settled after $i pairs (${spent} s): $more more" >&2
         for ((k = 0; k < more; k++)); do "$pair" $((++i)); done
     done
     done_runs=$i
@@ -293,13 +311,16 @@ run_pair() { # pin "Rust binary|flags|C twin|counts"
     label="$rb${flags:+ $flags}"
     dir=row$((++n_row))
     mkdir -p "$out/$dir"
-    if [[ -n $pin ]]; then n=$pinned_runs; most=$pinned_runs; else n=$runs; most=$budget; fi
-    echo "running $label ($t×$s)${pin:+ pinned to CPU $pin} vs C $cb: $n pairs${pin:-, up to $most}" >&2
+    # Pinned and information rows take their first pairs only; a row toward the target adapts.
+    if [[ -n $pin ]]; then n=$pinned_runs; most=$pinned_runs
+    elif [[ $counts == 1 ]]; then n=$runs; most=$budget
+    else n=$runs; most=$runs; fi
+    echo "running $label ($t×$s)${pin:+ pinned to CPU $pin} vs C $cb: $n pairs$([[ -z $pin ]] && echo ", up to $most")" >&2
     one_pair() {
         run_rust "$dir" "$1" "$pin" "$t" "$s" "$rb" "${fl[@]}"
         run_c "$dir" "$1" "$pin" "$t" "$s" "$cb"
     }
-    adapt "$dir" "$n" "$most" one_pair --rust-key /results/trials/0/elapsed_ns \
+    adapt "$dir" "$n" "$most" "$([[ -z $pin && $counts == 1 ]] && echo 1 || echo 0)" one_pair --rust-key /results/trials/0/elapsed_ns \
         --c-key elapsed_ns --placement
     rows+=("$dir|$label|$cb|$t|$s|$done_runs|${pin:+1}|pair|$counts")
 }
@@ -322,6 +343,28 @@ if ((pinned_runs > 0)); then
         run_pair 0 "$pair"
     done
 fi
+# What std's Mutex does differently from glibc's under contention: futex calls, CPU time and
+# context switches of 3 runs each (Rust --lock std, Rust --lock pthread, C), counted by perf stat
+# (the syscalls:sys_enter_futex tracepoint needs root or perf_event_paranoid ≤ 1).
+if want race && ((${#pairs[@]} > 0)); then
+    futex_events=task-clock,context-switches,syscalls:sys_enter_futex
+    if command -v perf >/dev/null && perf stat -x, -e "$futex_events" true >/dev/null 2>&1; then
+        echo "counting futex calls: perf stat -e $futex_events (std against glibc's mutex)" >&2
+        for prog in race_condition_mutex fine_granularity; do
+            read -r t s <<<"$(size_of "$prog")"
+            for ((i = 1; i <= 3; i++)); do
+                for lock in std pthread; do
+                    perf stat -x, -o "$out/futex.$prog.$lock.$i" -e "$futex_events" \
+                        "$rust_bin/$prog" --lock "$lock" --threads "$t" --steps "$s" --quiet >/dev/null
+                done
+                perf stat -x, -o "$out/futex.$prog.c.$i" -e "$futex_events" \
+                    "$c_bin/$prog" "$t" "$s" >/dev/null
+            done
+        done
+    else
+        echo "bench.sh: perf stat cannot count syscalls:sys_enter_futex here: std's futex calls are not counted" >&2
+    fi
+fi
 
 # The process rows: the same interleaving, one process per run on each side.
 cost_rows=()
@@ -333,7 +376,9 @@ run_cost_pair() { # "Rust binary|flags|C twin args|C pin|what|Rust pointer|C key
     read -r -a cc_args <<<"$c_cmd"
     dir=row$((++n_row))
     mkdir -p "$out/$dir"
-    echo "running $rb $flags vs C ${pin:+taskset -c $pin }$c_cmd: $runs pairs, up to $budget" >&2
+    local most=$runs
+    [[ $counts == 1 ]] && most=$budget
+    echo "running $rb $flags vs C ${pin:+taskset -c $pin }$c_cmd: $runs pairs, up to $most" >&2
     one_cost_pair() {
         if ! "$rust_bin/$rb" "${fl[@]}" --format json --quiet >"$out/$dir/rust.$1" \
             2>"$out/$dir/rust.$1.err"; then
@@ -344,7 +389,7 @@ run_cost_pair() { # "Rust binary|flags|C twin args|C pin|what|Rust pointer|C key
             echo "bench.sh: scripts/c/build/$c_cmd failed:" >&2; cat "$out/$dir/c.$1.err" >&2; exit 1
         fi
     }
-    adapt "$dir" "$runs" "$budget" one_cost_pair --rust-key "$rkey" --c-key "$ckey"
+    adapt "$dir" "$runs" "$most" "$counts" one_cost_pair --rust-key "$rkey" --c-key "$ckey"
     if [[ $rb == spawn_cost ]]; then
         # The two ends of each run's distribution, which has two modes unpinned (the child on
         # this CPU or on the other one): where the p50 falls is the mix of the two.
@@ -460,6 +505,21 @@ print(f"these runs took {wall} s; load average {load0} before, {load1} after; ot
       f"used {others} CPU-s meanwhile, steal {steal} CPU-s{busy}")
 print()
 verdicts = {"meets": [], "misses": [], "not settled": []}
+floors = []
+
+def floor_note(what, c):
+    """Why a row is not settled: the C twin against itself with as many runs, and about how
+    many pairs would settle it."""
+    f = c["floor"]
+    if c["runs"] < 5:
+        return f"{what}: {interval(c)} with {c['runs']} pairs: a verdict needs 5"
+    own = ("reaches past 1.10: the C program's own spread cannot be settled with this many runs"
+           if f["hi"] > TARGET or f["lo"] < 1 / TARGET else "within ±10%")
+    need = c.get("pairs_to_settle")
+    return (f"{what}: {interval(c)} with {c['runs']} pairs; C against itself with as many runs "
+            f"{interval(f)} ({own})"
+            + (f"; about {need} pairs would settle it at this ratio" if need and need <= 500
+               else "; the ratio lies too near 1.10 for any affordable number of pairs to settle it"))
 
 rows = (out / "rows").read_text().splitlines()
 if rows:
@@ -485,9 +545,12 @@ if rows:
         if pinned:
             extras.append("taskset -c 0")
         shown = label + (f" ({', '.join(extras)})" if extras else "")
-        says = c["says"] if counts else f"{c['says']} (information)"
+        says = c["says"] if counts else (f"{c['says']} (information: std's algorithm)"
+                                         if "--lock std" in label else f"{c['says']} (information)")
         if counts:
             verdicts[c["says"]].append(f"{label} vs {c_shown} {interval(c)}")
+            if c["verdict"] == "not_settled":
+                floors.append(floor_note(f"{label} vs {c_shown}", c))
         print(f"| {shown} | {c_shown} | {size} | {n} | {ms(c['rust']['median'])} "
               f"| {ms(c['c']['median'])} | {interval(c)} | {says} "
               f"| {ms(c['rust']['min'])}–{ms(c['rust']['max'])} | {ms(c['c']['min'])}–{ms(c['c']['max'])} |")
@@ -524,6 +587,35 @@ if rows:
             notes.append(f"placement, {label} vs {c_shown} (runs Rust/C): "
                          + ", ".join(f"{k} {r}/{cc}" for k, (r, cc) in places.items())
                          + ("; split: placement decides the time" if c["split"] else ""))
+    def perf_counts(p):
+        counts = {}
+        for l in p.read_text().splitlines():
+            f = l.split(",")
+            if len(f) > 2 and f[0].replace(".", "", 1).isdigit():
+                counts[f[2]] = float(f[0])
+        return counts
+    for prog in ("race_condition_mutex", "fine_granularity"):
+        sides = {}
+        for side, name in (("std", "Rust --lock std"), ("pthread", "Rust --lock pthread"), ("c", "C")):
+            got = [perf_counts(p) for p in sorted(out.glob(f"futex.{prog}.{side}.*"))]
+            if got and all("syscalls:sys_enter_futex" in g for g in got):
+                sides[name] = got
+        if len(sides) == 3:
+            def m(name, key):
+                return statistics.median(g[key] for g in sides[name])
+            fewer = (m("Rust --lock pthread", "syscalls:sys_enter_futex")
+                     / max(1, m("Rust --lock std", "syscalls:sys_enter_futex")))
+            more_cpu = m("Rust --lock std", "task-clock") / m("Rust --lock pthread", "task-clock")
+            notes.append(
+                f"what std::sync::Mutex does differently, {prog} (perf stat, 3 runs each, medians): "
+                + "; ".join(f"{name} {m(name, 'syscalls:sys_enter_futex'):,.0f} futex calls, "
+                            f"{m(name, 'task-clock'):,.0f} ms of CPU, "
+                            f"{m(name, 'context-switches'):,.0f} context switches"
+                            for name in sides)
+                + f". std's lock spins on the taken lock before it sleeps: here it called the kernel "
+                f"{fewer:,.0f} times less often than glibc's and used {more_cpu:.2f} × its CPU time "
+                "(glibc's sleeps at once). Another algorithm: the --lock std rows are information, "
+                "the lecture's lock is --lock pthread.")
     print()
     for note in notes:
         print(f"- {note}")
@@ -548,6 +640,8 @@ if cost_lines:
                                           else f"{c['says']} (information)")
         if counts:
             verdicts[c["says"]].append(f"{label} {interval(c)}")
+            if c["verdict"] == "not_settled":
+                floors.append(floor_note(label, c))
         c_label = c_label.replace("spawn_cost_now", "spawn_cost -Wl,-z,now")
         print(f"| {label} | {c_label} | {what} | {n} | {unit(c['rust']['median'])} "
               f"| {unit(c['c']['median'])} | {interval(c)} | {says} "
@@ -625,6 +719,8 @@ if cost_lines:
 print()
 for k in ("meets", "misses", "not settled"):
     print(f"- {k} (rows toward the target): " + ("; ".join(verdicts[k]) if verdicts[k] else "none") + ".")
+for note in floors:
+    print(f"- not settled, why: {note}")
 PY
 
 # ---- sum_array: processes against threads, by page size (scripts/sum_array_pages.sh) -----------
