@@ -438,14 +438,15 @@ rustc_version=$(rustc --version 2>/dev/null || echo "rustc ?")
 
 printf '%s\n' "${rows[@]+"${rows[@]}"}" | sed '/^$/d' >"$out/rows"
 printf '%s\n' "${cost_rows[@]+"${cost_rows[@]}"}" | sed '/^$/d' >"$out/cost_rows"
-python3 - "$out" "$runs" "$budget" \
+python3 - "$out" "$stats" "$runs" "$budget" \
     "$kernel" "${cpu_model:-unknown CPU}$hv" "$(nproc)" "$(date -u '+%Y-%m-%d %H:%M UTC')" \
     "$cc_version" "${c_flags[*]}" "$rustc_version" "$quick" "$others" "$steal" "$wall" \
     "$load0" "$load1" <<'PY'
-import json, re, statistics, sys
+import json, re, statistics, subprocess, sys
 from pathlib import Path
 
 out = Path(sys.argv[1])
+stats = sys.argv.pop(2)
 runs0, budget = int(sys.argv[2]), int(sys.argv[3])
 (kernel, cpu, nproc, date, cc, c_flags, rustc, quick, others, steal, wall,
  load0, load1) = sys.argv[4:17]
@@ -516,8 +517,16 @@ def floor_note(what, c):
     own = ("reaches past 1.10: the C program's own spread cannot be settled with this many runs"
            if f["hi"] > TARGET or f["lo"] < 1 / TARGET else "within ±10%")
     need = c.get("pairs_to_settle")
+    placed = ""
+    if c.get("split"):
+        both = [p for p in c["placements"] if p["interval"]]
+        if both:
+            p = both[0]
+            placed = (f"; placement decides the time, and with its threads on {p['placement']} "
+                      f"({p['rust']['runs']} + {p['c']['runs']} runs) the row is "
+                      f"{interval(p['interval'])}, {p['verdict'].replace('_', ' ')}")
     return (f"{what}: {interval(c)} with {c['runs']} pairs; C against itself with as many runs "
-            f"{interval(f)} ({own})"
+            f"{interval(f)} ({own}){placed}"
             + (f"; about {need} pairs would settle it at this ratio" if need and need <= 500
                else "; the ratio lies too near 1.10 for any affordable number of pairs to settle it"))
 
@@ -624,6 +633,59 @@ if rows:
           "create + increments + join, one process per run. Pinned rows, the -DLOCK_OWN_LINE rows "
           "and the C-only reference row are for information.")
 
+def run_values(rust, c):
+    """bench_stats on values paired in order: the ratio of medians, its interval, the verdict."""
+    return json.loads(subprocess.run(
+        [stats, "values", "--rust", ",".join(map(str, rust)), "--c", ",".join(map(str, c))],
+        check=True, capture_output=True, text=True).stdout)
+
+def fork_modes(row, n, label):
+    """Unpinned fork + wait has two modes (about 60 and about 130 µs here): each run's forks
+    split between the two means of all forks of both sides, each mode's median per run
+    compared pair by pair (runs with 50 forks or more in the mode on both sides), and the
+    share of forks in the slow mode per run. When both modes meet, what moves the p50 is the
+    mix, which the scheduler sets run by run."""
+    r = [rust_doc(out / row / f"rust.{i}")["results"]["trials"][0]["samples_ns"] for i in range(1, n + 1)]
+    c = [[int(x) for x in c_lines(out / row / f"c.{i}")["samples_ns"].split(",")] for i in range(1, n + 1)]
+    pooled = sorted(x for run in r + c for x in run)
+    q = lambda p: pooled[max(1, -(-len(pooled) * p // 100)) - 1]
+    # Two means on the logarithm of every fork of both sides, from p10 and p90: the modes'
+    # centres, and the cut halfway between them (in the logarithm: their geometric mean).
+    import math
+    lo, hi = math.log(q(10)), math.log(q(90))
+    logs = [math.log(x) for x in pooled]
+    for _ in range(50):
+        cut_log = (lo + hi) / 2
+        a = [v for v in logs if v <= cut_log]
+        b = [v for v in logs if v > cut_log]
+        if not a or not b:
+            break
+        lo, hi = sum(a) / len(a), sum(b) / len(b)
+    cut = math.exp((lo + hi) / 2)
+    if math.exp(hi - lo) < 1.5:
+        return (f"{label}: one mode (the two means of all forks, {unit(math.exp(lo))} and "
+                f"{unit(math.exp(hi))}, lie within 1.5× of each other): no split")
+    parts = []
+    for name, inside in (("fast", lambda x: x <= cut), ("slow", lambda x: x > cut)):
+        pairs = [(statistics.median(a), statistics.median(b))
+                 for a, b in ([[x for x in rr if inside(x)], [x for x in cc if inside(x)]]
+                              for rr, cc in zip(r, c))
+                 if len(a) >= 50 and len(b) >= 50]
+        if len(pairs) >= 5:
+            d = run_values([a for a, _ in pairs], [b for _, b in pairs])
+            parts.append(f"{name} mode Rust {unit(d['rust']['median'])}, C {unit(d['c']['median'])}, "
+                         f"Rust/C {interval(d)} {d['says']} ({len(pairs)} pairs)")
+        else:
+            parts.append(f"{name} mode: fewer than 5 pairs with 50 forks in it")
+    slow = lambda runs: sorted(100 * sum(1 for x in run if x > cut) / len(run) for run in runs)
+    rs, cs = slow(r), slow(c)
+    return (f"{label}, by mode (two means of all forks of both sides: {unit(math.exp(lo))} and "
+            f"{unit(math.exp(hi))}, split at {unit(cut)}): "
+            + "; ".join(parts)
+            + f". Forks in the slow mode per run: Rust median {statistics.median(rs):.0f}% "
+            f"({rs[0]:.0f}–{rs[-1]:.0f}%), C {statistics.median(cs):.0f}% ({cs[0]:.0f}–{cs[-1]:.0f}%): "
+            "the p50 of a run is wherever its mix puts it")
+
 cost_lines = (out / "cost_rows").read_text().splitlines()
 if cost_lines:
     if rows:
@@ -676,6 +738,8 @@ if cost_lines:
                 f"{unit(hi['c']['median'])}, Rust/C {interval(hi)}; runs above the midpoint of "
                 f"p10 and p90: Rust {100 * r_above:.0f}%, C {100 * c_above:.0f}% (medians over the "
                 "runs: the p50 lies wherever the mix of the two ends puts it)")
+        if "--op fork --placement unpinned" in label and "samples_ns" in c1:
+            cost_notes.append(fork_modes(row, n, label))
         if "--op fork" in label and "-z,now" not in c_label and r1.get("at_fork") and "mappings" in c1:
             f = r1["at_fork"]
             kids = r1["trials"][0]["child_minflt_per_op"]

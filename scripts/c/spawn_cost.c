@@ -13,7 +13,8 @@
  * Build: gcc -O2 -pthread -Wall -Wextra -o spawn_cost spawn_cost.c
  * Usage: spawn_cost fork|thread [count]     (default: 1000 timed runs, after 20 untimed)
  * Prints `<op>: p50 %.1f us, mean %.1f us (%lu runs)`, `p50_ns = %llu`, `p10_ns`, `p90_ns` and
- * `above_mid` (the share of runs above the midpoint of p10 and p90) for scripts/bench.sh;
+ * `above_mid` (the share of runs above the midpoint of p10 and p90) and `samples_ns` (every run,
+ * sorted, comma-separated) for scripts/bench.sh;
  * for fork also what each fork has to copy, read from /proc/self just before the timed runs
  * (`mappings`, `rss_kib`, `anon_kib`, `page_tables_kib`: what spawn_cost's results.at_fork
  * reports), and the children's minor faults per run (wait4's rusage, as the Rust twin's
@@ -146,6 +147,11 @@ int main(int argc, char *argv[])
 		above += samples[i] > (p10 + p90) / 2;
 	/* and the share of runs above the midpoint of the two: the slow mode's share */
 	printf("p10_ns = %llu\np90_ns = %llu\nabove_mid = %.3f\n", p10, p90, (double)above / count);
+	/* every run, sorted, for the bench to split the two modes as it splits the Rust samples */
+	printf("samples_ns = ");
+	for (i = 0; i < count; i++)
+		printf(i ? ",%llu" : "%llu", samples[i]);
+	printf("\n");
 	if (op == fork_wait)
 		printf("child_minflt_per_op = %.1f\n", (double)child_minflt / count);
 	free(samples);
