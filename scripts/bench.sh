@@ -37,12 +37,17 @@
 # algorithm: it spins before sleeping, where glibc's sleeps at once), so those rows are for
 # information, as std::thread's are: what std's lock does differently is counted with perf stat
 # (futex calls and CPU time per run, std against glibc on both sides) and printed as the
-# lesson. The rows toward the target run `--lock pthread`, the C twin's very lock, and the layout of the lecture's statics: the lock in place, starting a cache line,
-# var right after it on the same line (Rust: results.layout; C: the `lock_bytes`,
-# `var_minus_lock`, `same_line` lines; the bench prints both). The C twin built with
-# -DLOCK_OWN_LINE gives var a line of its own: for information, another layout. The rows
-# pinned with `taskset -c 0` (one CPU, no contention between CPUs) compare the code alone, for
-# information. race_condition_pthread_spin is a C-only reference (the lecture's
+# lesson. The rows toward the target run `--lock pthread`, the C twin's very lock, and the
+# layout of the lecture's statics: the lock in place, starting a cache line, var right after it
+# on the same line (Rust: results.layout; C: the `lock_bytes`, `var_minus_lock`, `same_line`
+# lines; the bench prints both). The C twin built with -DLOCK_OWN_LINE gives var a line of its
+# own: for information, another layout. The C twin built with -DSTART_DELAY_US=3000 starts its
+# threads 3 ms after exec, about when the Rust demo's start after its setup: the scheduler moves
+# one of two contending threads during the run (a faster run: the two then take turns) more
+# often when they started within a millisecond of exec, so the lecture's C, which starts at
+# once, wins more runs by placement; that row (information) compares the two started alike.
+# The rows pinned with `taskset -c 0` (one CPU, no contention between CPUs) compare the code
+# alone, for information. race_condition_pthread_spin is a C-only reference (the lecture's
 # pthread_spin_lock; the Rust spinlock is the slide's test-and-set, as race_condition_spinlock.c).
 #
 # The process rows (--only cost): cow_overhead's write phase (the child's first write to every
@@ -138,8 +143,10 @@ if [[ $quick == 1 ]]; then
     spawn_count=200
 fi
 
-# The race rows: "Rust binary|Rust flags|C twin|counts (1: toward the target; 0: information)".
-# The C twin has the Rust binary's name; *_own_line is the twin built with -DLOCK_OWN_LINE.
+# The race rows: "Rust binary|Rust flags|C twin|counts (1: toward the target; 0: information;
+# 2: information that takes runs as a row toward the target does)". The C twin has the Rust
+# binary's name; *_own_line is the twin built with -DLOCK_OWN_LINE, *_late the twin built with
+# -DSTART_DELAY_US=3000 (its threads start 3 ms after exec, as late as the Rust demo's).
 pairs=(
     "race_condition||race_condition|1"
     "race_condition_atomic||race_condition_atomic|1"
@@ -148,6 +155,7 @@ pairs=(
     "race_condition_mutex|--lock std|race_condition_mutex|0"
     "race_condition_mutex|--lock pthread|race_condition_mutex|1"
     "race_condition_mutex|--lock pthread|race_condition_mutex_own_line|0"
+    "race_condition_mutex|--lock pthread|race_condition_mutex_late|2"
     "coarse_granularity|--lock std|coarse_granularity|0"
     "coarse_granularity|--lock pthread|coarse_granularity|1"
     "fine_granularity|--lock std|fine_granularity|0"
@@ -193,6 +201,9 @@ if [[ $no_build != 1 ]]; then
         "$cc" "${c_flags[@]}" -o "$c_bin/$p" "$c_src/$p.c"
     done
     "$cc" "${c_flags[@]}" -DLOCK_OWN_LINE -o "$c_bin/race_condition_mutex_own_line" \
+        "$c_src/race_condition_mutex.c"
+    # Its threads started 3 ms after exec, as late as the Rust demo's (information).
+    "$cc" "${c_flags[@]}" -DSTART_DELAY_US=3000 -o "$c_bin/race_condition_mutex_late" \
         "$c_src/race_condition_mutex.c"
     for g in coarse fine; do
         G=$(tr a-z A-Z <<<"$g")
@@ -313,14 +324,14 @@ run_pair() { # pin "Rust binary|flags|C twin|counts"
     mkdir -p "$out/$dir"
     # Pinned and information rows take their first pairs only; a row toward the target adapts.
     if [[ -n $pin ]]; then n=$pinned_runs; most=$pinned_runs
-    elif [[ $counts == 1 ]]; then n=$runs; most=$budget
+    elif [[ $counts != 0 ]]; then n=$runs; most=$budget
     else n=$runs; most=$runs; fi
     echo "running $label ($t×$s)${pin:+ pinned to CPU $pin} vs C $cb: $n pairs$([[ -z $pin ]] && echo ", up to $most")" >&2
     one_pair() {
         run_rust "$dir" "$1" "$pin" "$t" "$s" "$rb" "${fl[@]}"
         run_c "$dir" "$1" "$pin" "$t" "$s" "$cb"
     }
-    adapt "$dir" "$n" "$most" "$([[ -z $pin && $counts == 1 ]] && echo 1 || echo 0)" one_pair --rust-key /results/trials/0/elapsed_ns \
+    adapt "$dir" "$n" "$most" "$([[ -z $pin && $counts != 0 ]] && echo 1 || echo 0)" one_pair --rust-key /results/trials/0/elapsed_ns \
         --c-key elapsed_ns --placement
     rows+=("$dir|$label|$cb|$t|$s|$done_runs|${pin:+1}|pair|$counts")
 }
@@ -540,7 +551,8 @@ if rows:
         row, label, c_name, t, s, n, pinned, kind, counts = line.split("|")
         t, s, n, pinned, counts = int(t), int(s), int(n), pinned == "1", counts == "1" and pinned != "1"
         expected = t * s
-        c_shown = c_name.replace("_own_line", " -DLOCK_OWN_LINE")
+        c_shown = c_name.replace("_own_line", " -DLOCK_OWN_LINE").replace(
+            "_late", " -DSTART_DELAY_US=3000")
         size = f"{t}×{s:,}"
         c_runs = [c_lines(out / row / f"c.{i}") for i in range(1, n + 1)]
         if kind == "c-only":
@@ -554,8 +566,10 @@ if rows:
         if pinned:
             extras.append("taskset -c 0")
         shown = label + (f" ({', '.join(extras)})" if extras else "")
-        says = c["says"] if counts else (f"{c['says']} (information: std's algorithm)"
-                                         if "--lock std" in label else f"{c['says']} (information)")
+        says = c["says"] if counts else (
+            f"{c['says']} (information: std's algorithm)" if "--lock std" in label
+            else f"{c['says']} (information: C's threads started as late)" if c_name.endswith("_late")
+            else f"{c['says']} (information)")
         if counts:
             verdicts[c["says"]].append(f"{label} vs {c_shown} {interval(c)}")
             if c["verdict"] == "not_settled":

@@ -21,6 +21,7 @@
  *                             clock, create the threads, join them, stop the clock, print
  *                             `var = %d; time = %lu ms`, `elapsed_ns = %llu`, and
  *                             where each thread ran (`cpu_start = 0 1`, `cpu_end = 0 1`).
+ *   START_DELAY_US            (-D, for the bench only) wait this long before the window.
  *
  * The start gate. The lecture's threads start working as soon as pthread_create returns, one
  * by one; creating a thread takes tens of microseconds, so on 2 CPUs the first thread may do
@@ -323,6 +324,16 @@ static inline int run_threads(int argc, char *argv[], void *(*fn)(void *), const
 	slots = calloc(num_threads, sizeof(*slots));
 	DIE(tids == NULL || slots == NULL, "calloc");
 
+#ifdef START_DELAY_US
+	/* Not the lecture's: for scripts/bench.sh's question only. The Rust demos create their
+	 * threads a millisecond or two after exec (argument parsing, /proc reads); built with
+	 * -DSTART_DELAY_US=N, this program waits N µs before its window, as late as they do. */
+	{
+		struct timespec delay = { START_DELAY_US / 1000000, START_DELAY_US % 1000000 * 1000L };
+
+		nanosleep(&delay, NULL);
+	}
+#endif
 	close_gate(num_threads);
 	start = get_time_ns();
 	for (unsigned long i = 0; i < num_threads; i++) {
