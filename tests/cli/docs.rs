@@ -154,7 +154,10 @@ fn the_readme_is_short_and_points_to_every_docs_page() {
                 _ => b.is_ascii_digit(),
             })
     });
-    assert!(dated, "no `YYYY-MM-DD HH:MM UTC` on the first screen:\n{top}");
+    assert!(
+        dated,
+        "no `YYYY-MM-DD HH:MM UTC` on the first screen:\n{top}"
+    );
 }
 
 #[test]
