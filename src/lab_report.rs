@@ -144,11 +144,12 @@ fn tour_section(e: &TourEntry<'_>) -> Markup {
         .report
         .and_then(|r| r["argv"].as_array())
         .map(|a| {
-            a.iter()
+            let words: Vec<String> = a
+                .iter()
                 .filter_map(Value::as_str)
-                .map(|s| s.rsplit('/').next().unwrap_or(s))
-                .collect::<Vec<_>>()
-                .join(" ")
+                .map(String::from)
+                .collect();
+            crate::kit::report::shown_command(&words)
         })
         .unwrap_or_else(|| format!("{} {}", e.demo.name, e.demo.tour.join(" ")));
     // The `--export FILE` the tour added names a temporary file: not part of the command.

@@ -225,7 +225,7 @@ pub fn md_provenance(doc: &Value) -> String {
     let system = &doc["system"];
     let mut line = format!(
         "`{}` · {} · oslab {}",
-        argv.join(" "),
+        crate::kit::report::shown_command(&argv),
         s(&doc["run_at"]),
         s(&doc["oslab"])
     );

@@ -83,7 +83,7 @@ pub fn meta_rows(doc: &Value, system: &Value) -> Vec<(String, String)> {
     let mut rows = vec![
         ("oslab".to_string(), s(&doc["oslab"])),
         ("run at (UTC)".into(), s(&doc["run_at"])),
-        ("command".into(), argv.join(" ")),
+        ("command".into(), crate::kit::report::shown_command(&argv)),
     ];
     if system.is_object() {
         rows.extend([

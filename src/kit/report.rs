@@ -75,6 +75,23 @@ pub fn argv() -> Vec<String> {
         .collect()
 }
 
+/// A command line for people to read (the Markdown and HTML reports): the program by its file
+/// name, not by the path it was started with (`target/release/race_condition` reads
+/// `race_condition`), then its arguments as given, quoted for the shell where they need it.
+/// The JSON keeps `argv` exactly as given.
+pub fn shown_command(argv: &[String]) -> String {
+    let mut words = argv.iter().map(String::as_str);
+    let program = words
+        .next()
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .unwrap_or("oslab");
+    std::iter::once(program)
+        .chain(words)
+        .map(|w| shlex::try_quote(w).map_or_else(|_| w.into(), |q| q.into_owned()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// An umbrella document (`oslab list`, `tour`, `compare`) with what every report records first:
 /// `schema_version`, `oslab` (version and commit), `run_at` (UTC, when the run started) and
 /// `argv`, then `body`'s own fields.
@@ -379,6 +396,24 @@ fn csv_cell(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_shown_command_names_the_program_by_its_file_name_and_quotes_what_needs_it() {
+        let argv = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            shown_command(&argv(&[
+                "/work/target/release/race_condition",
+                "--steps",
+                "1000"
+            ])),
+            "race_condition --steps 1000"
+        );
+        assert_eq!(
+            shown_command(&argv(&["oslab", "compare", "race", "--", "--lock", "a b"])),
+            "oslab compare race -- --lock 'a b'"
+        );
+        assert_eq!(shown_command(&[]), "oslab");
+    }
+
     use super::*;
 
     #[derive(Serialize)]

@@ -407,3 +407,38 @@ fn a_thread_id_is_named_as_a_thread_of_its_process() {
     assert_eq!(doc["results"]["pid"], me, "{doc:#}");
     assert_eq!(doc["results"]["thread"], tid, "{doc:#}");
 }
+
+#[test]
+fn watching_an_oslab_demo_counts_its_childrens_faults_and_finds_it_beside_itself() {
+    // PATH without target/release: proc_watch finds cow_overhead beside itself. Its child's
+    // copy-on-write faults (one per page written) are the child's, counted in the tree.
+    let pages = 4096u64;
+    let out = demo("proc_watch")
+        .env("PATH", "/usr/bin:/bin")
+        .args([
+            "--interval",
+            "20ms",
+            "--",
+            "cow_overhead",
+            "--quiet",
+            "--pages",
+        ])
+        .arg(pages.to_string())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Time for writing to 4096 pages"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("with its children: "))
+        .unwrap_or_else(|| panic!("no children's line:\n{text}"));
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let (all, children) = (numbers[0], numbers[1]);
+    assert!(children >= pages, "{line}");
+    assert!(all > children, "{line}");
+}

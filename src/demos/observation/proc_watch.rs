@@ -145,7 +145,7 @@ pub fn start(
     pause_log: &std::path::Path,
 ) -> std::io::Result<Child> {
     use std::io::IsTerminal as _;
-    let mut cmd = std::process::Command::new(&command[0]);
+    let mut cmd = std::process::Command::new(program(&command[0]));
     cmd.args(&command[1..])
         .env(crate::kit::pause::LOG_ENV, pause_log);
     if !std::io::stdin().is_terminal() {
@@ -157,6 +157,20 @@ pub fn start(
     }
     let child = cmd.spawn()?;
     Ok(Child::adopt(Pid::from_raw(child.id() as i32)))
+}
+
+/// The program to start: one of oslab's demos named bare (`cow_overhead`) is the binary beside
+/// this one, so that `proc_watch -- cow_overhead --pause` works from `target/release` without
+/// it on PATH; any other name is looked up as the shell would.
+fn program(name: &str) -> std::ffi::OsString {
+    let beside = || {
+        let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+        Some(dir.join(name)).filter(|p| p.is_file())
+    };
+    match crate::catalogue::find(name).filter(|_| !name.contains('/')) {
+        Some(_) => beside().map_or_else(|| name.into(), |p| p.into_os_string()),
+        None => name.into(),
+    }
 }
 
 /// False once the process is gone or a zombie (exited, not yet reaped).
@@ -572,6 +586,14 @@ impl Findings for Watch {
                 words::count(l.delta.minflt, "minor fault"),
                 l.t_s,
                 self.total.delta.minflt
+            ));
+        }
+        let own = self.total.delta.minflt;
+        if let Some(tree) = self.total.tree_minflt_since_start.filter(|&t| t > own) {
+            lines.push(format!(
+                "with its children: {} in all, {} of them in its children (a forked child's copy-on-write faults are the child's; perf stat -- COMMAND counts them the same way)",
+                words::count(tree, "minor fault"),
+                tree - own
             ));
         }
         lines
