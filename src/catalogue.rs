@@ -326,7 +326,9 @@ pub const DEMOS: &[Demo] = &[
         chapter: Chapter::Processes,
         concept: "one sum split over N threads or N processes: the speed-up, and the GIL that takes it away",
         lecture: "sum_array_threads.c",
-        tour: &["2", "--len", "10000000"],
+        // 40 M ints: a window of about 8 ms, two ticks, so that two threads the scheduler
+        // first put on one CPU are spread before the end (at 10 M, 2 runs in 30 ended together).
+        tour: &["2", "--len", "40000000"],
         tour_exit: 0,
         tools: &["perf-stat(1)"],
         exits: &[],

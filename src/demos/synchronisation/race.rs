@@ -253,6 +253,10 @@ pub fn run_locked<F: Locked>(demo: &Demo, args: &RaceArgs, kind: MutexKind) -> E
 /// thread got (for fairness) and stop early on Ctrl-C, without a cost per step.
 pub struct Work<'a> {
     done: &'a AtomicU64,
+    /// Called once the loop has run its last step, where the program's loop ends: inside the
+    /// lock for a program that holds it around the whole loop (coarse_granularity), so the
+    /// others' progress it reads is theirs before the lock was let go.
+    at_end: &'a (dyn Fn() + Sync),
 }
 
 impl Work<'_> {
@@ -272,6 +276,7 @@ impl Work<'_> {
             done += n;
             self.done.store(done, Relaxed);
         }
+        (self.at_end)();
     }
 }
 
@@ -747,7 +752,15 @@ fn trial<P: Program>(
             OVERLAPS.set(0);
             MOST_INSIDE.set(0);
             let began = Instant::now();
-            program.thread_body(var, args.steps, delta(i), &Work { done: &progress[i] });
+            // The others' progress when the first thread's loop ended: the shares.
+            let at_end = || {
+                first.get_or_init(|| progress.iter().map(|p| p.load(Relaxed)).collect());
+            };
+            let work = Work {
+                done: &progress[i],
+                at_end: &at_end,
+            };
+            program.thread_body(var, args.steps, delta(i), &work);
             let ended = Instant::now();
             first.get_or_init(|| progress.iter().map(|p| p.load(Relaxed)).collect());
             Ok(Some(WorkerRun {
@@ -1477,7 +1490,15 @@ mod tests {
         let done = AtomicU64::new(0);
         let mut total = 0;
         let mut calls = 0;
-        Work { done: &done }.run(10_000, |n| {
+        let ended = AtomicU64::new(0);
+        let at_end = || {
+            ended.fetch_add(1, Relaxed);
+        };
+        let work = Work {
+            done: &done,
+            at_end: &at_end,
+        };
+        work.run(10_000, |n| {
             assert!(n <= Work::CHUNK);
             total += n;
             calls += 1;
@@ -1485,6 +1506,11 @@ mod tests {
         assert_eq!(total, 10_000);
         assert_eq!(calls, 3);
         assert_eq!(done.load(Relaxed), 10_000);
+        assert_eq!(
+            ended.load(Relaxed),
+            1,
+            "at_end runs once, after the last chunk"
+        );
     }
 
     /// A finished two-thread trial: `var`, each thread's CPU and share at the first finish, and
