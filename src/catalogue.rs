@@ -306,7 +306,9 @@ pub const DEMOS: &[Demo] = &[
         chapter: Chapter::Threads,
         concept: "under one GIL threads overlap waits (nearly N×) but not computing (1×); processes, a GIL each, do both",
         lecture: "CPython table",
-        tour: &["--tasks", "2", "--work", "10", "--waits", "4", "--io", "2"],
+        // 30 ms of work per task: long enough for the scheduler to spread the two processes
+        // (20 runs of 20 held; with 10 ms, 16 of 20: the processes shared a CPU for part of it).
+        tour: &["--tasks", "2", "--work", "30", "--waits", "4", "--io", "2"],
         tour_exit: 0,
         tools: &["python3(1)", "sum_array(1)"],
         exits: &[],
@@ -326,9 +328,10 @@ pub const DEMOS: &[Demo] = &[
         chapter: Chapter::Processes,
         concept: "one sum split over N threads or N processes: the speed-up, and the GIL that takes it away",
         lecture: "sum_array_threads.c",
-        // 40 M ints: a window of about 8 ms, two ticks, so that two threads the scheduler
-        // first put on one CPU are spread before the end (at 10 M, 2 runs in 30 ended together).
-        tour: &["2", "--len", "40000000"],
+        // The lab's 100 M ints: a window of 20-40 ms, several timer ticks, so that two threads
+        // the scheduler first put on one CPU are spread before the end (10 runs of 10 held;
+        // at 40 M, 9 of 10 and at times 5 of 10; at 10 M, 28 of 30).
+        tour: &["2"],
         tour_exit: 0,
         tools: &["perf-stat(1)"],
         exits: &[],
