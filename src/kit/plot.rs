@@ -1042,6 +1042,17 @@ fn param(key: &str, value: &Value) -> Option<String> {
         Value::Number(n) => Some(format!("{name} {n}")),
         Value::String(s) => Some(format!("{name} {s}")),
         Value::Array(items) if items.is_empty() => None,
+        // A command line reads as the shell shows it: `command cow_overhead --pages 16384`.
+        Value::Array(items) if key == "command" => {
+            let words: Vec<String> = items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect();
+            Some(format!(
+                "{name} {}",
+                crate::kit::report::shown_command(&words)
+            ))
+        }
         Value::Array(items) if items.len() <= 6 && items.iter().all(|v| !v.is_object()) => {
             Some(format!(
                 "{name} {}",
@@ -1286,6 +1297,14 @@ mod tests {
             "dma latency 0 ns"
         );
         assert_eq!(param("mode", &"relative".into()).unwrap(), "mode relative");
+        assert_eq!(
+            param(
+                "command",
+                &serde_json::json!(["/bin/dd", "if=/dev/zero", "a b"])
+            )
+            .unwrap(),
+            "command dd if=/dev/zero 'a b'"
+        );
         assert_eq!(short(73.5), "73.5");
         assert_eq!(short(2.0), "2");
         assert_eq!(short_unit(73.5, "overshoot (µs)"), "73.5 µs");

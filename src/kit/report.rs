@@ -87,7 +87,15 @@ pub fn shown_command(argv: &[String]) -> String {
         .unwrap_or("oslab");
     std::iter::once(program)
         .chain(words)
-        .map(|w| shlex::try_quote(w).map_or_else(|_| w.into(), |q| q.into_owned()))
+        .map(|w| {
+            // Python's shlex.quote's safe set (`if=/dev/zero` stays as typed); quote the rest.
+            let safe = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+            if !w.is_empty() && w.chars().all(safe) {
+                w.to_string()
+            } else {
+                shlex::try_quote(w).map_or_else(|_| w.into(), |q| q.into_owned())
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
