@@ -587,3 +587,17 @@ impl Drop for Copied {
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
+
+/// A temporary directory for a test's files, removed when it is dropped.
+pub struct Scratch(tempfile::TempDir);
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch(tempfile::tempdir().expect("a temporary directory"))
+    }
+
+    /// Files in it, as the strings a command line takes: `let [json, md] = dir.paths([...])`.
+    pub fn paths<const N: usize>(&self, names: [&str; N]) -> [String; N] {
+        names.map(|name| self.0.path().join(name).to_string_lossy().into_owned())
+    }
+}

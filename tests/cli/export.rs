@@ -20,9 +20,8 @@ fn figure_after(text: &str, prefix: &str) -> i64 {
 
 #[test]
 fn a_demos_export_and_its_text_come_from_one_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-    let (json, csv, md) = (path("r.json"), path("r.csv"), path("r.md"));
+    let dir = Scratch::new();
+    let [json, csv, md] = dir.paths(["r.json", "r.csv", "r.md"]);
     let text = stdout_of(
         "race_condition",
         &[
@@ -152,9 +151,8 @@ fn bad_export_names_are_usage_errors_before_the_run() {
 
 #[test]
 fn compare_exports_its_table_and_draws_its_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-    let (csv, md, html) = (path("c.csv"), path("c.md"), path("c.html"));
+    let dir = Scratch::new();
+    let [csv, md, html] = dir.paths(["c.csv", "c.md", "c.html"]);
     let text = stdout_of(
         "oslab",
         &[

@@ -8,8 +8,8 @@ use nix::unistd::Pid;
 use serde_json::Value;
 
 use crate::common::{
-    Running, csv_cells, demo, demos, documented_line, parse_json, stdout_of, uint, usage_error,
-    wait_until,
+    Running, Scratch, csv_cells, demo, demos, documented_line, parse_json, stdout_of, uint,
+    usage_error, wait_until,
 };
 use crate::orphans::{descendants, survivors_after_grace};
 use crate::race::{loses_updates, race, race_family};
@@ -122,9 +122,8 @@ fn list_names_every_demo_with_its_concept() {
 fn tour_runs_every_demo_and_succeeds() {
     // One tour gives the JSON on stdout and the same document, a Markdown report and the HTML
     // page as files.
-    let dir = tempfile::tempdir().unwrap();
-    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-    let (json, md, html) = (path("t.json"), path("t.md"), path("t.html"));
+    let dir = Scratch::new();
+    let [json, md, html] = dir.paths(["t.json", "t.md", "t.html"]);
     let stdout = stdout_of(
         "oslab",
         &[

@@ -460,11 +460,9 @@ impl Series {
     }
 }
 
-/// VmRSS and VmPTE of this process, in KiB.
+/// VmRSS and VmPTE of this process, in KiB (from its [`Footprint`]).
 fn memory_now() -> (Option<u64>, Option<u64>) {
-    procfs::process::Process::myself()
-        .and_then(|p| p.status())
-        .map_or((None, None), |s| (s.vmrss, s.vmpte))
+    Footprint::now().map_or((None, None), |f| (Some(f.rss_kib), Some(f.page_tables_kib)))
 }
 
 /// The percentiles, one line per series.

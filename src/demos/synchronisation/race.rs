@@ -164,9 +164,9 @@ pub trait Program: Sync + Send + 'static {
     /// One `++var` (delta 1) or `--var` (delta -1), protected as this program protects it.
     fn step(&'static self, var: &'static Var, delta: i32);
 
-    /// The thread function: `steps` steps, reporting progress through `work`. By default each
-    /// step is protected on its own; `coarse_granularity` overrides this to lock once around
-    /// the whole loop.
+    /// The thread function: `steps` steps, run through `work` ([`Work::run`]: its progress and
+    /// the shares read where the first thread's loop ends). By default each step is protected
+    /// on its own; `coarse_granularity` overrides this to lock once around the whole loop.
     #[inline]
     fn thread_body(&'static self, var: &'static Var, steps: u64, delta: i32, work: &Work<'_>) {
         work.run(steps, |n| {
@@ -762,7 +762,6 @@ fn trial<P: Program>(
             };
             program.thread_body(var, args.steps, delta(i), &work);
             let ended = Instant::now();
-            first.get_or_init(|| progress.iter().map(|p| p.load(Relaxed)).collect());
             Ok(Some(WorkerRun {
                 began,
                 ended,
